@@ -17,12 +17,12 @@ export default defineConfig({
       default: {
         version: SOLC_VERSION,
         path: require.resolve("solc/soljson.js"),
-        settings: { evmVersion: EVM_VERSION, optimizer: { enabled: true, runs: 200 } },
+        settings: { evmVersion: EVM_VERSION, optimizer: { enabled: true, runs: 1000 } },
       },
       production: {
         version: SOLC_VERSION,
         path: require.resolve("solc/soljson.js"),
-        settings: { evmVersion: EVM_VERSION, optimizer: { enabled: true, runs: 200 } },
+        settings: { evmVersion: EVM_VERSION, optimizer: { enabled: true, runs: 1000 } },
       },
     },
   },

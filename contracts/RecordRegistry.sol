@@ -363,7 +363,9 @@ contract RecordRegistry is IRecordRegistry {
     ) private view returns (Decision memory d) {
         d = _consents.checkWithHint(msg.sender, subject, category, purpose, Codes.ACTION_READ, consentHint);
         if (!d.allowed && ConsentId.unwrap(consentHint) != bytes32(0) && d.reason != DenyReason.DENIED_BY_SUBJECT) {
-            d = _consents.check(msg.sender, subject, category, purpose, Codes.ACTION_READ);
+            Decision memory searched = _consents.check(msg.sender, subject, category, purpose, Codes.ACTION_READ);
+            // Keep the hinted consent's reason unless the search found something more telling.
+            if (searched.allowed || searched.reason != DenyReason.NO_CONSENT) d = searched;
         }
         if (!d.allowed) revert AccessDenied(recordId, msg.sender, d.reason, d.consentId);
     }

@@ -1,0 +1,60 @@
+/**
+ * EIP-712 typed data for consent grants and revocations: the patient (or a guardian) signs off
+ * chain, anyone relays, so patients need no gas. Mirrors ConsentRegistry's type hashes exactly.
+ *
+ * @example
+ * ```ts
+ * import { consentDomain, GRANT_TYPES } from "medledger";
+ * const domain = consentDomain({ chainId: 31337n, verifyingContract: registryAddress });
+ * const signature = await patientWallet.signTypedData(domain, GRANT_TYPES, { subject, terms, nonce, deadline });
+ * ```
+ */
+import type { TypedDataDomain, TypedDataField } from "ethers";
+
+/** The domain name and version ConsentRegistry was deployed with. */
+export const CONSENT_DOMAIN_NAME = "MedLedger ConsentRegistry";
+export const CONSENT_DOMAIN_VERSION = "1";
+
+/** The EIP-712 domain of one ConsentRegistry deployment (chain id + address prevent cross-chain replay). */
+export function consentDomain(opts: { chainId: bigint | number; verifyingContract: string }): TypedDataDomain {
+  return {
+    name: CONSENT_DOMAIN_NAME,
+    version: CONSENT_DOMAIN_VERSION,
+    chainId: BigInt(opts.chainId),
+    verifyingContract: opts.verifyingContract,
+  };
+}
+
+export const CONSENT_TERMS_TYPE: TypedDataField[] = [
+  { name: "effect", type: "uint8" },
+  { name: "granteeKind", type: "uint8" },
+  { name: "granteeAccount", type: "address" },
+  { name: "granteeOrg", type: "uint32" },
+  { name: "granteeRoles", type: "uint8" },
+  { name: "categories", type: "uint32" },
+  { name: "purposes", type: "uint32" },
+  { name: "actions", type: "uint8" },
+  { name: "validFrom", type: "uint64" },
+  { name: "validUntil", type: "uint64" },
+];
+
+/** Types for `Grant(bytes32 subject,ConsentTerms terms,uint256 nonce,uint256 deadline)`. */
+export const GRANT_TYPES: Record<string, TypedDataField[]> = {
+  Grant: [
+    { name: "subject", type: "bytes32" },
+    { name: "terms", type: "ConsentTerms" },
+    { name: "nonce", type: "uint256" },
+    { name: "deadline", type: "uint256" },
+  ],
+  ConsentTerms: CONSENT_TERMS_TYPE,
+};
+
+/** Types for `Revoke(bytes32 subject,bytes32 consentId,uint256 nonce,uint256 deadline)`. */
+export const REVOKE_TYPES: Record<string, TypedDataField[]> = {
+  Revoke: [
+    { name: "subject", type: "bytes32" },
+    { name: "consentId", type: "bytes32" },
+    { name: "nonce", type: "uint256" },
+    { name: "deadline", type: "uint256" },
+  ],
+};
