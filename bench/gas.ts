@@ -79,7 +79,12 @@ export async function benchGas(): Promise<{ figures: Record<string, number>; not
   const signedGrant = async (granteeOrg: number) => {
     const t = terms({ granteeKind: GranteeKind.ORG_ROLE, granteeOrg, granteeRoles: Role.CLINICIAN });
     const nonce = await w.consents.nonces(w.patient.address);
-    const signature = await w.patient.signTypedData(domain, GRANT_TYPES, { subject: w.subject, terms: t, nonce, deadline });
+    const signature = await w.patient.signTypedData(domain, GRANT_TYPES, {
+      subject: w.subject,
+      terms: t,
+      nonce,
+      deadline,
+    });
     return used(w.consents.connect(w.relayer).grantBySig(w.subject, t, w.patient.address, deadline, signature));
   };
   // A signer's first signature also pays for its nonce slot (zero to non-zero); report the typical one.
@@ -92,7 +97,15 @@ export async function benchGas(): Promise<{ figures: Record<string, number>; not
   g.anchorRecord = await used(
     w.records
       .connect(w.doctor)
-      .anchorRecord(randomId(), w.subject, Category.OBSERVATIONS, digest, ethersLib.ZeroHash, `sha256:${digest.slice(2)}`, appendId),
+      .anchorRecord(
+        randomId(),
+        w.subject,
+        Category.OBSERVATIONS,
+        digest,
+        ethersLib.ZeroHash,
+        `sha256:${digest.slice(2)}`,
+        appendId,
+      ),
   );
 
   const leaves: [string, number, string][] = Array.from({ length: 1000 }, (_, i) => [
@@ -106,7 +119,9 @@ export async function benchGas(): Promise<{ figures: Record<string, number>; not
     0,
   );
   const batchGas = await used(
-    w.records.connect(w.doctor).anchorBatch(w.subject, tree.root, leaves.length, categories, "sha256:" + "ab".repeat(32), appendId),
+    w.records
+      .connect(w.doctor)
+      .anchorBatch(w.subject, tree.root, leaves.length, categories, "sha256:" + "ab".repeat(32), appendId),
   );
   g.anchorBatchPerRecord = Math.round(batchGas / leaves.length);
 

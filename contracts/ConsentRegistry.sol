@@ -26,19 +26,18 @@ contract ConsentRegistry is IConsentRegistry, EIP712, Nonces {
     /// @notice The most active denies one subject may hold (bounds the cost of every check).
     uint256 public constant MAX_DENIES = 16;
 
-    bytes32 private constant TERMS_TYPEHASH =
-        keccak256(
-            "ConsentTerms(uint8 effect,uint8 granteeKind,address granteeAccount,uint32 granteeOrg,uint8 granteeRoles,"
-            "uint32 categories,uint32 purposes,uint8 actions,uint64 validFrom,uint64 validUntil)"
-        );
-    bytes32 private constant GRANT_TYPEHASH =
-        keccak256(
-            "Grant(bytes32 subject,ConsentTerms terms,uint256 nonce,uint256 deadline)"
-            "ConsentTerms(uint8 effect,uint8 granteeKind,address granteeAccount,uint32 granteeOrg,uint8 granteeRoles,"
-            "uint32 categories,uint32 purposes,uint8 actions,uint64 validFrom,uint64 validUntil)"
-        );
-    bytes32 private constant REVOKE_TYPEHASH =
-        keccak256("Revoke(bytes32 subject,bytes32 consentId,uint256 nonce,uint256 deadline)");
+    bytes32 private constant TERMS_TYPEHASH = keccak256(
+        "ConsentTerms(uint8 effect,uint8 granteeKind,address granteeAccount,uint32 granteeOrg,uint8 granteeRoles,"
+        "uint32 categories,uint32 purposes,uint8 actions,uint64 validFrom,uint64 validUntil)"
+    );
+    bytes32 private constant GRANT_TYPEHASH = keccak256(
+        "Grant(bytes32 subject,ConsentTerms terms,uint256 nonce,uint256 deadline)"
+        "ConsentTerms(uint8 effect,uint8 granteeKind,address granteeAccount,uint32 granteeOrg,uint8 granteeRoles,"
+        "uint32 categories,uint32 purposes,uint8 actions,uint64 validFrom,uint64 validUntil)"
+    );
+    bytes32 private constant REVOKE_TYPEHASH = keccak256(
+        "Revoke(bytes32 subject,bytes32 consentId,uint256 nonce,uint256 deadline)"
+    );
 
     uint32 private constant ALL_PURPOSES = uint32((1 << (uint256(Codes.MAX_PURPOSE) + 1)) - 1);
 
@@ -338,9 +337,10 @@ contract ConsentRegistry is IConsentRegistry, EIP712, Nonces {
 
     /// @dev Why `c` does not cover `q` now (NONE if it does). Used for permits and denies alike.
     function _evaluate(StoredConsent storage c, Query memory q) private view returns (DenyReason) {
-        bool granteeMatches = c.granteeKind == GranteeKind.PRACTITIONER
-            ? c.granteeAccount == q.accessor
-            : (c.granteeOrg == 0 || c.granteeOrg == q.org) && (c.granteeRoles & q.roles) != 0;
+        bool granteeMatches =
+            c.granteeKind == GranteeKind.PRACTITIONER
+                ? c.granteeAccount == q.accessor
+                : (c.granteeOrg == 0 || c.granteeOrg == q.org) && (c.granteeRoles & q.roles) != 0;
         if (!granteeMatches) return DenyReason.GRANTEE_MISMATCH;
         if (c.revokedAt != 0) return DenyReason.CONSENT_REVOKED;
         if (block.timestamp < c.validFrom) return DenyReason.CONSENT_NOT_YET_VALID;
@@ -374,7 +374,9 @@ contract ConsentRegistry is IConsentRegistry, EIP712, Nonces {
             if (t.effect == Effect.PERMIT) revert ConsentInvalidTerms("purposes");
             purposes = ALL_PURPOSES;
         }
-        if (t.validUntil != Codes.NO_EXPIRATION_TIME && (t.validUntil <= t.validFrom || t.validUntil <= block.timestamp)) {
+        if (
+            t.validUntil != Codes.NO_EXPIRATION_TIME && (t.validUntil <= t.validFrom || t.validUntil <= block.timestamp)
+        ) {
             revert ConsentInvalidTerms("validUntil");
         }
     }
@@ -387,7 +389,12 @@ contract ConsentRegistry is IConsentRegistry, EIP712, Nonces {
         if (!_directory.actsFor(subject, account, power)) revert ConsentUnauthorized(subject, account, power);
     }
 
-    function _verifySignature(address signer, bytes32 structHash, uint256 deadline, bytes calldata signature) private view {
+    function _verifySignature(
+        address signer,
+        bytes32 structHash,
+        uint256 deadline,
+        bytes calldata signature
+    ) private view {
         if (block.timestamp > deadline) revert ConsentSignatureExpired(deadline, block.timestamp);
         if (!SignatureChecker.isValidSignatureNow(signer, _hashTypedDataV4(structHash), signature)) {
             revert ConsentInvalidSignature(signer);

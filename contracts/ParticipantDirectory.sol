@@ -338,7 +338,13 @@ contract ParticipantDirectory is IParticipantDirectory, AccessControl {
         returns (address controller, bytes32 encryptionKey, uint32 keyVersion, uint8 recoveryThreshold, uint32 epoch)
     {
         Patient storage patient = _existingPatient(subject);
-        return (patient.controller, _patientKeys[subject], patient.keyVersion, patient.recoveryThreshold, patient.epoch);
+        return (
+            patient.controller,
+            _patientKeys[subject],
+            patient.keyVersion,
+            patient.recoveryThreshold,
+            patient.epoch
+        );
     }
 
     /// @inheritdoc IParticipantDirectory
@@ -373,7 +379,12 @@ contract ParticipantDirectory is IParticipantDirectory, AccessControl {
         emit PractitionerStatusChanged(account, p.orgId, suspended);
     }
 
-    function _changeController(SubjectId subject, Patient storage patient, address newController, bool byRecovery) private {
+    function _changeController(
+        SubjectId subject,
+        Patient storage patient,
+        address newController,
+        bool byRecovery
+    ) private {
         address previous = patient.controller;
         // A guardian cannot also be the controller; drop the guardianship of the new controller.
         if (_guardians[subject][newController].powers != 0) {

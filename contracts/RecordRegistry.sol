@@ -104,7 +104,17 @@ contract RecordRegistry is IRecordRegistry {
             anchoredAt: uint64(block.timestamp),
             erasedAt: 0
         });
-        emit RecordAnchored(recordId, subject, d.accessorOrg, category, digest, previous, pointer, msg.sender, d.consentId);
+        emit RecordAnchored(
+            recordId,
+            subject,
+            d.accessorOrg,
+            category,
+            digest,
+            previous,
+            pointer,
+            msg.sender,
+            d.consentId
+        );
     }
 
     /// @inheritdoc IRecordRegistry
@@ -295,7 +305,9 @@ contract RecordRegistry is IRecordRegistry {
         bytes32 digest,
         bytes32[] calldata proof
     ) external view returns (bool) {
-        return _batches[root].anchoredAt != 0 && MerkleProof.verifyCalldata(proof, root, _leaf(recordId, category, digest));
+        return
+            _batches[root].anchoredAt != 0 &&
+            MerkleProof.verifyCalldata(proof, root, _leaf(recordId, category, digest));
     }
 
     /// @inheritdoc IRecordRegistry

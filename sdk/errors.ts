@@ -76,15 +76,19 @@ export class MedLedgerError extends Error {
    * holds (undefined when none does).
    */
   walk(predicate?: (err: unknown) => boolean): unknown {
-    let current: unknown = this;
-    for (let depth = 0; depth < 32; depth++) {
-      if (predicate?.(current) === true) return current;
-      const next: unknown = current instanceof Error ? current.cause : undefined;
-      if (next === undefined) return predicate === undefined ? current : undefined;
-      current = next;
-    }
-    return predicate === undefined ? current : undefined;
+    return walkCauses(this, predicate);
   }
+}
+
+function walkCauses(start: unknown, predicate?: (err: unknown) => boolean): unknown {
+  let current = start;
+  for (let depth = 0; depth < 32; depth++) {
+    if (predicate?.(current) === true) return current;
+    const next: unknown = current instanceof Error ? current.cause : undefined;
+    if (next === undefined) break;
+    current = next;
+  }
+  return predicate === undefined ? current : undefined;
 }
 
 /** An argument is malformed (wrong length, out of range, wrong type). Nothing was changed. */

@@ -121,7 +121,12 @@ interface IParticipantDirectory {
     /// @notice The number of guardian approvals needed for recovery changed (0: recovery disabled).
     event RecoveryThresholdSet(SubjectId indexed subject, uint8 threshold);
     /// @notice A guardian approved moving control of `subject` to `newController` in `epoch`.
-    event RecoveryApproved(SubjectId indexed subject, address indexed guardian, address indexed newController, uint32 epoch);
+    event RecoveryApproved(
+        SubjectId indexed subject,
+        address indexed guardian,
+        address indexed newController,
+        uint32 epoch
+    );
     /// @notice The controller cancelled every pending recovery approval (the epoch moved on).
     event RecoveryCancelled(SubjectId indexed subject, uint32 epoch);
 
@@ -210,13 +215,14 @@ interface IParticipantDirectory {
     function controllerOf(SubjectId subject) external view returns (address);
 
     /// @notice An organization's kind, admin, suspension state and encryption key.
-    function getOrganization(uint32 orgId)
-        external
-        view
-        returns (OrgKind kind, address admin, bool suspended, bytes32 encryptionKey, uint32 keyVersion);
+    function getOrganization(
+        uint32 orgId
+    ) external view returns (OrgKind kind, address admin, bool suspended, bytes32 encryptionKey, uint32 keyVersion);
 
     /// @notice A practitioner's organization, roles, credential expiry, suspension and key.
-    function getPractitioner(address account)
+    function getPractitioner(
+        address account
+    )
         external
         view
         returns (
@@ -229,7 +235,9 @@ interface IParticipantDirectory {
         );
 
     /// @notice A patient's controller, key, recovery threshold and epoch.
-    function getPatient(SubjectId subject)
+    function getPatient(
+        SubjectId subject
+    )
         external
         view
         returns (address controller, bytes32 encryptionKey, uint32 keyVersion, uint8 recoveryThreshold, uint32 epoch);

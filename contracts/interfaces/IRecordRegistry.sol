@@ -24,7 +24,13 @@ interface IRecordRegistry {
     /// @notice `subject` is not registered.
     error RecordUnknownSubject(SubjectId subject);
     /// @notice `account` may not anchor `category` records for `subject`; `reason` says why.
-    error RecordAnchorDenied(SubjectId subject, address account, uint8 category, DenyReason reason, ConsentId consentId);
+    error RecordAnchorDenied(
+        SubjectId subject,
+        address account,
+        uint8 category,
+        DenyReason reason,
+        ConsentId consentId
+    );
     /// @notice The previous version belongs to another subject.
     error RecordSubjectMismatch(RecordId previous, SubjectId expected, SubjectId actual);
     /// @notice `previous` already has a successor: version chains never fork.
@@ -94,7 +100,13 @@ interface IRecordRegistry {
         address anchoredBy
     );
     /// @notice A batch member was proven and now has its own anchor state.
-    event RecordProven(RecordId indexed recordId, bytes32 indexed root, SubjectId indexed subject, uint8 category, bytes32 digest);
+    event RecordProven(
+        RecordId indexed recordId,
+        bytes32 indexed root,
+        SubjectId indexed subject,
+        uint8 category,
+        bytes32 digest
+    );
     /// @notice A record version was tombstoned; its digest stays as history.
     event RecordErased(RecordId indexed recordId, SubjectId indexed subject, address indexed by);
     /// @notice A record was read. `basisId` is the consent id (CONSENT), the break-glass session

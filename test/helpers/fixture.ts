@@ -28,7 +28,7 @@ import {
 } from "../../types/typechain/index.js";
 import type { ConsentRegistry, ParticipantDirectory, RecordRegistry } from "../../types/typechain/index.js";
 
-export type Conn = NetworkConnection<"l1">;
+export type Conn = NetworkConnection;
 
 export const DAY = 24 * 60 * 60;
 export const YEAR = 365 * DAY;
@@ -104,53 +104,62 @@ export function terms(overrides: Partial<ConsentTermsStruct> = {}): ConsentTerms
 export async function buildWorld(conn: Conn): Promise<World> {
   const { ethers } = conn;
   const signers = await ethers.getSigners();
-  const [
-    governance,
-    hospitalAdmin,
-    doctor,
-    responder,
-    officer,
-    payerAdmin,
-    payerAgent,
-    labAdmin,
-    labTech,
-    patient,
-    guardian,
-    stranger,
-    relayer,
-  ] = signers as [HardhatEthersSigner, ...HardhatEthersSigner[]] as HardhatEthersSigner[] & { length: 13 };
-  const deployed = await deployContracts(governance!);
+  const at = (i: number): HardhatEthersSigner => {
+    const signer = signers[i];
+    if (signer === undefined) throw new Error(`the network has fewer than ${i + 1} accounts`);
+    return signer;
+  };
+  const governance = at(0);
+  const hospitalAdmin = at(1);
+  const doctor = at(2);
+  const responder = at(3);
+  const officer = at(4);
+  const payerAdmin = at(5);
+  const payerAgent = at(6);
+  const labAdmin = at(7);
+  const labTech = at(8);
+  const patient = at(9);
+  const guardian = at(10);
+  const stranger = at(11);
+  const relayer = at(12);
+  const deployed = await deployContracts(governance);
   const { directory } = deployed;
-  const now = async () => (await ethers.provider.getBlock("latest"))!.timestamp;
+  const now = async (): Promise<number> => {
+    const block = await ethers.provider.getBlock("latest");
+    if (block === null) throw new Error("no latest block");
+    return block.timestamp;
+  };
   const licence = (await now()) + 5 * YEAR;
 
-  await (await directory.admitOrganization(OrgKind.HOSPITAL, hospitalAdmin!.address, fakeKey("hospital"))).wait();
-  await (await directory.admitOrganization(OrgKind.PAYER, payerAdmin!.address, fakeKey("payer"))).wait();
-  await (await directory.admitOrganization(OrgKind.LAB, labAdmin!.address, fakeKey("lab"))).wait();
+  await (await directory.admitOrganization(OrgKind.HOSPITAL, hospitalAdmin.address, fakeKey("hospital"))).wait();
+  await (await directory.admitOrganization(OrgKind.PAYER, payerAdmin.address, fakeKey("payer"))).wait();
+  await (await directory.admitOrganization(OrgKind.LAB, labAdmin.address, fakeKey("lab"))).wait();
   const [hospital, payer, lab] = [1, 2, 3];
-  const h = directory.connect(hospitalAdmin!);
-  await (await h.enrollPractitioner(hospital, doctor!.address, Role.CLINICIAN, licence, fakeKey("doctor"))).wait();
+  const h = directory.connect(hospitalAdmin);
+  await (await h.enrollPractitioner(hospital, doctor.address, Role.CLINICIAN, licence, fakeKey("doctor"))).wait();
   await (
-    await h.enrollPractitioner(hospital, responder!.address, Role.EMERGENCY_RESPONDER, licence, fakeKey("responder"))
+    await h.enrollPractitioner(hospital, responder.address, Role.EMERGENCY_RESPONDER, licence, fakeKey("responder"))
   ).wait();
   await (
-    await h.enrollPractitioner(hospital, officer!.address, Role.PRIVACY_OFFICER, licence, fakeKey("officer"))
+    await h.enrollPractitioner(hospital, officer.address, Role.PRIVACY_OFFICER, licence, fakeKey("officer"))
   ).wait();
   await (
     await directory
-      .connect(payerAdmin!)
-      .enrollPractitioner(payer, payerAgent!.address, Role.PAYER, licence, fakeKey("payerAgent"))
+      .connect(payerAdmin)
+      .enrollPractitioner(payer, payerAgent.address, Role.PAYER, licence, fakeKey("payerAgent"))
   ).wait();
   await (
-    await directory.connect(labAdmin!).enrollPractitioner(lab, labTech!.address, Role.CLINICIAN, licence, fakeKey("labTech"))
+    await directory
+      .connect(labAdmin)
+      .enrollPractitioner(lab, labTech.address, Role.CLINICIAN, licence, fakeKey("labTech"))
   ).wait();
 
   const subject = randomId();
-  await (await directory.connect(patient!).registerPatient(subject, patient!.address, fakeKey("patient"))).wait();
+  await (await directory.connect(patient).registerPatient(subject, patient.address, fakeKey("patient"))).wait();
   await (
     await directory
-      .connect(patient!)
-      .setGuardian(subject, guardian!.address, Power.GRANT | Power.REVOKE | Power.RECOVER, 0)
+      .connect(patient)
+      .setGuardian(subject, guardian.address, Power.GRANT | Power.REVOKE | Power.RECOVER, 0)
   ).wait();
 
   return {
@@ -158,19 +167,19 @@ export async function buildWorld(conn: Conn): Promise<World> {
     conn,
     now,
     signers,
-    governance: governance!,
-    hospitalAdmin: hospitalAdmin!,
-    doctor: doctor!,
-    responder: responder!,
-    officer: officer!,
-    payerAdmin: payerAdmin!,
-    payerAgent: payerAgent!,
-    labAdmin: labAdmin!,
-    labTech: labTech!,
-    patient: patient!,
-    guardian: guardian!,
-    stranger: stranger!,
-    relayer: relayer!,
+    governance: governance,
+    hospitalAdmin: hospitalAdmin,
+    doctor: doctor,
+    responder: responder,
+    officer: officer,
+    payerAdmin: payerAdmin,
+    payerAgent: payerAgent,
+    labAdmin: labAdmin,
+    labTech: labTech,
+    patient: patient,
+    guardian: guardian,
+    stranger: stranger,
+    relayer: relayer,
     hospital,
     payer,
     lab,
