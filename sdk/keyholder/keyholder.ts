@@ -1,0 +1,158 @@
+/**
+ * The custodian's keyholder: keeps the key slots of the custodian's records and releases a record's
+ * data key to a reader ONLY after it has seen, on its own RPC node, the reader's access logged on
+ * chain for that record (no log, no key). The reader proves who it is by signing the request.
+ *
+ * This is the in-process keyholder (one per custodian organization); a networked, threshold
+ * keyholder implements the same {@link Keyholder} interface.
+ *
+ * @example
+ * ```ts
+ * import { createKeyholder, memorySlotStore } from "medledger";
+ * const keyholder = createKeyholder({ orgId: 1, privateKey: hospitalX25519, provider, addressBook, slots: memorySlotStore() });
+ * ```
+ */
+import { getBytes, hexlify, verifyMessage } from "ethers";
+import type { Provider } from "ethers";
+
+import { unwrapDataKey, wrapDataKey } from "../crypto/index.js";
+import type { EnvelopeContext } from "../crypto/index.js";
+import { ErrorCodes, MedLedgerError } from "../errors.js";
+import { ParticipantDirectory__factory, RecordRegistry__factory } from "../../types/typechain/index.js";
+import type { AddressBook } from "../chain/addressBook.js";
+import type { Hex, RecordId } from "../types.js";
+import type { SlotStore, StoredSlots } from "./slotStore.js";
+
+/** The keyholder refused to release a key; `details` says why. */
+export class KeyReleaseError extends MedLedgerError {
+  override name = "KeyReleaseError";
+  constructor(shortMessage: string, details: string) {
+    super(ErrorCodes.KEY_UNAVAILABLE, shortMessage, { details });
+  }
+}
+
+/** A reader's signed request for a record's key. */
+export interface KeyReleaseRequest {
+  recordId: RecordId;
+  reader: string;
+  /** The transaction that logged the access on chain. */
+  accessTxHash: string;
+  /** EIP-191 signature by `reader` over {@link keyReleaseMessage}. */
+  signature: string;
+}
+
+export interface Keyholder {
+  readonly orgId: number;
+  /** Keeps the slots of a new record (called by the writer before anchoring). */
+  storeSlots(recordId: RecordId, slots: StoredSlots): Promise<void>;
+  /** Checks the request and the on-chain access; returns a key slot the reader can open. */
+  release(request: KeyReleaseRequest): Promise<Hex>;
+  /** Destroys a record's slots (crypto-shredding on erasure). */
+  shred(recordId: RecordId): Promise<boolean>;
+}
+
+/** The message a reader signs to ask for a record's key. */
+export function keyReleaseMessage(p: { recordId: string; accessTxHash: string; chainId: bigint; orgId: number }): string {
+  return [
+    "MedLedger key release",
+    `record: ${p.recordId.toLowerCase()}`,
+    `access transaction: ${p.accessTxHash.toLowerCase()}`,
+    `chain: ${p.chainId}`,
+    `custodian: ${p.orgId}`,
+  ].join("\n");
+}
+
+export interface KeyholderOptions {
+  /** The custodian organization (0: a subject keeping their own records' slots). */
+  orgId: number;
+  /** The custodian's X25519 private key (matching its registered public key). */
+  privateKey: Uint8Array;
+  /** The keyholder's own view of the chain. */
+  provider: Provider;
+  addressBook: AddressBook;
+  slots: SlotStore;
+  /** How old an access event may be to release a key (seconds, default 600). */
+  maxAccessAgeSeconds?: number;
+}
+
+const SUBJECT_BASIS = 3n;
+
+export function createKeyholder(opts: KeyholderOptions): Keyholder {
+  const records = RecordRegistry__factory.connect(opts.addressBook.contracts.RecordRegistry.address, opts.provider);
+  const directory = ParticipantDirectory__factory.connect(
+    opts.addressBook.contracts.ParticipantDirectory.address,
+    opts.provider,
+  );
+  const chainId = BigInt(opts.addressBook.chainId);
+  const maxAge = opts.maxAccessAgeSeconds ?? 600;
+  const refuse = (why: string, details: string): never => {
+    throw new KeyReleaseError(`Key release refused: ${why}`, details);
+  };
+
+  return {
+    orgId: opts.orgId,
+    storeSlots: (recordId, slots) => opts.slots.put(recordId, slots),
+    shred: (recordId) => opts.slots.delete(recordId),
+
+    async release(req) {
+      const message = keyReleaseMessage({ ...req, chainId, orgId: opts.orgId });
+      let signer: string;
+      try {
+        signer = verifyMessage(message, req.signature);
+      } catch (err) {
+        return refuse("bad signature", String(err));
+      }
+      if (signer.toLowerCase() !== req.reader.toLowerCase()) refuse("the request is not signed by the reader", signer);
+
+      const receipt = await opts.provider.getTransactionReceipt(req.accessTxHash);
+      if (receipt === null || receipt.status !== 1) refuse("no mined access transaction", req.accessTxHash);
+      const registry = (await records.getAddress()).toLowerCase();
+      const logged = receipt!.logs
+        .filter((log) => log.address.toLowerCase() === registry)
+        .map((log) => records.interface.parseLog(log))
+        .find(
+          (e) =>
+            e?.name === "RecordAccessed" &&
+            (e.args.recordId as string).toLowerCase() === req.recordId.toLowerCase() &&
+            (e.args.accessor as string).toLowerCase() === signer.toLowerCase(),
+        );
+      if (logged === undefined || logged === null) refuse("the transaction logs no access to this record by the reader", req.accessTxHash);
+      const [block, latest] = await Promise.all([
+        opts.provider.getBlock(receipt!.blockNumber),
+        opts.provider.getBlock("latest"),
+      ]);
+      if (block === null || latest === null || latest.timestamp - block.timestamp > maxAge) {
+        refuse("the access is too old", `logged at ${block?.timestamp}, now ${latest?.timestamp}, max age ${maxAge}s`);
+      }
+      const [subject, , custodian, , , erasedAt] = await records.getRecord(req.recordId);
+      if (Number(custodian) !== opts.orgId) refuse("this keyholder is not the record's custodian", `custodian ${custodian}`);
+      if (erasedAt !== 0n) refuse("the record was erased", req.recordId);
+      const slots = await opts.slots.get(req.recordId);
+      if (slots === undefined) return refuse("no key slots for this record", req.recordId);
+
+      // The subject reads with their own slot; anyone else gets the key re-wrapped to their registered key.
+      if ((logged!.args.basis as bigint) === SUBJECT_BASIS) return slots.subject;
+      if (slots.custodian === undefined) return refuse("the record has no custodian slot", req.recordId);
+      const context: EnvelopeContext = {
+        recordId: getBytes(req.recordId),
+        subjectId: getBytes(subject),
+        chainId,
+        registry,
+      };
+      const [, , , , readerKey, readerKeyVersion] = await directory.getPractitioner(signer);
+      const dataKey = unwrapDataKey({ slot: getBytes(slots.custodian), recipientPrivateKey: opts.privateKey, context });
+      try {
+        return hexlify(
+          wrapDataKey({
+            dataKey,
+            recipientPublicKey: getBytes(readerKey),
+            recipientKeyVersion: Number(readerKeyVersion),
+            context,
+          }),
+        ) as Hex;
+      } finally {
+        dataKey.fill(0);
+      }
+    },
+  };
+}
