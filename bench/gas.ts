@@ -148,10 +148,15 @@ function table(g: Record<string, number>): string {
   return ["operation                gasUsed  target", ...rows].join("\n");
 }
 
-const { figures: g, notes } = await benchGas();
-console.log(table(g));
-console.log("\nnotes (not in gas.json):");
-for (const [k, v] of Object.entries(notes)) console.log(`${k.padEnd(22)} ${String(v).padStart(9)}`);
-await mkdir("reports", { recursive: true });
-await writeFile("reports/gas.json", JSON.stringify(g, null, 2) + "\n");
-console.log("\nwrote reports/gas.json");
+/** Runs the gas benchmark, prints the table and writes reports/gas.json. */
+export async function runGasBench(): Promise<Record<string, number>> {
+  const { figures, notes } = await benchGas();
+  console.log(table(figures));
+  console.log("\nnotes (not in gas.json):");
+  for (const [k, v] of Object.entries(notes)) console.log(`${k.padEnd(22)} ${String(v).padStart(9)}`);
+  await mkdir("reports", { recursive: true });
+  await writeFile("reports/gas.json", JSON.stringify(figures, null, 2) + "\n");
+  console.log("\nwrote reports/gas.json");
+  return figures;
+}
+
