@@ -57,7 +57,10 @@ export interface ConsortiumOptions {
 export async function setUpConsortium(opts: ConsortiumOptions): Promise<Consortium> {
   const { provider, funder } = opts;
   const storage = opts.storage ?? memory();
-  const addressBook = opts.addressBook ?? (await deployMedLedger(funder, { network: opts.network ?? "hardhat" }));
+  // Governance stays with the funder here so the set-up can admit organizations; production
+  // deployments hand it to a timelock (see scripts/deploy.ts).
+  const addressBook =
+    opts.addressBook ?? (await deployMedLedger(funder, { network: opts.network ?? "hardhat", governance: false }));
   const keyholders = new Map<number, Keyholder>();
   const funding = opts.funding ?? 10n ** 19n;
 
@@ -80,22 +83,55 @@ export async function setUpConsortium(opts: ConsortiumOptions): Promise<Consorti
   const governance = await MedLedger.create({ signer: funder, addressBook, storage, keyholders });
   const hospitalAdmin = await participant(createIdentity());
   const payerAdminId = createIdentity();
-  const hospital = await governance.directory.admitOrganization("HOSPITAL", hospitalAdmin.wallet.address, hospitalAdmin.identity.x25519.publicKey);
-  const payer = await governance.directory.admitOrganization("PAYER", payerAdminId.address, payerAdminId.x25519.publicKey);
+  const hospital = await governance.directory.admitOrganization(
+    "HOSPITAL",
+    hospitalAdmin.wallet.address,
+    hospitalAdmin.identity.x25519.publicKey,
+  );
+  const payer = await governance.directory.admitOrganization(
+    "PAYER",
+    payerAdminId.address,
+    payerAdminId.x25519.publicKey,
+  );
   keyholders.set(
     hospital,
-    createKeyholder({ orgId: hospital, privateKey: hospitalAdmin.identity.x25519.privateKey, provider, addressBook, slots: memorySlotStore() }),
+    createKeyholder({
+      orgId: hospital,
+      privateKey: hospitalAdmin.identity.x25519.privateKey,
+      provider,
+      addressBook,
+      slots: memorySlotStore(),
+    }),
   );
   keyholders.set(
     payer,
-    createKeyholder({ orgId: payer, privateKey: payerAdminId.x25519.privateKey, provider, addressBook, slots: memorySlotStore() }),
+    createKeyholder({
+      orgId: payer,
+      privateKey: payerAdminId.x25519.privateKey,
+      provider,
+      addressBook,
+      slots: memorySlotStore(),
+    }),
   );
   // Records the subject anchors themself (custodian 0): the subject's own slots.
-  keyholders.set(0, createKeyholder({ orgId: 0, privateKey: new Uint8Array(32).fill(1), provider, addressBook, slots: memorySlotStore() }));
+  keyholders.set(
+    0,
+    createKeyholder({
+      orgId: 0,
+      privateKey: new Uint8Array(32).fill(1),
+      provider,
+      addressBook,
+      slots: memorySlotStore(),
+    }),
+  );
 
   const latest = await provider.getBlock("latest");
   const licence = (latest?.timestamp ?? Math.floor(Date.now() / 1000)) + 5 * 365 * 24 * 3600;
-  const enroll = async (roles: ("CLINICIAN" | "EMERGENCY_RESPONDER" | "PRIVACY_OFFICER" | "PAYER")[], orgId = hospital, admin = hospitalAdmin) => {
+  const enroll = async (
+    roles: ("CLINICIAN" | "EMERGENCY_RESPONDER" | "PRIVACY_OFFICER" | "PAYER")[],
+    orgId = hospital,
+    admin = hospitalAdmin,
+  ) => {
     const p = await participant(createIdentity());
     await admin.ml.directory.enrollPractitioner({
       orgId,
