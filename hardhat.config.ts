@@ -29,6 +29,16 @@ export default defineConfig({
   networks: {
     hardhatMainnet: { type: "edr-simulated", chainType: "l1", hardfork: EVM_VERSION },
     default: { type: "edr-simulated", chainType: "l1", hardfork: EVM_VERSION },
+    /** For `hardhat node --network qbftLike`: blocks every second, zero gas price, like a QBFT network. */
+    qbftLike: {
+      type: "edr-simulated",
+      chainType: "l1",
+      hardfork: EVM_VERSION,
+      chainId: 31337,
+      mining: { auto: false, interval: 1000 },
+      initialBaseFeePerGas: 0,
+      gasPrice: 0,
+    },
     localhost: {
       type: "http",
       chainType: "l1",
@@ -39,7 +49,6 @@ export default defineConfig({
       chainType: "l1",
       url: configVariable("CONSORTIUM_RPC_URL"),
       accounts: [configVariable("CONSORTIUM_DEPLOYER_KEY")],
-      gasPrice: 0,
     },
   },
   test: {

@@ -22,7 +22,7 @@ import {
   RecordRegistry__factory,
 } from "../types/typechain/index.js";
 import type { AddressBook, ContractEntry } from "./chain/addressBook.js";
-import { abiHash, TransactionError } from "./chain/client.js";
+import { abiHash, isZeroGasNetwork, TransactionError } from "./chain/client.js";
 import { InvalidInputError } from "./errors.js";
 
 type Deployable = "ParticipantDirectory" | "ConsentRegistry" | "RecordRegistry" | "TimelockController";
@@ -74,10 +74,7 @@ export async function deployMedLedger(deployer: Signer, opts: DeployOptions): Pr
     pending: { ...opts.previous?.pending },
   };
   let overrides = opts.overrides;
-  if (overrides === undefined) {
-    const fee = await provider.getFeeData();
-    overrides = fee.gasPrice === 0n ? { gasPrice: 0n, type: 0 } : {};
-  }
+  overrides ??= (await isZeroGasNetwork(provider)) ? { gasPrice: 0n, type: 0 } : {};
   const save = async () => opts.onProgress?.(book);
 
   const ensure = async (

@@ -21,3 +21,4 @@ export * from "./records/journal.js";
 export * from "./audit/replay.js";
 export * from "./deploy.js";
 export * from "./ledger.js";
+export * from "./fhir/index.js";

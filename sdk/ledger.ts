@@ -36,6 +36,7 @@ import {
   Purpose,
   actionMask,
   categoryMask,
+  denyReasonCode,
   denyReasonName,
   powerMask,
   purposeMask,
@@ -158,6 +159,14 @@ export interface RecordContent {
   accessTx: string;
 }
 
+interface AnchorState {
+  subject: SubjectId;
+  digest: Hex;
+  custodian: number;
+  category: number;
+  erasedAt: number;
+}
+
 export interface RecordVersion {
   recordId: RecordId;
   previous: RecordId | null;
@@ -192,7 +201,8 @@ const PURPOSE_NAMES = new Map<number, PurposeName>(
 
 export const categoryName = (code: number): CategoryName | `CATEGORY_${number}` =>
   CATEGORY_NAMES.get(code) ?? `CATEGORY_${code}`;
-export const purposeName = (code: number): PurposeName | `PURPOSE_${number}` => PURPOSE_NAMES.get(code) ?? `PURPOSE_${code}`;
+export const purposeName = (code: number): PurposeName | `PURPOSE_${number}` =>
+  PURPOSE_NAMES.get(code) ?? `PURPOSE_${code}`;
 
 function toSeconds(value: Date | number | undefined): bigint {
   if (value === undefined) return 0n;
@@ -214,7 +224,13 @@ export function consentTerms(input: ConsentInput): ConsentTerms {
     validUntil: toSeconds(input.validUntil),
   };
   if ("practitioner" in input.grantee) {
-    return { ...base, granteeKind: GranteeKind.PRACTITIONER, granteeAccount: input.grantee.practitioner, granteeOrg: 0, granteeRoles: 0 };
+    return {
+      ...base,
+      granteeKind: GranteeKind.PRACTITIONER,
+      granteeAccount: input.grantee.practitioner,
+      granteeOrg: 0,
+      granteeRoles: 0,
+    };
   }
   if (input.grantee.roles.length === 0) throw new InvalidInputError("An organization grantee needs at least one role");
   return {
@@ -320,7 +336,8 @@ class RecordsApi {
    */
   async put(subject: SubjectId, content: Uint8Array | string, opts: PutOptions): Promise<RecordId> {
     const entry = await this.prepare(subject, content, opts);
-    if (entry.stage !== "anchored") await this.anchor(entry, opts.idempotencyKey ?? this.keyFor(subject, content, opts));
+    if (entry.stage !== "anchored")
+      await this.anchor(entry, opts.idempotencyKey ?? this.keyFor(subject, content, opts));
     return entry.recordId;
   }
 
@@ -330,18 +347,31 @@ class RecordsApi {
    */
   async putBatch(
     subject: SubjectId,
-    items: readonly { content: Uint8Array | string; category: CategoryName; mediaType: string; idempotencyKey?: string }[],
+    items: readonly {
+      content: Uint8Array | string;
+      category: CategoryName;
+      mediaType: string;
+      idempotencyKey?: string;
+    }[],
   ): Promise<RecordId[]> {
     if (items.length === 0) return [];
     const prepared: { entry: JournalEntry; key: string }[] = [];
     for (const item of items) {
-      const opts: PutOptions = { category: item.category, mediaType: item.mediaType, idempotencyKey: item.idempotencyKey };
+      const opts: PutOptions = {
+        category: item.category,
+        mediaType: item.mediaType,
+        idempotencyKey: item.idempotencyKey,
+      };
       const key = item.idempotencyKey ?? this.keyFor(subject, item.content, opts);
       prepared.push({ entry: await this.prepare(subject, item.content, opts, key), key });
     }
     const pending = prepared.filter((p) => p.entry.stage !== "anchored");
     if (pending.length > 0) {
-      const leaves: [string, number, string][] = pending.map((p) => [p.entry.recordId, p.entry.category, p.entry.digest]);
+      const leaves: [string, number, string][] = pending.map((p) => [
+        p.entry.recordId,
+        p.entry.category,
+        p.entry.digest,
+      ]);
       const tree = StandardMerkleTree.of(leaves, ["bytes32", "uint8", "bytes32"]);
       const root = tree.root as Hex;
       const manifest = ENC.encode(
@@ -391,40 +421,51 @@ class RecordsApi {
    */
   async get(recordId: RecordId, opts: GetOptions): Promise<RecordContent> {
     const id = asRecordId(recordId);
-    const anchor = await this.locate(id);
+    const anchor = await this.anchorState(id);
     const purpose = Purpose[opts.purpose];
     if (purpose === undefined) throw new InvalidInputError(`Unknown purpose of use ${String(opts.purpose)}`);
     let logged: WriteResult;
     if (opts.emergency !== undefined) {
-      logged = await this.ml.chain.send(this.ml.chain.records, "breakGlassAccess", [[id], purpose, opts.emergency.reasonCode]);
+      logged = await this.ml.chain.send(this.ml.chain.records, "breakGlassAccess", [
+        [id],
+        purpose,
+        opts.emergency.reasonCode,
+      ]);
     } else {
+      if (anchor.erasedAt !== 0) throw this.refusal(id, "RECORD_ERASED", null);
       const decision = await this.ml.consent.check({
         accessor: this.ml.account,
         subject: anchor.subject,
         category: categoryName(anchor.category) as CategoryName,
         purpose: opts.purpose,
       });
-      if (!decision.allowed) {
-        // Refused before spending gas; the contract would refuse for the same reason.
-        throw new AccessDeniedError("AccessDenied", {
-          recordId: id,
-          accessor: this.ml.account,
-          reason: BigInt(denyReasonCodeOf(decision.reason)),
-          consentId: decision.consentId ?? ZERO_BYTES32,
-        }, undefined, undefined);
-      }
-      logged = await this.ml.chain.send(this.ml.chain.records, "access", [id, purpose, decision.consentId ?? ZERO_BYTES32]);
+      // Refused before spending gas; the contract would refuse for the same reason.
+      if (!decision.allowed) throw this.refusal(id, decision.reason, decision.consentId);
+      logged = await this.ml.chain.send(this.ml.chain.records, "access", [
+        id,
+        purpose,
+        decision.consentId ?? ZERO_BYTES32,
+      ]);
     }
     const accessTx = logged.receipt.hash;
     const keyholder = this.ml.keyholder(anchor.custodian);
     const signature = await this.ml.opts.signer.signMessage(
-      keyReleaseMessage({ recordId: id, accessTxHash: accessTx, chainId: this.ml.chain.chainId, orgId: anchor.custodian }),
+      keyReleaseMessage({
+        recordId: id,
+        accessTxHash: accessTx,
+        chainId: this.ml.chain.chainId,
+        orgId: anchor.custodian,
+      }),
     );
     const slot = await keyholder.release({ recordId: id, reader: this.ml.account, accessTxHash: accessTx, signature });
     const context = this.ml.context(id, anchor.subject);
-    const dataKey = unwrapDataKey({ slot: getBytes(slot), recipientPrivateKey: this.ml.privateKey().privateKey, context });
+    const dataKey = unwrapDataKey({
+      slot: getBytes(slot),
+      recipientPrivateKey: this.ml.privateKey().privateKey,
+      context,
+    });
     try {
-      const envelope = await this.ml.storage.getBytes(anchor.pointer);
+      const envelope = await this.ml.storage.getBytes(await this.pointerOf(id));
       const digest = sha256Hex(envelope);
       if (digest !== anchor.digest.toLowerCase()) {
         throw new IntegrityError("The stored envelope does not match its on-chain digest", {
@@ -433,7 +474,14 @@ class RecordsApi {
       }
       const payload = await openBytes(envelope, { key: dataKey, context, backend: this.ml.opts.backend });
       const { mediaType, content } = unframe(payload);
-      return { recordId: id, subject: anchor.subject, category: categoryName(anchor.category), mediaType, content, accessTx };
+      return {
+        recordId: id,
+        subject: anchor.subject,
+        category: categoryName(anchor.category),
+        mediaType,
+        content,
+        accessTx,
+      };
     } finally {
       dataKey.fill(0);
     }
@@ -462,7 +510,9 @@ class RecordsApi {
   }
 
   /** Re-reads the stored envelope and checks it against the on-chain digest (no key needed). */
-  async verify(recordId: RecordId): Promise<{ intact: boolean; recordId: RecordId; digest: Hex; stored: Hex | null; erased: boolean }> {
+  async verify(
+    recordId: RecordId,
+  ): Promise<{ intact: boolean; recordId: RecordId; digest: Hex; stored: Hex | null; erased: boolean }> {
     const id = asRecordId(recordId);
     const anchor = await this.locate(id);
     const onChain = anchor.digest.toLowerCase() as Hex;
@@ -490,13 +540,38 @@ class RecordsApi {
 
   // ─── internals ───
 
+  private refusal(id: RecordId, reason: string, consentId: ConsentId | null): AccessDeniedError {
+    return new AccessDeniedError(
+      "AccessDenied",
+      {
+        recordId: id,
+        accessor: this.ml.account,
+        reason: BigInt(denyReasonCode(reason as DenyReasonName)),
+        consentId: consentId ?? ZERO_BYTES32,
+      },
+      undefined,
+      undefined,
+    );
+  }
+
   private keyFor(subject: SubjectId, content: Uint8Array | string, opts: PutOptions): string {
     const bytes = typeof content === "string" ? ENC.encode(content) : content;
-    return idempotencyKey(this.ml.journal.secret, [subject, opts.category, opts.mediaType, opts.previous ?? "", sha256(bytes)]);
+    return idempotencyKey(this.ml.journal.secret, [
+      subject,
+      opts.category,
+      opts.mediaType,
+      opts.previous ?? "",
+      sha256(bytes),
+    ]);
   }
 
   /** Seals, stores and wraps keys (or finds the journal entry of an earlier attempt). */
-  private async prepare(subject: SubjectId, content: Uint8Array | string, opts: PutOptions, key?: string): Promise<JournalEntry> {
+  private async prepare(
+    subject: SubjectId,
+    content: Uint8Array | string,
+    opts: PutOptions,
+    key?: string,
+  ): Promise<JournalEntry> {
     const sid = asSubjectId(subject);
     const category = Category[opts.category];
     if (category === undefined) throw new InvalidInputError(`Unknown category ${String(opts.category)}`);
@@ -520,7 +595,12 @@ class RecordsApi {
       const d = this.ml.chain.directory;
       const [, subjectKey, subjectKeyVersion] = await this.ml.chain.read(() => d.getPatient(sid));
       const subjectSlot = hexlify(
-        wrapDataKey({ dataKey, recipientPublicKey: getBytes(subjectKey), recipientKeyVersion: Number(subjectKeyVersion), context }),
+        wrapDataKey({
+          dataKey,
+          recipientPublicKey: getBytes(subjectKey),
+          recipientKeyVersion: Number(subjectKeyVersion),
+          context,
+        }),
       ) as Hex;
       const [status, orgId] = await d.accessorStatus(this.ml.account);
       const custodian = status === 0n ? Number(orgId) : 0;
@@ -528,7 +608,12 @@ class RecordsApi {
       if (custodian !== 0) {
         const [, , , orgKey, orgKeyVersion] = await d.getOrganization(custodian);
         custodianSlot = hexlify(
-          wrapDataKey({ dataKey, recipientPublicKey: getBytes(orgKey), recipientKeyVersion: Number(orgKeyVersion), context }),
+          wrapDataKey({
+            dataKey,
+            recipientPublicKey: getBytes(orgKey),
+            recipientKeyVersion: Number(orgKeyVersion),
+            context,
+          }),
         ) as Hex;
       }
       await this.ml.keyholder(custodian).storeSlots(recordId, { subject: subjectSlot, custodian: custodianSlot });
@@ -583,26 +668,21 @@ class RecordsApi {
   }
 
   /** The anchor state and pointer of a record; proves batch members on chain first if needed. */
-  private async locate(id: RecordId): Promise<{
-    subject: SubjectId;
-    digest: Hex;
-    custodian: number;
-    category: number;
-    erasedAt: number;
-    pointer: string;
-  }> {
+  private async locate(id: RecordId): Promise<AnchorState & { pointer: string }> {
+    const state = await this.anchorState(id);
+    return { ...state, pointer: await this.pointerOf(id) };
+  }
+
+  /** The on-chain state of a record; a batch member not yet proven is proven first. */
+  private async anchorState(id: RecordId): Promise<AnchorState> {
     const records = this.ml.chain.records;
     let state = await records.getRecord(id).catch(() => null);
-    let pointer: string | undefined;
     if (state === null) {
       const member = await this.findBatchMember(id);
       if (member === undefined) throw new NotFoundError(`Record ${id} is not anchored`);
       await this.ml.chain.send(records, "proveRecord", [member.root, id, member.category, member.digest, member.proof]);
       state = await this.ml.chain.read(() => records.getRecord(id));
-      pointer = member.pointer;
     }
-    pointer ??= (await this.ml.journal.byRecord(id))?.pointer ?? (await this.anchoredEvent(id))?.pointer;
-    if (pointer === undefined) throw new NotFoundError(`No storage pointer known for record ${id}`);
     const [subject, digest, custodian, category, , erasedAt] = state;
     return {
       subject: subject as SubjectId,
@@ -610,8 +690,18 @@ class RecordsApi {
       custodian: Number(custodian),
       category: Number(category),
       erasedAt: Number(erasedAt),
-      pointer,
     };
+  }
+
+  /** Where the envelope is stored: the writer's journal, the anchor event, or the batch manifest. */
+  private async pointerOf(id: RecordId): Promise<string> {
+    const local = await this.ml.journal.byRecord(id);
+    if (local !== undefined) return local.pointer;
+    const anchored = await this.anchoredEvent(id);
+    if (anchored !== undefined) return anchored.pointer;
+    const member = await this.findBatchMember(id);
+    if (member !== undefined) return member.pointer;
+    throw new NotFoundError(`No storage pointer known for record ${id}`);
   }
 
   /** A batch member's proof: from the journal, or from the batch manifests of the chain. */
@@ -619,9 +709,13 @@ class RecordsApi {
     id: RecordId,
   ): Promise<{ root: Hex; category: number; digest: Hex; proof: Hex[]; pointer: string } | undefined> {
     const local = await this.ml.journal.byRecord(id);
-    if (local?.batch !== undefined) return { ...local.batch, category: local.category, digest: local.digest, pointer: local.pointer };
+    if (local?.batch !== undefined)
+      return { ...local.batch, category: local.category, digest: local.digest, pointer: local.pointer };
     const records = this.ml.chain.records;
-    const events = await records.queryFilter(records.filters.BatchAnchored(), startBlock(this.ml.opts.addressBook));
+    const from = startBlock(this.ml.opts.addressBook);
+    // A proven member names its batch; otherwise every batch manifest is a candidate.
+    const [proven] = await records.queryFilter(records.filters.RecordProven(id), from);
+    const events = await records.queryFilter(records.filters.BatchAnchored(proven?.args.root), from);
     for (const e of events) {
       try {
         const manifest = JSON.parse(DEC.decode(await this.ml.storage.getBytes(e.args.pointer))) as {
@@ -629,7 +723,8 @@ class RecordsApi {
           records: { recordId: string; category: number; digest: Hex; pointer: string; proof: Hex[] }[];
         };
         const m = manifest.records.find((r) => r.recordId.toLowerCase() === id);
-        if (m !== undefined) return { root: manifest.root, category: m.category, digest: m.digest, proof: m.proof, pointer: m.pointer };
+        if (m !== undefined)
+          return { root: manifest.root, category: m.category, digest: m.digest, proof: m.proof, pointer: m.pointer };
       } catch {
         // A manifest this store does not hold (another custodian's storage): skip.
       }
@@ -637,12 +732,18 @@ class RecordsApi {
     return undefined;
   }
 
-  private async anchoredEvent(id: RecordId): Promise<{ pointer: string; previous: RecordId | null; blockNumber: number } | undefined> {
+  private async anchoredEvent(
+    id: RecordId,
+  ): Promise<{ pointer: string; previous: RecordId | null; blockNumber: number } | undefined> {
     const records = this.ml.chain.records;
     const [event] = await records.queryFilter(records.filters.RecordAnchored(id), startBlock(this.ml.opts.addressBook));
     if (event === undefined) return undefined;
     const previous = event.args.previous;
-    return { pointer: event.args.pointer, previous: previous === ZERO_BYTES32 ? null : asRecordId(previous), blockNumber: event.blockNumber };
+    return {
+      pointer: event.args.pointer,
+      previous: previous === ZERO_BYTES32 ? null : asRecordId(previous),
+      blockNumber: event.blockNumber,
+    };
   }
 
   private async version(id: RecordId, known?: { pointer: string }): Promise<RecordVersion> {
@@ -672,17 +773,15 @@ class RecordsApi {
   }
 }
 
-function denyReasonCodeOf(name: string): number {
-  for (let i = 0; i < 64; i++) if (denyReasonName(i) === name) return i;
-  return 0;
-}
-
 class ConsentApi {
   constructor(private readonly ml: MedLedger) {}
 
   /** Grants a consent directly (the caller is the subject's controller or a guardian). */
   async grant(subject: SubjectId, input: ConsentInput): Promise<{ consentId: ConsentId; result: WriteResult }> {
-    const result = await this.ml.chain.send(this.ml.chain.consents, "grant", [asSubjectId(subject), consentTerms(input)]);
+    const result = await this.ml.chain.send(this.ml.chain.consents, "grant", [
+      asSubjectId(subject),
+      consentTerms(input),
+    ]);
     return { consentId: asConsentId(eventOf(result, "ConsentGranted").args.consentId as string), result };
   }
 
@@ -692,7 +791,11 @@ class ConsentApi {
   }
 
   /** Signs a grant (EIP-712) for anyone to relay; the patient pays no gas. */
-  async signGrant(subject: SubjectId, input: ConsentInput, opts: { deadline?: number; nonce?: bigint } = {}): Promise<SignedGrant> {
+  async signGrant(
+    subject: SubjectId,
+    input: ConsentInput,
+    opts: { deadline?: number; nonce?: bigint } = {},
+  ): Promise<SignedGrant> {
     const terms = consentTerms(input);
     const signer = this.ml.account;
     const nonce = opts.nonce ?? (await this.ml.chain.consents.nonces(signer));
@@ -707,7 +810,11 @@ class ConsentApi {
   }
 
   /** Signs a revocation (EIP-712) for anyone to relay. */
-  async signRevoke(subject: SubjectId, consentId: ConsentId, opts: { deadline?: number; nonce?: bigint } = {}): Promise<SignedRevoke> {
+  async signRevoke(
+    subject: SubjectId,
+    consentId: ConsentId,
+    opts: { deadline?: number; nonce?: bigint } = {},
+  ): Promise<SignedRevoke> {
     const signer = this.ml.account;
     const nonce = opts.nonce ?? (await this.ml.chain.consents.nonces(signer));
     const deadline = BigInt(opts.deadline ?? Math.floor(Date.now() / 1000) + 3600);
@@ -717,7 +824,15 @@ class ConsentApi {
       nonce,
       deadline,
     })) as Hex;
-    return { kind: "revoke", subject: asSubjectId(subject), consentId: asConsentId(consentId), signer, nonce, deadline, signature };
+    return {
+      kind: "revoke",
+      subject: asSubjectId(subject),
+      consentId: asConsentId(consentId),
+      signer,
+      nonce,
+      deadline,
+      signature,
+    };
   }
 
   /** Relays a signed grant or revocation (this participant pays the gas). */
@@ -781,7 +896,13 @@ class ConsentApi {
     action?: ActionName;
   }): Promise<ConsentDecision> {
     const d = await this.ml.chain.read(() =>
-      this.ml.chain.consents.check(q.accessor, q.subject, Category[q.category], Purpose[q.purpose], Action[q.action ?? "READ"]),
+      this.ml.chain.consents.check(
+        q.accessor,
+        q.subject,
+        Category[q.category],
+        Purpose[q.purpose],
+        Action[q.action ?? "READ"],
+      ),
     );
     return {
       allowed: d.allowed,
@@ -797,7 +918,10 @@ class ConsentApi {
   }
 
   private domain() {
-    return consentDomain({ chainId: this.ml.chain.chainId, verifyingContract: this.ml.opts.addressBook.contracts.ConsentRegistry.address });
+    return consentDomain({
+      chainId: this.ml.chain.chainId,
+      verifyingContract: this.ml.opts.addressBook.contracts.ConsentRegistry.address,
+    });
   }
 }
 
@@ -806,7 +930,11 @@ class DirectoryApi {
 
   /** Governance admits an organization; returns its id. */
   async admitOrganization(kind: OrgKindName, admin: string, encryptionKey: Uint8Array): Promise<number> {
-    const result = await this.ml.chain.send(this.ml.chain.directory, "admitOrganization", [OrgKind[kind], admin, encryptionKey]);
+    const result = await this.ml.chain.send(this.ml.chain.directory, "admitOrganization", [
+      OrgKind[kind],
+      admin,
+      encryptionKey,
+    ]);
     return Number(eventOf(result, "OrganizationAdmitted").args.orgId);
   }
 
@@ -846,8 +974,18 @@ class DirectoryApi {
     return this.ml.chain.send(this.ml.chain.directory, "rotateController", [subject, newController]);
   }
 
-  async setGuardian(subject: SubjectId, guardian: string, powers: readonly PowerName[], validUntil?: Date | number): Promise<WriteResult> {
-    return this.ml.chain.send(this.ml.chain.directory, "setGuardian", [subject, guardian, powerMask(powers), toSeconds(validUntil)]);
+  async setGuardian(
+    subject: SubjectId,
+    guardian: string,
+    powers: readonly PowerName[],
+    validUntil?: Date | number,
+  ): Promise<WriteResult> {
+    return this.ml.chain.send(this.ml.chain.directory, "setGuardian", [
+      subject,
+      guardian,
+      powerMask(powers),
+      toSeconds(validUntil),
+    ]);
   }
 
   async suspendPractitioner(account: string): Promise<WriteResult> {
@@ -879,7 +1017,10 @@ class AuditApi {
   /** Every logged access to a subject's records (who, when, why, on what basis), oldest first. */
   async accessHistory(subject: SubjectId): Promise<AccessLogEntry[]> {
     const records = this.ml.chain.records;
-    const events = await records.queryFilter(records.filters.RecordAccessed(undefined, subject), startBlock(this.ml.opts.addressBook));
+    const events = await records.queryFilter(
+      records.filters.RecordAccessed(undefined, subject),
+      startBlock(this.ml.opts.addressBook),
+    );
     const times = new Map<number, number>();
     const out: AccessLogEntry[] = [];
     for (const e of events) {

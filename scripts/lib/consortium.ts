@@ -4,11 +4,14 @@
  * agent, registers a patient, and builds one MedLedger per participant. Used by the demo, the SDK
  * tests and the node compatibility suite.
  */
-import { Wallet, hexlify } from "ethers";
+import { Wallet, ZeroHash, hexlify, keccak256, toUtf8Bytes } from "ethers";
 import type { JsonRpcProvider, Provider, Signer } from "ethers";
 
+import { MedLedgerTimelock__factory } from "../../types/typechain/index.js";
 import {
   MedLedger,
+  OrgKind,
+  eventOf,
   createIdentity,
   createKeyholder,
   deployMedLedger,
@@ -83,16 +86,23 @@ export async function setUpConsortium(opts: ConsortiumOptions): Promise<Consorti
   const governance = await MedLedger.create({ signer: funder, addressBook, storage, keyholders });
   const hospitalAdmin = await participant(createIdentity());
   const payerAdminId = createIdentity();
-  const hospital = await governance.directory.admitOrganization(
-    "HOSPITAL",
-    hospitalAdmin.wallet.address,
-    hospitalAdmin.identity.x25519.publicKey,
-  );
-  const payer = await governance.directory.admitOrganization(
-    "PAYER",
-    payerAdminId.address,
-    payerAdminId.x25519.publicKey,
-  );
+  const admit = async (kind: "HOSPITAL" | "PAYER", admin: string, key: Uint8Array): Promise<number> => {
+    const timelock = addressBook.contracts.TimelockController;
+    if (timelock === undefined || addressBook.governance?.toLowerCase() !== timelock.address.toLowerCase()) {
+      return governance.directory.admitOrganization(kind, admin, key);
+    }
+    // Governance is the timelock: schedule the call, then execute it (a dev network's delay is 0).
+    const directory = governance.chain.directory;
+    const data = directory.interface.encodeFunctionData("admitOrganization", [OrgKind[kind], admin, key]);
+    const t = MedLedgerTimelock__factory.connect(timelock.address, funder);
+    const salt = keccak256(toUtf8Bytes(`admit ${admin}`));
+    const target = await directory.getAddress();
+    await governance.chain.send(t, "schedule", [target, 0, data, ZeroHash, salt, await t.getMinDelay()]);
+    const result = await governance.chain.send(t, "execute", [target, 0, data, ZeroHash, salt]);
+    return Number(eventOf(result, "OrganizationAdmitted").args.orgId);
+  };
+  const hospital = await admit("HOSPITAL", hospitalAdmin.wallet.address, hospitalAdmin.identity.x25519.publicKey);
+  const payer = await admit("PAYER", payerAdminId.address, payerAdminId.x25519.publicKey);
   keyholders.set(
     hospital,
     createKeyholder({

@@ -40,6 +40,15 @@ export const SUPPORTED_VERSIONS: Record<ContractName, string> = {
   RecordRegistry: "1.0.0",
 };
 
+/**
+ * Whether the network runs at zero gas price (QBFT consortium networks with a zero base fee and
+ * `min-gas-price=0`): then transactions are sent as legacy transactions with gas price 0.
+ */
+export async function isZeroGasNetwork(provider: Provider): Promise<boolean> {
+  const [fee, block] = await Promise.all([provider.getFeeData(), provider.getBlock("latest")]);
+  return fee.gasPrice === 0n || block?.baseFeePerGas === 0n;
+}
+
 /** keccak256 over the three contracts' ABIs, as recorded in address books. */
 export function abiHash(): string {
   const abis = [ParticipantDirectory__factory.abi, ConsentRegistry__factory.abi, RecordRegistry__factory.abi];
@@ -133,11 +142,7 @@ export class ChainClient {
         `address book chain id ${opts.addressBook.chainId}, node chain id ${chainId}`,
       );
     }
-    let zeroGas = opts.gasPrice === 0n;
-    if (opts.gasPrice === undefined || opts.gasPrice === "auto") {
-      const fee = await provider.getFeeData();
-      zeroGas = fee.gasPrice === 0n;
-    }
+    const zeroGas = opts.gasPrice === undefined || opts.gasPrice === "auto" ? await isZeroGasNetwork(provider) : opts.gasPrice === 0n;
     const client = new ChainClient(opts, provider, chainId, await opts.signer.getAddress(), zeroGas);
     if (opts.skipVersionCheck !== true) await client.checkVersions();
     return client;

@@ -1,0 +1,1768 @@
+/**
+ * ConsentRegistry: grants (direct and EIP-712), revocations, break-glass preference and the
+ * consent check with every refusal reason it can produce.
+ */
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
+import { expect } from "chai";
+import type { Signer, TypedDataDomain } from "ethers";
+import { network } from "hardhat";
+
+import {
+  consentDomain as sdkConsentDomain,
+  CONSENT_DOMAIN_NAME,
+  CONSENT_DOMAIN_VERSION,
+} from "../../sdk/chain/eip712.js";
+import { DenyReason, categoryMask, denyReasonName, purposeMask } from "../../sdk/codes.js";
+import type { DenyReasonName } from "../../sdk/codes.js";
+import type { ConsentTermsStruct, DecisionStructOutput } from "../../types/typechain/ConsentRegistry.js";
+import {
+  Action,
+  Category,
+  DAY,
+  Effect,
+  GRANT_TYPES,
+  GranteeKind,
+  Power,
+  Purpose,
+  REVOKE_TYPES,
+  Role,
+  buildWorld,
+  consentDomain,
+  fakeKey,
+  randomId,
+  terms,
+} from "../helpers/fixture.js";
+import type { World } from "../helpers/fixture.js";
+
+const conn = await network.create();
+const { networkHelpers, ethers } = conn;
+const { time } = networkHelpers;
+
+const POWER_GRANT = Power.GRANT; // 1
+const POWER_REVOKE = Power.REVOKE; // 2
+const BASIS_NONE = 0;
+const BASIS_CONSENT = 1;
+const BASIS_SUBJECT = 3;
+const ALL_PURPOSES = 1023;
+const ZERO_ID = ethers.ZeroHash;
+
+/** An ERC-1271 wallet that accepts every signature: returns isValidSignature's magic value for any call. */
+const ACCEPTING_1271_INITCODE = "0x6010600c60003960106000f3" + "631626ba7e60e01b60005260206000f3";
+/** An ERC-1271 wallet that rejects every signature: returns 32 zero bytes for any call. */
+const REJECTING_1271_INITCODE = "0x6005600c60003960056000f3" + "60206000f3";
+
+describe("ConsentRegistry", () => {
+  async function world(): Promise<World> {
+    return buildWorld(conn);
+  }
+
+  // ───────────────────────────── helpers ─────────────────────────────
+
+  /** Accounts the fixture does not use (13..19 of the 20 default accounts). */
+  function extra(w: World, i: number): HardhatEthersSigner {
+    const s = w.signers[13 + i];
+    if (s === undefined) throw new Error(`no extra signer ${i}`);
+    return s;
+  }
+
+  async function appoint(w: World, who: HardhatEthersSigner, powers: number, validUntil = 0): Promise<void> {
+    await (await w.directory.connect(w.patient).setGuardian(w.subject, who.address, powers, validUntil)).wait();
+  }
+
+  /** Grants `t` for `subject` as `by`; returns the new consent id. */
+  async function grantAs(
+    w: World,
+    by: HardhatEthersSigner,
+    t: ConsentTermsStruct,
+    subject = w.subject,
+  ): Promise<string> {
+    const id = await w.consents.consentIdAt(subject, Number(await w.consents.consentCount(subject)) + 1);
+    await (await w.consents.connect(by).grant(subject, t)).wait();
+    return id;
+  }
+
+  function offChainId(subject: string, sequence: number): string {
+    return ethers.keccak256(ethers.AbiCoder.defaultAbiCoder().encode(["bytes32", "uint32"], [subject, sequence]));
+  }
+
+  /** The terms as the ordered tuple an event or getConsent carries. */
+  function tuple(t: ConsentTermsStruct): unknown[] {
+    return [
+      t.effect,
+      t.granteeKind,
+      t.granteeAccount,
+      t.granteeOrg,
+      t.granteeRoles,
+      t.categories,
+      t.purposes,
+      t.actions,
+      t.validFrom,
+      t.validUntil,
+    ];
+  }
+
+  async function expectStored(
+    w: World,
+    id: string,
+    expected: ConsentTermsStruct,
+    revokedAt: number | bigint = 0,
+    subject = w.subject,
+  ): Promise<void> {
+    const [stored, storedRevokedAt] = await w.consents.getConsent(subject, id);
+    expect([...stored].map((v) => String(v))).to.deep.equal(tuple(expected).map((v) => String(v)));
+    expect(storedRevokedAt).to.equal(BigInt(revokedAt));
+  }
+
+  function decision(d: DecisionStructOutput) {
+    return {
+      allowed: d.allowed,
+      reason: denyReasonName(d.reason),
+      basis: Number(d.basis),
+      consentId: d.consentId,
+      accessorOrg: Number(d.accessorOrg),
+    };
+  }
+
+  function allowedBy(consentId: string, accessorOrg: number) {
+    return { allowed: true, reason: "NONE", basis: BASIS_CONSENT, consentId, accessorOrg };
+  }
+
+  function refused(reason: DenyReasonName, consentId: string, accessorOrg: number) {
+    return { allowed: false, reason, basis: BASIS_NONE, consentId, accessorOrg };
+  }
+
+  const asSubject = { allowed: true, reason: "NONE", basis: BASIS_SUBJECT, consentId: ZERO_ID, accessorOrg: 0 };
+
+  async function check(
+    w: World,
+    accessor: { address: string },
+    category: number,
+    purpose: number,
+    action: number,
+    subject = w.subject,
+  ) {
+    return decision(await w.consents.check(accessor.address, subject, category, purpose, action));
+  }
+
+  async function checkHint(
+    w: World,
+    accessor: { address: string },
+    category: number,
+    purpose: number,
+    action: number,
+    hint: string,
+  ) {
+    return decision(await w.consents.checkWithHint(accessor.address, w.subject, category, purpose, action, hint));
+  }
+
+  /** Both entry points must agree when no hint is given; returns the decision. */
+  async function checkBoth(w: World, accessor: { address: string }, category: number, purpose: number, action: number) {
+    const a = await check(w, accessor, category, purpose, action);
+    expect(await checkHint(w, accessor, category, purpose, action, ZERO_ID)).to.deep.equal(a);
+    return a;
+  }
+
+  interface SigOpts {
+    subject?: string;
+    nonce?: bigint | number;
+    deadline?: number;
+    domain?: TypedDataDomain;
+  }
+
+  async function deadlineIn(w: World, seconds = DAY): Promise<number> {
+    return (await w.now()) + seconds;
+  }
+
+  async function signGrant(w: World, signer: Signer, t: ConsentTermsStruct, o: SigOpts = {}) {
+    const nonce = o.nonce ?? (await w.consents.nonces(await signer.getAddress()));
+    const deadline = o.deadline ?? (await deadlineIn(w));
+    const domain = o.domain ?? (await consentDomain(w));
+    const signature = await signer.signTypedData(domain, GRANT_TYPES, {
+      subject: o.subject ?? w.subject,
+      terms: t,
+      nonce,
+      deadline,
+    });
+    return { signature, deadline, nonce };
+  }
+
+  async function signRevoke(w: World, signer: Signer, consentId: string, o: SigOpts = {}) {
+    const nonce = o.nonce ?? (await w.consents.nonces(await signer.getAddress()));
+    const deadline = o.deadline ?? (await deadlineIn(w));
+    const domain = o.domain ?? (await consentDomain(w));
+    const signature = await signer.signTypedData(domain, REVOKE_TYPES, {
+      subject: o.subject ?? w.subject,
+      consentId,
+      nonce,
+      deadline,
+    });
+    return { signature, deadline, nonce };
+  }
+
+  async function deploy1271(w: World, initcode: string): Promise<string> {
+    const receipt = await (await w.stranger.sendTransaction({ data: initcode })).wait();
+    const address = receipt!.contractAddress!;
+    expect(await ethers.provider.getCode(address)).to.not.equal("0x");
+    return address;
+  }
+
+  const doctorPermit = (w: World, o: Partial<ConsentTermsStruct> = {}) =>
+    terms({ granteeAccount: w.doctor.address, ...o });
+  const deny = (o: Partial<ConsentTermsStruct>) => terms({ effect: Effect.DENY, ...o });
+
+  // ───────────────────────────── views ─────────────────────────────
+
+  describe("views and deployment", () => {
+    it("version() is 1.0.0, directory() is the participant directory, MAX_DENIES is 16", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      expect(await w.consents.version()).to.equal("1.0.0");
+      expect(await w.consents.directory()).to.equal(await w.directory.getAddress());
+      expect(await w.consents.MAX_DENIES()).to.equal(16n);
+    });
+
+    it("eip712Domain() matches the SDK's consentDomain", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      const { chainId } = await ethers.provider.getNetwork();
+      const address = await w.consents.getAddress();
+      const sdk = sdkConsentDomain({ chainId, verifyingContract: address });
+      const d = await w.consents.eip712Domain();
+      expect(d.fields).to.equal("0x0f");
+      expect(d.name).to.equal(sdk.name).and.to.equal(CONSENT_DOMAIN_NAME);
+      expect(d.version).to.equal(sdk.version).and.to.equal(CONSENT_DOMAIN_VERSION);
+      expect(d.chainId).to.equal(sdk.chainId).and.to.equal(chainId);
+      expect(d.verifyingContract).to.equal(sdk.verifyingContract);
+      expect(d.salt).to.equal(ZERO_ID);
+      expect(d.extensions).to.deep.equal([]);
+      // The fixture's helper builds the same domain.
+      expect(await consentDomain(w)).to.deep.equal(sdk);
+    });
+
+    it("a fresh subject has no consents, no nonce, no opt-out; consentIdAt is keccak256(abi.encode(subject, n))", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      expect(await w.consents.consentCount(w.subject)).to.equal(0n);
+      expect(await w.consents.nonces(w.patient.address)).to.equal(0n);
+      expect(await w.consents.breakGlassOptedOut(w.subject)).to.equal(false);
+      for (const n of [0, 1, 2, 0xffffffff]) {
+        expect(await w.consents.consentIdAt(w.subject, n)).to.equal(offChainId(w.subject, n));
+      }
+      expect(await w.consents.consentIdAt(w.subject, 1)).to.not.equal(await w.consents.consentIdAt(randomId(), 1));
+    });
+
+    it("getConsent of an unknown id reverts ConsentUnknown(subject, id)", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      const id = offChainId(w.subject, 1);
+      await expect(w.consents.getConsent(w.subject, id))
+        .to.be.revertedWithCustomError(w.consents, "ConsentUnknown")
+        .withArgs(w.subject, id);
+      await expect(w.consents.getConsent(w.subject, ZERO_ID))
+        .to.be.revertedWithCustomError(w.consents, "ConsentUnknown")
+        .withArgs(w.subject, ZERO_ID);
+    });
+  });
+
+  // ───────────────────────────── grant ─────────────────────────────
+
+  describe("grant", () => {
+    it("the controller grants a practitioner permit: event with terms, sequential id, stored terms", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      const t = doctorPermit(w);
+      const id = offChainId(w.subject, 1);
+      expect(await w.consents.connect(w.patient).grant.staticCall(w.subject, t)).to.equal(id);
+      await expect(w.consents.connect(w.patient).grant(w.subject, t))
+        .to.emit(w.consents, "ConsentGranted")
+        .withArgs(w.subject, id, w.doctor.address, tuple(t), w.patient.address, false);
+      expect(await w.consents.consentCount(w.subject)).to.equal(1n);
+      await expectStored(w, id, t);
+    });
+
+    it("ids follow consentIdAt(subject, 1..n) and counters are per subject", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      const ids: string[] = [];
+      for (let n = 1; n <= 3; n++) ids.push(await grantAs(w, w.patient, doctorPermit(w, { categories: 1 << n })));
+      expect(ids).to.deep.equal([1, 2, 3].map((n) => offChainId(w.subject, n)));
+      expect(new Set(ids).size).to.equal(3);
+      expect(await w.consents.consentCount(w.subject)).to.equal(3n);
+      for (const [i, id] of ids.entries()) await expectStored(w, id, doctorPermit(w, { categories: 1 << (i + 1) }));
+
+      // Another subject starts at sequence 1 with its own id space.
+      const other = randomId();
+      await (await w.directory.connect(w.stranger).registerPatient(other, w.stranger.address, fakeKey("other"))).wait();
+      const otherId = await grantAs(w, w.stranger, doctorPermit(w), other);
+      expect(otherId).to.equal(offChainId(other, 1));
+      expect(await w.consents.consentCount(other)).to.equal(1n);
+      expect(await w.consents.consentCount(w.subject)).to.equal(3n);
+      // Ids are scoped to their subject.
+      await expect(w.consents.getConsent(w.subject, otherId))
+        .to.be.revertedWithCustomError(w.consents, "ConsentUnknown")
+        .withArgs(w.subject, otherId);
+    });
+
+    it("an org+role permit with a validity window round-trips through getConsent", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      const now = await w.now();
+      const t = terms({
+        granteeKind: GranteeKind.ORG_ROLE,
+        granteeOrg: w.lab,
+        granteeRoles: Role.CLINICIAN | Role.RESEARCHER,
+        categories: 0xffffffff,
+        purposes: ALL_PURPOSES,
+        actions: Action.READ | Action.APPEND,
+        validFrom: now + DAY,
+        validUntil: now + 30 * DAY,
+      });
+      const id = offChainId(w.subject, 1);
+      await expect(w.consents.connect(w.patient).grant(w.subject, t))
+        .to.emit(w.consents, "ConsentGranted")
+        .withArgs(w.subject, id, ethers.ZeroAddress, tuple(t), w.patient.address, false);
+      await expectStored(w, id, t);
+    });
+
+    it("a guardian with GRANT grants a permit (by = guardian)", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      const t = doctorPermit(w);
+      await expect(w.consents.connect(w.guardian).grant(w.subject, t))
+        .to.emit(w.consents, "ConsentGranted")
+        .withArgs(w.subject, offChainId(w.subject, 1), w.doctor.address, tuple(t), w.guardian.address, false);
+    });
+
+    it("a guardian with only REVOKE cannot grant a permit but can record a deny", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      const revoker = extra(w, 0);
+      await appoint(w, revoker, Power.REVOKE);
+      await expect(w.consents.connect(revoker).grant(w.subject, doctorPermit(w)))
+        .to.be.revertedWithCustomError(w.consents, "ConsentUnauthorized")
+        .withArgs(w.subject, revoker.address, POWER_GRANT);
+      const d = deny({ granteeAccount: w.doctor.address });
+      await expect(w.consents.connect(revoker).grant(w.subject, d))
+        .to.emit(w.consents, "ConsentGranted")
+        .withArgs(w.subject, offChainId(w.subject, 1), w.doctor.address, tuple(d), revoker.address, false);
+    });
+
+    it("a guardian with only GRANT cannot record a deny", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      const granter = extra(w, 1);
+      await appoint(w, granter, Power.GRANT);
+      await expect(w.consents.connect(granter).grant(w.subject, deny({ granteeAccount: w.doctor.address })))
+        .to.be.revertedWithCustomError(w.consents, "ConsentUnauthorized")
+        .withArgs(w.subject, granter.address, POWER_REVOKE);
+      await grantAs(w, granter, doctorPermit(w));
+    });
+
+    it("a guardian whose guardianship expired or who holds only other powers is refused", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      const temp = extra(w, 0);
+      const accessOnly = extra(w, 1);
+      await appoint(w, temp, Power.GRANT | Power.REVOKE, (await w.now()) + DAY);
+      await appoint(w, accessOnly, Power.ACCESS | Power.ERASE | Power.RECOVER);
+      await grantAs(w, temp, doctorPermit(w));
+      await expect(w.consents.connect(accessOnly).grant(w.subject, doctorPermit(w)))
+        .to.be.revertedWithCustomError(w.consents, "ConsentUnauthorized")
+        .withArgs(w.subject, accessOnly.address, POWER_GRANT);
+      await time.increase(DAY + 1);
+      await expect(w.consents.connect(temp).grant(w.subject, doctorPermit(w)))
+        .to.be.revertedWithCustomError(w.consents, "ConsentUnauthorized")
+        .withArgs(w.subject, temp.address, POWER_GRANT);
+    });
+
+    it("a stranger cannot grant a permit (power GRANT) nor a deny (power REVOKE)", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      await expect(w.consents.connect(w.stranger).grant(w.subject, doctorPermit(w)))
+        .to.be.revertedWithCustomError(w.consents, "ConsentUnauthorized")
+        .withArgs(w.subject, w.stranger.address, POWER_GRANT);
+      await expect(w.consents.connect(w.stranger).grant(w.subject, deny({ granteeAccount: w.doctor.address })))
+        .to.be.revertedWithCustomError(w.consents, "ConsentUnauthorized")
+        .withArgs(w.subject, w.stranger.address, POWER_REVOKE);
+      // Nor can the grantee consent for itself.
+      await expect(w.consents.connect(w.doctor).grant(w.subject, doctorPermit(w)))
+        .to.be.revertedWithCustomError(w.consents, "ConsentUnauthorized")
+        .withArgs(w.subject, w.doctor.address, POWER_GRANT);
+      expect(await w.consents.consentCount(w.subject)).to.equal(0n);
+    });
+
+    it("nobody can grant for an unregistered subject", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      const unknown = randomId();
+      await expect(w.consents.connect(w.patient).grant(unknown, doctorPermit(w)))
+        .to.be.revertedWithCustomError(w.consents, "ConsentUnauthorized")
+        .withArgs(unknown, w.patient.address, POWER_GRANT);
+      await expect(w.consents.connect(w.patient).grant(ZERO_ID, deny({ granteeAccount: w.doctor.address })))
+        .to.be.revertedWithCustomError(w.consents, "ConsentUnauthorized")
+        .withArgs(ZERO_ID, w.patient.address, POWER_REVOKE);
+    });
+
+    describe("ConsentInvalidTerms", () => {
+      const cases: [string, (w: World) => Partial<ConsentTermsStruct>, string][] = [
+        ["practitioner without account", () => ({ granteeAccount: ethers.ZeroAddress }), "granteeAccount"],
+        [
+          "practitioner with an org",
+          (w) => ({ granteeAccount: w.doctor.address, granteeOrg: w.hospital }),
+          "granteeOrg/granteeRoles",
+        ],
+        [
+          "practitioner with roles",
+          (w) => ({ granteeAccount: w.doctor.address, granteeRoles: Role.CLINICIAN }),
+          "granteeOrg/granteeRoles",
+        ],
+        [
+          "org+role with an account",
+          (w) => ({
+            granteeKind: GranteeKind.ORG_ROLE,
+            granteeAccount: w.doctor.address,
+            granteeRoles: Role.CLINICIAN,
+          }),
+          "granteeAccount",
+        ],
+        [
+          "org+role without roles",
+          () => ({ granteeKind: GranteeKind.ORG_ROLE, granteeOrg: 1, granteeRoles: 0 }),
+          "granteeRoles",
+        ],
+        [
+          "org+role with an unknown role bit",
+          () => ({ granteeKind: GranteeKind.ORG_ROLE, granteeRoles: 64 }),
+          "granteeRoles",
+        ],
+        ["no categories", (w) => ({ granteeAccount: w.doctor.address, categories: 0 }), "categories"],
+        ["no actions", (w) => ({ granteeAccount: w.doctor.address, actions: 0 }), "actions"],
+        ["an unknown action bit", (w) => ({ granteeAccount: w.doctor.address, actions: 4 }), "actions"],
+        ["a permit without purposes", (w) => ({ granteeAccount: w.doctor.address, purposes: 0 }), "purposes"],
+        [
+          "a permit with a purpose beyond the 10 codes",
+          (w) => ({ granteeAccount: w.doctor.address, purposes: 1024 }),
+          "purposes",
+        ],
+        [
+          "a deny with a purpose beyond the 10 codes",
+          (w) => ({ effect: Effect.DENY, granteeAccount: w.doctor.address, purposes: ALL_PURPOSES | 1024 }),
+          "purposes",
+        ],
+        [
+          "validUntil == validFrom",
+          (w) => ({ granteeAccount: w.doctor.address, validFrom: 4e9, validUntil: 4e9 }),
+          "validUntil",
+        ],
+        [
+          "validUntil < validFrom",
+          (w) => ({ granteeAccount: w.doctor.address, validFrom: 4e9, validUntil: 4e9 - 1 }),
+          "validUntil",
+        ],
+        ["validUntil in the past", (w) => ({ granteeAccount: w.doctor.address, validUntil: 1 }), "validUntil"],
+      ];
+      for (const [name, overrides, field] of cases) {
+        it(`${name} → ConsentInvalidTerms("${field}")`, async () => {
+          const w = await networkHelpers.loadFixture(world);
+          await expect(w.consents.connect(w.patient).grant(w.subject, terms(overrides(w))))
+            .to.be.revertedWithCustomError(w.consents, "ConsentInvalidTerms")
+            .withArgs(field);
+        });
+      }
+
+      it("the boundaries just inside are accepted (roles 63, actions 3, purposes 1023, categories bit 31)", async () => {
+        const w = await networkHelpers.loadFixture(world);
+        const t = terms({
+          granteeKind: GranteeKind.ORG_ROLE,
+          granteeRoles: 63,
+          actions: 3,
+          purposes: ALL_PURPOSES,
+          categories: 0x80000000,
+        });
+        const id = await grantAs(w, w.patient, t);
+        await expectStored(w, id, t);
+      });
+
+      it("validUntil must be after the block's timestamp: == now is refused, now + 1 accepted", async () => {
+        const w = await networkHelpers.loadFixture(world);
+        const ts = (await w.now()) + 100;
+        await time.setNextBlockTimestamp(ts);
+        await expect(w.consents.connect(w.patient).grant(w.subject, doctorPermit(w, { validUntil: ts })))
+          .to.be.revertedWithCustomError(w.consents, "ConsentInvalidTerms")
+          .withArgs("validUntil");
+        const ts2 = (await w.now()) + 100;
+        await time.setNextBlockTimestamp(ts2);
+        await (await w.consents.connect(w.patient).grant(w.subject, doctorPermit(w, { validUntil: ts2 + 1 }))).wait();
+        // Past validFrom is fine (it only bounds the start).
+        await grantAs(w, w.patient, doctorPermit(w, { validFrom: 1, validUntil: ts2 + DAY }));
+        expect(await w.consents.consentCount(w.subject)).to.equal(2n);
+      });
+    });
+
+    it("a deny with purposes 0 is stored as all purposes (1023) and blocks every purpose", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      const permit = await grantAs(w, w.patient, doctorPermit(w, { purposes: ALL_PURPOSES }));
+      const d = deny({ granteeAccount: w.doctor.address, purposes: 0 });
+      const id = offChainId(w.subject, 2);
+      // The event carries the terms exactly as granted (and signed).
+      await expect(w.consents.connect(w.patient).grant(w.subject, d))
+        .to.emit(w.consents, "ConsentGranted")
+        .withArgs(w.subject, id, w.doctor.address, tuple(d), w.patient.address, false);
+      await expectStored(w, id, { ...d, purposes: ALL_PURPOSES });
+      for (const p of [Purpose.TREAT, Purpose.HPAYMT, Purpose.BTG]) {
+        expect(await checkHint(w, w.doctor, Category.OBSERVATIONS, p, Action.READ, permit)).to.deep.equal(
+          refused("DENIED_BY_SUBJECT", id, w.hospital),
+        );
+      }
+    });
+
+    it("ConsentTooManyDenies at MAX_DENIES = 16 active denies; permits are unbounded; revoking one frees a slot", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      const denies: string[] = [];
+      for (let i = 0; i < 16; i++) {
+        denies.push(await grantAs(w, w.patient, deny({ granteeAccount: w.stranger.address, categories: 1 << i })));
+      }
+      const extraDeny = deny({ granteeAccount: w.stranger.address, categories: 1 << 20 });
+      await expect(w.consents.connect(w.patient).grant(w.subject, extraDeny))
+        .to.be.revertedWithCustomError(w.consents, "ConsentTooManyDenies")
+        .withArgs(w.subject, 16);
+      await expect(w.consents.connect(w.guardian).grant(w.subject, extraDeny))
+        .to.be.revertedWithCustomError(w.consents, "ConsentTooManyDenies")
+        .withArgs(w.subject, 16);
+      expect(await w.consents.consentCount(w.subject)).to.equal(16n);
+      // Permits do not count.
+      await grantAs(w, w.patient, doctorPermit(w));
+      // Lifting a deny frees its slot.
+      await (await w.consents.connect(w.patient).revoke(w.subject, denies[7]!)).wait();
+      const id = await grantAs(w, w.patient, extraDeny);
+      expect(id).to.equal(offChainId(w.subject, 18));
+      await expect(w.consents.connect(w.patient).grant(w.subject, extraDeny))
+        .to.be.revertedWithCustomError(w.consents, "ConsentTooManyDenies")
+        .withArgs(w.subject, 16);
+    });
+  });
+
+  // ───────────────────────────── revoke ─────────────────────────────
+
+  describe("revoke", () => {
+    it("the controller revokes a permit: event, revokedAt kept, terms kept, nothing deleted, check refuses", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      const t = doctorPermit(w);
+      const id = await grantAs(w, w.patient, t);
+      expect(await checkBoth(w, w.doctor, Category.OBSERVATIONS, Purpose.TREAT, Action.READ)).to.deep.equal(
+        allowedBy(id, w.hospital),
+      );
+      const ts = (await w.now()) + 60;
+      await time.setNextBlockTimestamp(ts);
+      await expect(w.consents.connect(w.patient).revoke(w.subject, id))
+        .to.emit(w.consents, "ConsentRevoked")
+        .withArgs(w.subject, id, w.patient.address, ts, false);
+      await expectStored(w, id, t, ts);
+      expect(await w.consents.consentCount(w.subject)).to.equal(1n);
+      expect(await checkBoth(w, w.doctor, Category.OBSERVATIONS, Purpose.TREAT, Action.READ)).to.deep.equal(
+        refused("CONSENT_REVOKED", id, w.hospital),
+      );
+    });
+
+    it("a guardian with REVOKE (only) revokes a permit; a guardian with only GRANT cannot", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      const revoker = extra(w, 0);
+      const granter = extra(w, 1);
+      await appoint(w, revoker, Power.REVOKE);
+      await appoint(w, granter, Power.GRANT);
+      const id = await grantAs(w, w.patient, doctorPermit(w));
+      await expect(w.consents.connect(granter).revoke(w.subject, id))
+        .to.be.revertedWithCustomError(w.consents, "ConsentUnauthorized")
+        .withArgs(w.subject, granter.address, POWER_REVOKE);
+      const ts = (await w.now()) + 10;
+      await time.setNextBlockTimestamp(ts);
+      await expect(w.consents.connect(revoker).revoke(w.subject, id))
+        .to.emit(w.consents, "ConsentRevoked")
+        .withArgs(w.subject, id, revoker.address, ts, false);
+    });
+
+    it("a deny can only be lifted with the GRANT power (REVOKE-only guardian refused; GRANT guardian and controller succeed)", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      const revoker = extra(w, 0);
+      const granter = extra(w, 1);
+      await appoint(w, revoker, Power.REVOKE);
+      await appoint(w, granter, Power.GRANT);
+      const d1 = await grantAs(w, revoker, deny({ granteeAccount: w.doctor.address }));
+      const d2 = await grantAs(w, w.patient, deny({ granteeAccount: w.payerAgent.address }));
+      await expect(w.consents.connect(revoker).revoke(w.subject, d1))
+        .to.be.revertedWithCustomError(w.consents, "ConsentUnauthorized")
+        .withArgs(w.subject, revoker.address, POWER_GRANT);
+      await expect(w.consents.connect(w.stranger).revoke(w.subject, d1))
+        .to.be.revertedWithCustomError(w.consents, "ConsentUnauthorized")
+        .withArgs(w.subject, w.stranger.address, POWER_GRANT);
+      const ts = (await w.now()) + 10;
+      await time.setNextBlockTimestamp(ts);
+      await expect(w.consents.connect(granter).revoke(w.subject, d1))
+        .to.emit(w.consents, "ConsentRevoked")
+        .withArgs(w.subject, d1, granter.address, ts, false);
+      await expect(w.consents.connect(w.patient).revoke(w.subject, d2)).to.emit(w.consents, "ConsentRevoked");
+    });
+
+    it("a revoked deny stops applying (and its revokedAt is kept)", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      const permit = await grantAs(w, w.patient, doctorPermit(w));
+      const d = deny({ granteeAccount: w.doctor.address, categories: categoryMask(["OBSERVATIONS"]) });
+      const denyId = await grantAs(w, w.patient, d);
+      expect(await checkBoth(w, w.doctor, Category.OBSERVATIONS, Purpose.TREAT, Action.READ)).to.deep.equal(
+        refused("DENIED_BY_SUBJECT", denyId, w.hospital),
+      );
+      const ts = (await w.now()) + 10;
+      await time.setNextBlockTimestamp(ts);
+      await (await w.consents.connect(w.patient).revoke(w.subject, denyId)).wait();
+      expect(await checkBoth(w, w.doctor, Category.OBSERVATIONS, Purpose.TREAT, Action.READ)).to.deep.equal(
+        allowedBy(permit, w.hospital),
+      );
+      await expectStored(w, denyId, d, ts);
+    });
+
+    it("lifting one deny (first, middle or last) leaves the others applying", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      await grantAs(w, w.patient, doctorPermit(w, { categories: 0xffffffff }));
+      const denyIds: string[] = [];
+      for (let c = 0; c < 5; c++) {
+        denyIds.push(await grantAs(w, w.patient, deny({ granteeAccount: w.doctor.address, categories: 1 << c })));
+      }
+      const lifted = new Set<number>();
+      for (const c of [2, 0, 4]) {
+        await (await w.consents.connect(w.patient).revoke(w.subject, denyIds[c]!)).wait();
+        lifted.add(c);
+        for (let k = 0; k < 5; k++) {
+          const d = await check(w, w.doctor, k, Purpose.TREAT, Action.READ);
+          if (lifted.has(k)) expect(d.allowed, `category ${k}`).to.equal(true);
+          else expect(d, `category ${k}`).to.deep.equal(refused("DENIED_BY_SUBJECT", denyIds[k]!, w.hospital));
+        }
+      }
+    });
+
+    it("revoking twice → ConsentAlreadyRevoked(id, revokedAt)", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      const permit = await grantAs(w, w.patient, doctorPermit(w));
+      const denyId = await grantAs(w, w.patient, deny({ granteeAccount: w.payerAgent.address }));
+      const ts = (await w.now()) + 10;
+      await time.setNextBlockTimestamp(ts);
+      await (await w.consents.connect(w.patient).revoke(w.subject, permit)).wait();
+      await (await w.consents.connect(w.patient).revoke(w.subject, denyId)).wait();
+      await time.increase(100);
+      await expect(w.consents.connect(w.patient).revoke(w.subject, permit))
+        .to.be.revertedWithCustomError(w.consents, "ConsentAlreadyRevoked")
+        .withArgs(permit, ts);
+      await expect(w.consents.connect(w.guardian).revoke(w.subject, denyId))
+        .to.be.revertedWithCustomError(w.consents, "ConsentAlreadyRevoked")
+        .withArgs(denyId, ts + 1);
+      await expectStored(w, permit, doctorPermit(w), ts);
+    });
+
+    it("an unknown id (or another subject's id) → ConsentUnknown(subject, id)", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      await grantAs(w, w.patient, doctorPermit(w));
+      const unknown = offChainId(w.subject, 2);
+      await expect(w.consents.connect(w.patient).revoke(w.subject, unknown))
+        .to.be.revertedWithCustomError(w.consents, "ConsentUnknown")
+        .withArgs(w.subject, unknown);
+      await expect(w.consents.connect(w.patient).revoke(w.subject, ZERO_ID))
+        .to.be.revertedWithCustomError(w.consents, "ConsentUnknown")
+        .withArgs(w.subject, ZERO_ID);
+      const other = randomId();
+      await (await w.directory.connect(w.stranger).registerPatient(other, w.stranger.address, fakeKey("o"))).wait();
+      const otherId = await grantAs(w, w.stranger, doctorPermit(w), other);
+      await expect(w.consents.connect(w.patient).revoke(w.subject, otherId))
+        .to.be.revertedWithCustomError(w.consents, "ConsentUnknown")
+        .withArgs(w.subject, otherId);
+    });
+
+    it("a stranger (or the grantee) cannot revoke a permit", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      const id = await grantAs(w, w.patient, doctorPermit(w));
+      await expect(w.consents.connect(w.stranger).revoke(w.subject, id))
+        .to.be.revertedWithCustomError(w.consents, "ConsentUnauthorized")
+        .withArgs(w.subject, w.stranger.address, POWER_REVOKE);
+      await expect(w.consents.connect(w.doctor).revoke(w.subject, id))
+        .to.be.revertedWithCustomError(w.consents, "ConsentUnauthorized")
+        .withArgs(w.subject, w.doctor.address, POWER_REVOKE);
+      await expectStored(w, id, doctorPermit(w), 0);
+    });
+  });
+
+  // ───────────────────────────── signatures ─────────────────────────────
+
+  describe("grantBySig", () => {
+    it("a relayer submits the patient's signed grant: by = patient, bySignature = true, nonce increments", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      const t = doctorPermit(w);
+      const { signature, deadline } = await signGrant(w, w.patient, t);
+      const id = offChainId(w.subject, 1);
+      expect(
+        await w.consents.connect(w.relayer).grantBySig.staticCall(w.subject, t, w.patient.address, deadline, signature),
+      ).to.equal(id);
+      await expect(w.consents.connect(w.relayer).grantBySig(w.subject, t, w.patient.address, deadline, signature))
+        .to.emit(w.consents, "ConsentGranted")
+        .withArgs(w.subject, id, w.doctor.address, tuple(t), w.patient.address, true);
+      expect(await w.consents.nonces(w.patient.address)).to.equal(1n);
+      expect(await w.consents.nonces(w.relayer.address)).to.equal(0n);
+      await expectStored(w, id, t);
+      expect((await check(w, w.doctor, Category.OBSERVATIONS, Purpose.TREAT, Action.READ)).allowed).to.equal(true);
+
+      // The next signature uses nonce 1.
+      const t2 = doctorPermit(w, { categories: categoryMask(["IMAGING"]) });
+      const s2 = await signGrant(w, w.patient, t2);
+      expect(s2.nonce).to.equal(1n);
+      await expect(
+        w.consents.connect(w.stranger).grantBySig(w.subject, t2, w.patient.address, s2.deadline, s2.signature),
+      )
+        .to.emit(w.consents, "ConsentGranted")
+        .withArgs(w.subject, offChainId(w.subject, 2), w.doctor.address, tuple(t2), w.patient.address, true);
+      expect(await w.consents.nonces(w.patient.address)).to.equal(2n);
+    });
+
+    it("a guardian with GRANT signs a permit; a REVOKE guardian signs a deny", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      const t = doctorPermit(w);
+      const s = await signGrant(w, w.guardian, t);
+      await expect(w.consents.connect(w.relayer).grantBySig(w.subject, t, w.guardian.address, s.deadline, s.signature))
+        .to.emit(w.consents, "ConsentGranted")
+        .withArgs(w.subject, offChainId(w.subject, 1), w.doctor.address, tuple(t), w.guardian.address, true);
+      expect(await w.consents.nonces(w.guardian.address)).to.equal(1n);
+
+      const revoker = extra(w, 0);
+      await appoint(w, revoker, Power.REVOKE);
+      const d = deny({ granteeAccount: w.payerAgent.address });
+      const s2 = await signGrant(w, revoker, d);
+      await expect(w.consents.connect(w.relayer).grantBySig(w.subject, d, revoker.address, s2.deadline, s2.signature))
+        .to.emit(w.consents, "ConsentGranted")
+        .withArgs(w.subject, offChainId(w.subject, 2), w.payerAgent.address, tuple(d), revoker.address, true);
+    });
+
+    it("replaying the same signature (same nonce) → ConsentInvalidSignature(signer)", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      const t = doctorPermit(w);
+      const { signature, deadline } = await signGrant(w, w.patient, t);
+      await (
+        await w.consents.connect(w.relayer).grantBySig(w.subject, t, w.patient.address, deadline, signature)
+      ).wait();
+      await expect(w.consents.connect(w.relayer).grantBySig(w.subject, t, w.patient.address, deadline, signature))
+        .to.be.revertedWithCustomError(w.consents, "ConsentInvalidSignature")
+        .withArgs(w.patient.address);
+      await expect(w.consents.connect(w.patient).grantBySig(w.subject, t, w.patient.address, deadline, signature))
+        .to.be.revertedWithCustomError(w.consents, "ConsentInvalidSignature")
+        .withArgs(w.patient.address);
+      expect(await w.consents.consentCount(w.subject)).to.equal(1n);
+      expect(await w.consents.nonces(w.patient.address)).to.equal(1n);
+    });
+
+    it("a signature for a future nonce is invalid now", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      const t = doctorPermit(w);
+      const { signature, deadline } = await signGrant(w, w.patient, t, { nonce: 1 });
+      await expect(w.consents.connect(w.relayer).grantBySig(w.subject, t, w.patient.address, deadline, signature))
+        .to.be.revertedWithCustomError(w.consents, "ConsentInvalidSignature")
+        .withArgs(w.patient.address);
+      expect(await w.consents.nonces(w.patient.address)).to.equal(0n);
+    });
+
+    it("a wrong chain id, verifying contract, name or version in the domain → ConsentInvalidSignature", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      const t = doctorPermit(w);
+      const good = await consentDomain(w);
+      const domains: TypedDataDomain[] = [
+        { ...good, chainId: 1n },
+        { ...good, chainId: BigInt(good.chainId!) + 1n },
+        { ...good, verifyingContract: await w.directory.getAddress() },
+        { ...good, verifyingContract: await w.records.getAddress() },
+        { ...good, name: "MedLedger RecordRegistry" },
+        { ...good, version: "2" },
+      ];
+      for (const domain of domains) {
+        const { signature, deadline } = await signGrant(w, w.patient, t, { domain });
+        await expect(w.consents.connect(w.relayer).grantBySig(w.subject, t, w.patient.address, deadline, signature))
+          .to.be.revertedWithCustomError(w.consents, "ConsentInvalidSignature")
+          .withArgs(w.patient.address);
+      }
+      // The right domain works with the very same nonce.
+      const { signature, deadline } = await signGrant(w, w.patient, t);
+      await expect(
+        w.consents.connect(w.relayer).grantBySig(w.subject, t, w.patient.address, deadline, signature),
+      ).to.emit(w.consents, "ConsentGranted");
+    });
+
+    it("an expired deadline → ConsentSignatureExpired(deadline, now); the deadline second itself is accepted", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      const t = doctorPermit(w);
+      const deadline = (await w.now()) + 3600;
+      const { signature } = await signGrant(w, w.patient, t, { deadline });
+      await time.increaseTo(deadline + 5);
+      const txTime = deadline + 10;
+      await time.setNextBlockTimestamp(txTime);
+      await expect(w.consents.connect(w.relayer).grantBySig(w.subject, t, w.patient.address, deadline, signature))
+        .to.be.revertedWithCustomError(w.consents, "ConsentSignatureExpired")
+        .withArgs(deadline, txTime);
+      expect(await w.consents.nonces(w.patient.address)).to.equal(0n);
+
+      const deadline2 = (await w.now()) + 3600;
+      const s2 = await signGrant(w, w.patient, t, { deadline: deadline2 });
+      await time.setNextBlockTimestamp(deadline2);
+      await expect(
+        w.consents.connect(w.relayer).grantBySig(w.subject, t, w.patient.address, deadline2, s2.signature),
+      ).to.emit(w.consents, "ConsentGranted");
+    });
+
+    it("a stranger signing for itself → ConsentUnauthorized(subject, stranger, power)", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      const t = doctorPermit(w);
+      const s = await signGrant(w, w.stranger, t);
+      await expect(w.consents.connect(w.relayer).grantBySig(w.subject, t, w.stranger.address, s.deadline, s.signature))
+        .to.be.revertedWithCustomError(w.consents, "ConsentUnauthorized")
+        .withArgs(w.subject, w.stranger.address, POWER_GRANT);
+      const d = deny({ granteeAccount: w.doctor.address });
+      const s2 = await signGrant(w, w.stranger, d);
+      await expect(
+        w.consents.connect(w.relayer).grantBySig(w.subject, d, w.stranger.address, s2.deadline, s2.signature),
+      )
+        .to.be.revertedWithCustomError(w.consents, "ConsentUnauthorized")
+        .withArgs(w.subject, w.stranger.address, POWER_REVOKE);
+    });
+
+    it("someone else's signature claiming signer = patient → ConsentInvalidSignature(patient)", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      const t = doctorPermit(w);
+      // The stranger signs exactly what the patient would sign (nonce 0), but is not the patient.
+      const s = await signGrant(w, w.stranger, t, { nonce: 0 });
+      await expect(w.consents.connect(w.stranger).grantBySig(w.subject, t, w.patient.address, s.deadline, s.signature))
+        .to.be.revertedWithCustomError(w.consents, "ConsentInvalidSignature")
+        .withArgs(w.patient.address);
+      // Even a guardian's genuine signature cannot be passed off as the patient's.
+      const g = await signGrant(w, w.guardian, t, { nonce: 0 });
+      await expect(w.consents.connect(w.relayer).grantBySig(w.subject, t, w.patient.address, g.deadline, g.signature))
+        .to.be.revertedWithCustomError(w.consents, "ConsentInvalidSignature")
+        .withArgs(w.patient.address);
+      // Malformed signatures are rejected the same way (no ECDSA revert leaks).
+      for (const bad of ["0x", "0x" + "00".repeat(65), s.signature.slice(0, -2)]) {
+        await expect(w.consents.connect(w.relayer).grantBySig(w.subject, t, w.patient.address, s.deadline, bad))
+          .to.be.revertedWithCustomError(w.consents, "ConsentInvalidSignature")
+          .withArgs(w.patient.address);
+      }
+      expect(await w.consents.consentCount(w.subject)).to.equal(0n);
+    });
+
+    it("a guardian outside its powers: a REVOKE-only guardian's signed permit → ConsentUnauthorized(..., POWER_GRANT)", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      const revoker = extra(w, 0);
+      await appoint(w, revoker, Power.REVOKE);
+      const t = doctorPermit(w);
+      const s = await signGrant(w, revoker, t);
+      await expect(w.consents.connect(w.relayer).grantBySig(w.subject, t, revoker.address, s.deadline, s.signature))
+        .to.be.revertedWithCustomError(w.consents, "ConsentUnauthorized")
+        .withArgs(w.subject, revoker.address, POWER_GRANT);
+      expect(await w.consents.nonces(revoker.address)).to.equal(0n);
+    });
+
+    it("after key rotation the old controller's signatures (fresh or pre-signed) are refused; the new controller's work", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      const newController = extra(w, 2);
+      const t = doctorPermit(w);
+      const d = deny({ granteeAccount: w.payerAgent.address });
+      // Signed by the old key before rotation, relayed after.
+      const preSigned = await signGrant(w, w.patient, t);
+      await (await w.directory.connect(w.patient).rotateController(w.subject, newController.address)).wait();
+      expect(await w.directory.controllerOf(w.subject)).to.equal(newController.address);
+
+      await expect(
+        w.consents
+          .connect(w.relayer)
+          .grantBySig(w.subject, t, w.patient.address, preSigned.deadline, preSigned.signature),
+      )
+        .to.be.revertedWithCustomError(w.consents, "ConsentUnauthorized")
+        .withArgs(w.subject, w.patient.address, POWER_GRANT);
+      const fresh = await signGrant(w, w.patient, d);
+      await expect(
+        w.consents.connect(w.relayer).grantBySig(w.subject, d, w.patient.address, fresh.deadline, fresh.signature),
+      )
+        .to.be.revertedWithCustomError(w.consents, "ConsentUnauthorized")
+        .withArgs(w.subject, w.patient.address, POWER_REVOKE);
+      await expect(w.consents.connect(w.patient).grant(w.subject, t))
+        .to.be.revertedWithCustomError(w.consents, "ConsentUnauthorized")
+        .withArgs(w.subject, w.patient.address, POWER_GRANT);
+
+      const s = await signGrant(w, newController, t);
+      await expect(
+        w.consents.connect(w.relayer).grantBySig(w.subject, t, newController.address, s.deadline, s.signature),
+      )
+        .to.emit(w.consents, "ConsentGranted")
+        .withArgs(w.subject, offChainId(w.subject, 1), w.doctor.address, tuple(t), newController.address, true);
+    });
+
+    it("tampering with the terms, subject, deadline or signer after signing → ConsentInvalidSignature", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      const t = doctorPermit(w);
+      const { signature, deadline } = await signGrant(w, w.patient, t);
+      const tampered: ConsentTermsStruct[] = [
+        { ...t, granteeAccount: w.payerAgent.address },
+        { ...t, categories: 0xffffffff },
+        { ...t, purposes: ALL_PURPOSES },
+        { ...t, actions: Action.READ | Action.APPEND },
+        { ...t, validUntil: (await w.now()) + 10 * DAY },
+        { ...t, validFrom: 1 },
+      ];
+      for (const bad of tampered) {
+        await expect(w.consents.connect(w.relayer).grantBySig(w.subject, bad, w.patient.address, deadline, signature))
+          .to.be.revertedWithCustomError(w.consents, "ConsentInvalidSignature")
+          .withArgs(w.patient.address);
+      }
+      await expect(w.consents.connect(w.relayer).grantBySig(w.subject, t, w.patient.address, deadline + 1, signature))
+        .to.be.revertedWithCustomError(w.consents, "ConsentInvalidSignature")
+        .withArgs(w.patient.address);
+      await expect(w.consents.connect(w.relayer).grantBySig(w.subject, t, w.guardian.address, deadline, signature))
+        .to.be.revertedWithCustomError(w.consents, "ConsentInvalidSignature")
+        .withArgs(w.guardian.address);
+      // Another subject the patient also controls.
+      const other = randomId();
+      await (await w.directory.connect(w.patient).registerPatient(other, w.patient.address, fakeKey("o"))).wait();
+      await expect(w.consents.connect(w.relayer).grantBySig(other, t, w.patient.address, deadline, signature))
+        .to.be.revertedWithCustomError(w.consents, "ConsentInvalidSignature")
+        .withArgs(w.patient.address);
+      // A Revoke signature is not a Grant signature.
+      const r = await signRevoke(w, w.patient, offChainId(w.subject, 1));
+      await expect(w.consents.connect(w.relayer).grantBySig(w.subject, t, w.patient.address, r.deadline, r.signature))
+        .to.be.revertedWithCustomError(w.consents, "ConsentInvalidSignature")
+        .withArgs(w.patient.address);
+      // The untouched request still goes through.
+      await expect(
+        w.consents.connect(w.relayer).grantBySig(w.subject, t, w.patient.address, deadline, signature),
+      ).to.emit(w.consents, "ConsentGranted");
+    });
+
+    it("validly signed but malformed terms → ConsentInvalidTerms; unregistered subject → ConsentUnauthorized", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      const bad = doctorPermit(w, { categories: 0 });
+      const s = await signGrant(w, w.patient, bad);
+      await expect(w.consents.connect(w.relayer).grantBySig(w.subject, bad, w.patient.address, s.deadline, s.signature))
+        .to.be.revertedWithCustomError(w.consents, "ConsentInvalidTerms")
+        .withArgs("categories");
+      const unknown = randomId();
+      const t = doctorPermit(w);
+      const s2 = await signGrant(w, w.patient, t, { subject: unknown });
+      await expect(w.consents.connect(w.relayer).grantBySig(unknown, t, w.patient.address, s2.deadline, s2.signature))
+        .to.be.revertedWithCustomError(w.consents, "ConsentUnauthorized")
+        .withArgs(unknown, w.patient.address, POWER_GRANT);
+    });
+
+    it("ERC-1271: a contract controller's approval is honoured; a contract that does not approve is refused", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      const accepting = await deploy1271(w, ACCEPTING_1271_INITCODE);
+      const rejecting = await deploy1271(w, REJECTING_1271_INITCODE);
+      const t = doctorPermit(w);
+      const deadline = await deadlineIn(w);
+      // A contract that is not the controller, even if it approves, is unauthorized.
+      await expect(w.consents.connect(w.relayer).grantBySig(w.subject, t, accepting, deadline, "0x"))
+        .to.be.revertedWithCustomError(w.consents, "ConsentUnauthorized")
+        .withArgs(w.subject, accepting, POWER_GRANT);
+      // Contracts that do not return the magic value (or implement nothing) are invalid signers.
+      await expect(w.consents.connect(w.relayer).grantBySig(w.subject, t, rejecting, deadline, "0x"))
+        .to.be.revertedWithCustomError(w.consents, "ConsentInvalidSignature")
+        .withArgs(rejecting);
+      const dir = await w.directory.getAddress();
+      await expect(w.consents.connect(w.relayer).grantBySig(w.subject, t, dir, deadline, "0x"))
+        .to.be.revertedWithCustomError(w.consents, "ConsentInvalidSignature")
+        .withArgs(dir);
+      // A smart-wallet controller approves through ERC-1271.
+      await (await w.directory.connect(w.patient).rotateController(w.subject, accepting)).wait();
+      await expect(w.consents.connect(w.relayer).grantBySig(w.subject, t, accepting, deadline, "0x"))
+        .to.emit(w.consents, "ConsentGranted")
+        .withArgs(w.subject, offChainId(w.subject, 1), w.doctor.address, tuple(t), accepting, true);
+      expect(await w.consents.nonces(accepting)).to.equal(1n);
+    });
+  });
+
+  describe("revokeBySig", () => {
+    it("a relayer submits the patient's signed revocation: by = patient, bySignature = true, nonce increments", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      const t = doctorPermit(w);
+      const id = await grantAs(w, w.patient, t);
+      const { signature, deadline } = await signRevoke(w, w.patient, id);
+      const ts = (await w.now()) + 30;
+      await time.setNextBlockTimestamp(ts);
+      await expect(w.consents.connect(w.relayer).revokeBySig(w.subject, id, w.patient.address, deadline, signature))
+        .to.emit(w.consents, "ConsentRevoked")
+        .withArgs(w.subject, id, w.patient.address, ts, true);
+      expect(await w.consents.nonces(w.patient.address)).to.equal(1n);
+      await expectStored(w, id, t, ts);
+      // Replay: the nonce moved on, so the signature no longer verifies (before any "already revoked").
+      await expect(w.consents.connect(w.relayer).revokeBySig(w.subject, id, w.patient.address, deadline, signature))
+        .to.be.revertedWithCustomError(w.consents, "ConsentInvalidSignature")
+        .withArgs(w.patient.address);
+      // A fresh signature for an already revoked consent → ConsentAlreadyRevoked.
+      const s2 = await signRevoke(w, w.patient, id);
+      await expect(
+        w.consents.connect(w.relayer).revokeBySig(w.subject, id, w.patient.address, s2.deadline, s2.signature),
+      )
+        .to.be.revertedWithCustomError(w.consents, "ConsentAlreadyRevoked")
+        .withArgs(id, ts);
+    });
+
+    it("grant and revoke signatures share the signer's nonce sequence", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      const t = doctorPermit(w);
+      const g = await signGrant(w, w.patient, t);
+      const id = offChainId(w.subject, 1);
+      const r = await signRevoke(w, w.patient, id, { nonce: 1 });
+      await (
+        await w.consents.connect(w.relayer).grantBySig(w.subject, t, w.patient.address, g.deadline, g.signature)
+      ).wait();
+      await expect(
+        w.consents.connect(w.relayer).revokeBySig(w.subject, id, w.patient.address, r.deadline, r.signature),
+      ).to.emit(w.consents, "ConsentRevoked");
+      expect(await w.consents.nonces(w.patient.address)).to.equal(2n);
+    });
+
+    it("wrong chain id or verifying contract, tampered consent id, wrong claimed signer → ConsentInvalidSignature", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      const id = await grantAs(w, w.patient, doctorPermit(w));
+      const id2 = await grantAs(w, w.patient, doctorPermit(w, { categories: 1 }));
+      const good = await consentDomain(w);
+      for (const domain of [
+        { ...good, chainId: 1n },
+        { ...good, verifyingContract: await w.records.getAddress() },
+      ]) {
+        const s = await signRevoke(w, w.patient, id, { domain });
+        await expect(
+          w.consents.connect(w.relayer).revokeBySig(w.subject, id, w.patient.address, s.deadline, s.signature),
+        )
+          .to.be.revertedWithCustomError(w.consents, "ConsentInvalidSignature")
+          .withArgs(w.patient.address);
+      }
+      const s = await signRevoke(w, w.patient, id);
+      await expect(
+        w.consents.connect(w.relayer).revokeBySig(w.subject, id2, w.patient.address, s.deadline, s.signature),
+      )
+        .to.be.revertedWithCustomError(w.consents, "ConsentInvalidSignature")
+        .withArgs(w.patient.address);
+      const forged = await signRevoke(w, w.stranger, id, { nonce: 0 });
+      await expect(
+        w.consents.connect(w.stranger).revokeBySig(w.subject, id, w.patient.address, forged.deadline, forged.signature),
+      )
+        .to.be.revertedWithCustomError(w.consents, "ConsentInvalidSignature")
+        .withArgs(w.patient.address);
+      await expectStored(w, id, doctorPermit(w), 0);
+    });
+
+    it("an expired deadline → ConsentSignatureExpired(deadline, now)", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      const id = await grantAs(w, w.patient, doctorPermit(w));
+      const deadline = (await w.now()) + 60;
+      const s = await signRevoke(w, w.patient, id, { deadline });
+      const txTime = deadline + 1;
+      await time.setNextBlockTimestamp(txTime);
+      await expect(w.consents.connect(w.relayer).revokeBySig(w.subject, id, w.patient.address, deadline, s.signature))
+        .to.be.revertedWithCustomError(w.consents, "ConsentSignatureExpired")
+        .withArgs(deadline, txTime);
+    });
+
+    it("signers without the power: stranger (REVOKE), REVOKE-only guardian lifting a deny (GRANT), old controller", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      const permit = await grantAs(w, w.patient, doctorPermit(w));
+      const denyId = await grantAs(w, w.patient, deny({ granteeAccount: w.payerAgent.address }));
+      const s = await signRevoke(w, w.stranger, permit);
+      await expect(
+        w.consents.connect(w.relayer).revokeBySig(w.subject, permit, w.stranger.address, s.deadline, s.signature),
+      )
+        .to.be.revertedWithCustomError(w.consents, "ConsentUnauthorized")
+        .withArgs(w.subject, w.stranger.address, POWER_REVOKE);
+
+      const revoker = extra(w, 0);
+      await appoint(w, revoker, Power.REVOKE);
+      const s2 = await signRevoke(w, revoker, denyId);
+      await expect(
+        w.consents.connect(w.relayer).revokeBySig(w.subject, denyId, revoker.address, s2.deadline, s2.signature),
+      )
+        .to.be.revertedWithCustomError(w.consents, "ConsentUnauthorized")
+        .withArgs(w.subject, revoker.address, POWER_GRANT);
+      // ... but it may revoke the permit by signature.
+      const s3 = await signRevoke(w, revoker, permit);
+      await expect(
+        w.consents.connect(w.relayer).revokeBySig(w.subject, permit, revoker.address, s3.deadline, s3.signature),
+      )
+        .to.emit(w.consents, "ConsentRevoked")
+        .withArgs(w.subject, permit, revoker.address, (v: bigint) => v > 0n, true);
+
+      // After rotation the old controller's pre-signed revocation is refused; the new one's works.
+      const preSigned = await signRevoke(w, w.patient, denyId);
+      const newController = extra(w, 2);
+      await (await w.directory.connect(w.patient).rotateController(w.subject, newController.address)).wait();
+      await expect(
+        w.consents
+          .connect(w.relayer)
+          .revokeBySig(w.subject, denyId, w.patient.address, preSigned.deadline, preSigned.signature),
+      )
+        .to.be.revertedWithCustomError(w.consents, "ConsentUnauthorized")
+        .withArgs(w.subject, w.patient.address, POWER_GRANT);
+      const s4 = await signRevoke(w, newController, denyId);
+      await expect(
+        w.consents.connect(w.relayer).revokeBySig(w.subject, denyId, newController.address, s4.deadline, s4.signature),
+      )
+        .to.emit(w.consents, "ConsentRevoked")
+        .withArgs(w.subject, denyId, newController.address, (v: bigint) => v > 0n, true);
+    });
+
+    it("a valid signature over an unknown consent → ConsentUnknown(subject, id)", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      const id = offChainId(w.subject, 7);
+      const s = await signRevoke(w, w.patient, id);
+      await expect(w.consents.connect(w.relayer).revokeBySig(w.subject, id, w.patient.address, s.deadline, s.signature))
+        .to.be.revertedWithCustomError(w.consents, "ConsentUnknown")
+        .withArgs(w.subject, id);
+    });
+  });
+
+  // ───────────────────────────── check ─────────────────────────────
+
+  describe("check / checkWithHint", () => {
+    it("NONE: a practitioner permit allows, basis CONSENT, with the consent id and accessor org", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      const id = await grantAs(w, w.patient, doctorPermit(w));
+      const ok = allowedBy(id, w.hospital);
+      expect(await checkBoth(w, w.doctor, Category.OBSERVATIONS, Purpose.TREAT, Action.READ)).to.deep.equal(ok);
+      expect(await checkBoth(w, w.doctor, Category.MEDICATIONS, Purpose.TREAT, Action.READ)).to.deep.equal(ok);
+      expect(await checkHint(w, w.doctor, Category.OBSERVATIONS, Purpose.TREAT, Action.READ, id)).to.deep.equal(ok);
+    });
+
+    it("NO_CONSENT: no consent at all, or only consents for other grantees (scan)", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      expect(await checkBoth(w, w.doctor, Category.OBSERVATIONS, Purpose.TREAT, Action.READ)).to.deep.equal(
+        refused("NO_CONSENT", ZERO_ID, w.hospital),
+      );
+      await grantAs(w, w.patient, terms({ granteeAccount: w.labTech.address }));
+      await grantAs(w, w.patient, terms({ granteeKind: GranteeKind.ORG_ROLE, granteeRoles: Role.PAYER }));
+      expect(await checkBoth(w, w.doctor, Category.OBSERVATIONS, Purpose.TREAT, Action.READ)).to.deep.equal(
+        refused("NO_CONSENT", ZERO_ID, w.hospital),
+      );
+      expect(await checkBoth(w, w.payerAgent, Category.OBSERVATIONS, Purpose.TREAT, Action.READ)).to.deep.equal(
+        allowedBy(offChainId(w.subject, 2), w.payer),
+      );
+    });
+
+    it("GRANTEE_MISMATCH: a hint for another grantee's consent", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      const id = await grantAs(w, w.patient, doctorPermit(w));
+      expect(await checkHint(w, w.payerAgent, Category.OBSERVATIONS, Purpose.TREAT, Action.READ, id)).to.deep.equal(
+        refused("GRANTEE_MISMATCH", id, w.payer),
+      );
+      expect(await checkHint(w, w.labTech, Category.OBSERVATIONS, Purpose.TREAT, Action.READ, id)).to.deep.equal(
+        refused("GRANTEE_MISMATCH", id, w.lab),
+      );
+    });
+
+    it("org+role grantee with granteeOrg 0 covers that role at any organization, and no other role", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      const id = await grantAs(
+        w,
+        w.patient,
+        terms({ granteeKind: GranteeKind.ORG_ROLE, granteeOrg: 0, granteeRoles: Role.CLINICIAN }),
+      );
+      expect(await checkBoth(w, w.doctor, Category.OBSERVATIONS, Purpose.TREAT, Action.READ)).to.deep.equal(
+        allowedBy(id, w.hospital),
+      );
+      expect(await checkBoth(w, w.labTech, Category.OBSERVATIONS, Purpose.TREAT, Action.READ)).to.deep.equal(
+        allowedBy(id, w.lab),
+      );
+      expect(await checkBoth(w, w.payerAgent, Category.OBSERVATIONS, Purpose.TREAT, Action.READ)).to.deep.equal(
+        refused("NO_CONSENT", ZERO_ID, w.payer),
+      );
+      expect(await checkHint(w, w.responder, Category.OBSERVATIONS, Purpose.TREAT, Action.READ, id)).to.deep.equal(
+        refused("GRANTEE_MISMATCH", id, w.hospital),
+      );
+    });
+
+    it("org+role grantee with a specific org covers only that org's members with the role", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      const id = await grantAs(
+        w,
+        w.patient,
+        terms({ granteeKind: GranteeKind.ORG_ROLE, granteeOrg: w.hospital, granteeRoles: Role.CLINICIAN | Role.PAYER }),
+      );
+      expect(await checkBoth(w, w.doctor, Category.OBSERVATIONS, Purpose.TREAT, Action.READ)).to.deep.equal(
+        allowedBy(id, w.hospital),
+      );
+      expect(await checkHint(w, w.labTech, Category.OBSERVATIONS, Purpose.TREAT, Action.READ, id)).to.deep.equal(
+        refused("GRANTEE_MISMATCH", id, w.lab),
+      );
+      expect(await checkHint(w, w.payerAgent, Category.OBSERVATIONS, Purpose.TREAT, Action.READ, id)).to.deep.equal(
+        refused("GRANTEE_MISMATCH", id, w.payer),
+      );
+      expect(await checkHint(w, w.officer, Category.OBSERVATIONS, Purpose.TREAT, Action.READ, id)).to.deep.equal(
+        refused("GRANTEE_MISMATCH", id, w.hospital),
+      );
+      expect(await checkBoth(w, w.labTech, Category.OBSERVATIONS, Purpose.TREAT, Action.READ)).to.deep.equal(
+        refused("NO_CONSENT", ZERO_ID, w.lab),
+      );
+    });
+
+    it("CONSENT_REVOKED (scan and hint)", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      const id = await grantAs(w, w.patient, doctorPermit(w));
+      await (await w.consents.connect(w.guardian).revoke(w.subject, id)).wait();
+      expect(await checkBoth(w, w.doctor, Category.OBSERVATIONS, Purpose.TREAT, Action.READ)).to.deep.equal(
+        refused("CONSENT_REVOKED", id, w.hospital),
+      );
+      expect(await checkHint(w, w.doctor, Category.OBSERVATIONS, Purpose.TREAT, Action.READ, id)).to.deep.equal(
+        refused("CONSENT_REVOKED", id, w.hospital),
+      );
+    });
+
+    it("CONSENT_EXPIRED after validUntil", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      const until = (await w.now()) + DAY;
+      const id = await grantAs(w, w.patient, doctorPermit(w, { validUntil: until }));
+      expect(await checkBoth(w, w.doctor, Category.OBSERVATIONS, Purpose.TREAT, Action.READ)).to.deep.equal(
+        allowedBy(id, w.hospital),
+      );
+      await time.increaseTo(until + 1);
+      expect(await checkBoth(w, w.doctor, Category.OBSERVATIONS, Purpose.TREAT, Action.READ)).to.deep.equal(
+        refused("CONSENT_EXPIRED", id, w.hospital),
+      );
+      expect(await checkHint(w, w.doctor, Category.OBSERVATIONS, Purpose.TREAT, Action.READ, id)).to.deep.equal(
+        refused("CONSENT_EXPIRED", id, w.hospital),
+      );
+    });
+
+    it("CONSENT_NOT_YET_VALID before validFrom, allowed from then on", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      const from = (await w.now()) + DAY;
+      const id = await grantAs(w, w.patient, doctorPermit(w, { validFrom: from }));
+      expect(await checkBoth(w, w.doctor, Category.OBSERVATIONS, Purpose.TREAT, Action.READ)).to.deep.equal(
+        refused("CONSENT_NOT_YET_VALID", id, w.hospital),
+      );
+      await time.increaseTo(from + 1);
+      expect(await checkBoth(w, w.doctor, Category.OBSERVATIONS, Purpose.TREAT, Action.READ)).to.deep.equal(
+        allowedBy(id, w.hospital),
+      );
+    });
+
+    it("CATEGORY_NOT_COVERED: a category outside the mask, and any category > 31 (no consent looked up)", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      const id = await grantAs(w, w.patient, doctorPermit(w));
+      expect(await checkBoth(w, w.doctor, Category.IMAGING, Purpose.TREAT, Action.READ)).to.deep.equal(
+        refused("CATEGORY_NOT_COVERED", id, w.hospital),
+      );
+      expect(await checkBoth(w, w.doctor, Category.SUBSTANCE_USE, Purpose.TREAT, Action.READ)).to.deep.equal(
+        refused("CATEGORY_NOT_COVERED", id, w.hospital),
+      );
+      const all = await grantAs(w, w.patient, doctorPermit(w, { categories: 0xffffffff }));
+      expect(await checkBoth(w, w.doctor, 31, Purpose.TREAT, Action.READ)).to.deep.equal(allowedBy(all, w.hospital));
+      for (const c of [32, 100, 255]) {
+        expect(await checkBoth(w, w.doctor, c, Purpose.TREAT, Action.READ)).to.deep.equal(
+          refused("CATEGORY_NOT_COVERED", ZERO_ID, 0),
+        );
+        expect(await checkHint(w, w.doctor, c, Purpose.TREAT, Action.READ, all)).to.deep.equal(
+          refused("CATEGORY_NOT_COVERED", ZERO_ID, 0),
+        );
+      }
+    });
+
+    it("PURPOSE_NOT_ALLOWED for a READ with a purpose outside the mask", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      const id = await grantAs(w, w.patient, doctorPermit(w));
+      for (const p of [Purpose.HPAYMT, Purpose.HRESCH, Purpose.BTG]) {
+        expect(await checkBoth(w, w.doctor, Category.OBSERVATIONS, p, Action.READ)).to.deep.equal(
+          refused("PURPOSE_NOT_ALLOWED", id, w.hospital),
+        );
+      }
+      const btg = await grantAs(w, w.patient, doctorPermit(w, { purposes: purposeMask(["BTG"]) }));
+      expect(await checkBoth(w, w.doctor, Category.OBSERVATIONS, Purpose.BTG, Action.READ)).to.deep.equal(
+        allowedBy(btg, w.hospital),
+      );
+    });
+
+    it("ACTION_NOT_ALLOWED: APPEND not granted; action values 0, 3, 4 are invalid", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      const id = await grantAs(w, w.patient, doctorPermit(w, { actions: Action.READ }));
+      expect(await checkBoth(w, w.doctor, Category.OBSERVATIONS, Purpose.TREAT, Action.APPEND)).to.deep.equal(
+        refused("ACTION_NOT_ALLOWED", id, w.hospital),
+      );
+      const both = await grantAs(w, w.patient, doctorPermit(w, { actions: Action.READ | Action.APPEND }));
+      expect(await checkBoth(w, w.doctor, Category.OBSERVATIONS, Purpose.TREAT, Action.APPEND)).to.deep.equal(
+        allowedBy(both, w.hospital),
+      );
+      for (const a of [0, 3, 4, 255]) {
+        expect(await checkBoth(w, w.doctor, Category.OBSERVATIONS, Purpose.TREAT, a)).to.deep.equal(
+          refused("ACTION_NOT_ALLOWED", ZERO_ID, 0),
+        );
+        expect(await checkHint(w, w.doctor, Category.OBSERVATIONS, Purpose.TREAT, a, both)).to.deep.equal(
+          refused("ACTION_NOT_ALLOWED", ZERO_ID, 0),
+        );
+      }
+      // An APPEND-only permit does not allow READ.
+      const appendOnly = await grantAs(
+        w,
+        w.patient,
+        terms({ granteeAccount: w.labTech.address, actions: Action.APPEND }),
+      );
+      expect(await checkBoth(w, w.labTech, Category.OBSERVATIONS, Purpose.TREAT, Action.READ)).to.deep.equal(
+        refused("ACTION_NOT_ALLOWED", appendOnly, w.lab),
+      );
+    });
+
+    it("INVALID_PURPOSE: a READ with a purpose code > 9", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      await grantAs(w, w.patient, doctorPermit(w, { purposes: ALL_PURPOSES }));
+      for (const p of [10, 31, 32, 41, 255]) {
+        expect(await checkBoth(w, w.doctor, Category.OBSERVATIONS, p, Action.READ)).to.deep.equal(
+          refused("INVALID_PURPOSE", ZERO_ID, 0),
+        );
+      }
+      // Even the subject cannot ask with a bogus purpose.
+      expect(await checkBoth(w, w.patient, Category.OBSERVATIONS, 10, Action.READ)).to.deep.equal(
+        refused("INVALID_PURPOSE", ZERO_ID, 0),
+      );
+    });
+
+    it("APPEND ignores the purpose (any value); READ does not", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      const id = await grantAs(
+        w,
+        w.patient,
+        doctorPermit(w, { actions: Action.READ | Action.APPEND, purposes: purposeMask(["TREAT"]) }),
+      );
+      for (const p of [Purpose.TREAT, Purpose.HPAYMT, Purpose.BTG, 10, 31, 32, 200, 255]) {
+        expect(await checkBoth(w, w.doctor, Category.OBSERVATIONS, p, Action.APPEND), `purpose ${p}`).to.deep.equal(
+          allowedBy(id, w.hospital),
+        );
+      }
+      expect(await checkBoth(w, w.doctor, Category.OBSERVATIONS, Purpose.HPAYMT, Action.READ)).to.deep.equal(
+        refused("PURPOSE_NOT_ALLOWED", id, w.hospital),
+      );
+    });
+
+    describe("DENIED_BY_SUBJECT", () => {
+      it("a deny overrides an older permit, a newer permit and a hinted permit", async () => {
+        const w = await networkHelpers.loadFixture(world);
+        const older = await grantAs(w, w.patient, doctorPermit(w));
+        const denyId = await grantAs(
+          w,
+          w.patient,
+          deny({ granteeAccount: w.doctor.address, categories: categoryMask(["OBSERVATIONS"]), purposes: 0 }),
+        );
+        const newer = await grantAs(w, w.patient, doctorPermit(w, { categories: 0xffffffff, purposes: ALL_PURPOSES }));
+        const denied = refused("DENIED_BY_SUBJECT", denyId, w.hospital);
+        expect(await checkBoth(w, w.doctor, Category.OBSERVATIONS, Purpose.TREAT, Action.READ)).to.deep.equal(denied);
+        for (const hint of [older, newer]) {
+          expect(await checkHint(w, w.doctor, Category.OBSERVATIONS, Purpose.TREAT, Action.READ, hint)).to.deep.equal(
+            denied,
+          );
+        }
+        // Outside the deny's category the newest permit applies.
+        expect(await checkBoth(w, w.doctor, Category.MEDICATIONS, Purpose.TREAT, Action.READ)).to.deep.equal(
+          allowedBy(newer, w.hospital),
+        );
+      });
+
+      it('"never SUBSTANCE_USE to the PAYER role at any org" blocks the payer but not the doctor', async () => {
+        const w = await networkHelpers.loadFixture(world);
+        const permit = await grantAs(
+          w,
+          w.patient,
+          terms({
+            granteeKind: GranteeKind.ORG_ROLE,
+            granteeRoles: Role.CLINICIAN | Role.PAYER,
+            categories: 0xffffffff,
+            purposes: purposeMask(["TREAT", "HPAYMT"]),
+            actions: Action.READ | Action.APPEND,
+          }),
+        );
+        const denyId = await grantAs(
+          w,
+          w.patient,
+          deny({
+            granteeKind: GranteeKind.ORG_ROLE,
+            granteeOrg: 0,
+            granteeRoles: Role.PAYER,
+            categories: categoryMask(["SUBSTANCE_USE"]),
+            purposes: 0,
+            actions: Action.READ | Action.APPEND,
+          }),
+        );
+        for (const p of [Purpose.HPAYMT, Purpose.TREAT]) {
+          expect(await checkBoth(w, w.payerAgent, Category.SUBSTANCE_USE, p, Action.READ)).to.deep.equal(
+            refused("DENIED_BY_SUBJECT", denyId, w.payer),
+          );
+        }
+        expect(await checkBoth(w, w.payerAgent, Category.SUBSTANCE_USE, Purpose.HPAYMT, Action.APPEND)).to.deep.equal(
+          refused("DENIED_BY_SUBJECT", denyId, w.payer),
+        );
+        expect(
+          await checkHint(w, w.payerAgent, Category.SUBSTANCE_USE, Purpose.HPAYMT, Action.READ, permit),
+        ).to.deep.equal(refused("DENIED_BY_SUBJECT", denyId, w.payer));
+        expect(await checkBoth(w, w.payerAgent, Category.FINANCIAL, Purpose.HPAYMT, Action.READ)).to.deep.equal(
+          allowedBy(permit, w.payer),
+        );
+        expect(await checkBoth(w, w.doctor, Category.SUBSTANCE_USE, Purpose.TREAT, Action.READ)).to.deep.equal(
+          allowedBy(permit, w.hospital),
+        );
+        expect(await checkBoth(w, w.labTech, Category.SUBSTANCE_USE, Purpose.TREAT, Action.APPEND)).to.deep.equal(
+          allowedBy(permit, w.lab),
+        );
+      });
+
+      it("a deny applies only within its own terms (action, purpose, window, grantee)", async () => {
+        const w = await networkHelpers.loadFixture(world);
+        const now = await w.now();
+        const permit = await grantAs(
+          w,
+          w.patient,
+          doctorPermit(w, { categories: 0xffffffff, purposes: ALL_PURPOSES, actions: Action.READ | Action.APPEND }),
+        );
+        const readOnly = await grantAs(
+          w,
+          w.patient,
+          deny({ granteeAccount: w.doctor.address, categories: 1 << Category.NOTES, actions: Action.READ }),
+        );
+        const hpaymtOnly = await grantAs(
+          w,
+          w.patient,
+          deny({
+            granteeAccount: w.doctor.address,
+            categories: 1 << Category.FINANCIAL,
+            purposes: purposeMask(["HPAYMT"]),
+            actions: Action.READ | Action.APPEND,
+          }),
+        );
+        const later = await grantAs(
+          w,
+          w.patient,
+          deny({ granteeAccount: w.doctor.address, categories: 1 << Category.GENETICS, validFrom: now + DAY }),
+        );
+        const shortLived = await grantAs(
+          w,
+          w.patient,
+          deny({ granteeAccount: w.doctor.address, categories: 1 << Category.IMAGING, validUntil: now + DAY }),
+        );
+        await grantAs(w, w.patient, deny({ granteeAccount: w.labTech.address, categories: 0xffffffff }));
+
+        const ok = allowedBy(permit, w.hospital);
+        const q = (c: number, p: number, a: number) => checkBoth(w, w.doctor, c, p, a);
+        expect(await q(Category.NOTES, Purpose.TREAT, Action.READ)).to.deep.equal(
+          refused("DENIED_BY_SUBJECT", readOnly, w.hospital),
+        );
+        expect(await q(Category.NOTES, Purpose.TREAT, Action.APPEND)).to.deep.equal(ok);
+        expect(await q(Category.FINANCIAL, Purpose.HPAYMT, Action.READ)).to.deep.equal(
+          refused("DENIED_BY_SUBJECT", hpaymtOnly, w.hospital),
+        );
+        expect(await q(Category.FINANCIAL, Purpose.TREAT, Action.READ)).to.deep.equal(ok);
+        // APPEND ignores purposes, for denies too.
+        expect(await q(Category.FINANCIAL, Purpose.TREAT, Action.APPEND)).to.deep.equal(
+          refused("DENIED_BY_SUBJECT", hpaymtOnly, w.hospital),
+        );
+        expect(await q(Category.GENETICS, Purpose.TREAT, Action.READ)).to.deep.equal(ok);
+        expect(await q(Category.IMAGING, Purpose.TREAT, Action.READ)).to.deep.equal(
+          refused("DENIED_BY_SUBJECT", shortLived, w.hospital),
+        );
+        expect(await q(Category.OBSERVATIONS, Purpose.TREAT, Action.READ)).to.deep.equal(ok);
+
+        await time.increaseTo(now + DAY + 1);
+        expect(await q(Category.GENETICS, Purpose.TREAT, Action.READ)).to.deep.equal(
+          refused("DENIED_BY_SUBJECT", later, w.hospital),
+        );
+        expect(await q(Category.IMAGING, Purpose.TREAT, Action.READ)).to.deep.equal(ok);
+      });
+    });
+
+    it("ACCESSOR_UNKNOWN: an account that is not an enrolled practitioner", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      await grantAs(
+        w,
+        w.patient,
+        terms({ granteeKind: GranteeKind.ORG_ROLE, granteeRoles: 63, categories: 0xffffffff }),
+      );
+      const id = await grantAs(w, w.patient, terms({ granteeAccount: w.stranger.address }));
+      for (const who of [w.stranger, w.hospitalAdmin, w.guardian]) {
+        expect(await checkBoth(w, who, Category.OBSERVATIONS, Purpose.TREAT, Action.READ)).to.deep.equal(
+          refused("ACCESSOR_UNKNOWN", ZERO_ID, 0),
+        );
+      }
+      // Even a practitioner permit naming it does not help while it is not enrolled.
+      expect(await checkHint(w, w.stranger, Category.OBSERVATIONS, Purpose.TREAT, Action.READ, id)).to.deep.equal(
+        refused("ACCESSOR_UNKNOWN", ZERO_ID, 0),
+      );
+    });
+
+    it("ACCESSOR_SUSPENDED while the practitioner is suspended", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      const id = await grantAs(w, w.patient, doctorPermit(w));
+      await (await w.directory.connect(w.hospitalAdmin).suspendPractitioner(w.doctor.address)).wait();
+      expect(await checkBoth(w, w.doctor, Category.OBSERVATIONS, Purpose.TREAT, Action.READ)).to.deep.equal(
+        refused("ACCESSOR_SUSPENDED", ZERO_ID, w.hospital),
+      );
+      expect(await checkHint(w, w.doctor, Category.OBSERVATIONS, Purpose.TREAT, Action.READ, id)).to.deep.equal(
+        refused("ACCESSOR_SUSPENDED", ZERO_ID, w.hospital),
+      );
+      await (await w.directory.connect(w.hospitalAdmin).reinstatePractitioner(w.doctor.address)).wait();
+      expect(await checkBoth(w, w.doctor, Category.OBSERVATIONS, Purpose.TREAT, Action.READ)).to.deep.equal(
+        allowedBy(id, w.hospital),
+      );
+    });
+
+    it("CREDENTIAL_EXPIRED once the practitioner's credential lapses", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      const id = await grantAs(w, w.patient, doctorPermit(w));
+      const until = (await w.now()) + DAY;
+      await (
+        await w.directory.connect(w.hospitalAdmin).updatePractitioner(w.doctor.address, Role.CLINICIAN, until)
+      ).wait();
+      expect(await checkBoth(w, w.doctor, Category.OBSERVATIONS, Purpose.TREAT, Action.READ)).to.deep.equal(
+        allowedBy(id, w.hospital),
+      );
+      await time.increaseTo(until + 1);
+      expect(await checkBoth(w, w.doctor, Category.OBSERVATIONS, Purpose.TREAT, Action.READ)).to.deep.equal(
+        refused("CREDENTIAL_EXPIRED", ZERO_ID, w.hospital),
+      );
+      expect(await checkHint(w, w.doctor, Category.OBSERVATIONS, Purpose.TREAT, Action.READ, id)).to.deep.equal(
+        refused("CREDENTIAL_EXPIRED", ZERO_ID, w.hospital),
+      );
+    });
+
+    it("ORGANIZATION_SUSPENDED from the moment the organization is suspended (practitioner and org+role consents)", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      const doc = await grantAs(w, w.patient, doctorPermit(w));
+      const payer = await grantAs(
+        w,
+        w.patient,
+        terms({
+          granteeKind: GranteeKind.ORG_ROLE,
+          granteeOrg: w.payer,
+          granteeRoles: Role.PAYER,
+          purposes: purposeMask(["HPAYMT"]),
+        }),
+      );
+      expect(await checkBoth(w, w.doctor, Category.OBSERVATIONS, Purpose.TREAT, Action.READ)).to.deep.equal(
+        allowedBy(doc, w.hospital),
+      );
+      await (await w.directory.connect(w.governance).suspendOrganization(w.hospital)).wait();
+      expect(await checkBoth(w, w.doctor, Category.OBSERVATIONS, Purpose.TREAT, Action.READ)).to.deep.equal(
+        refused("ORGANIZATION_SUSPENDED", ZERO_ID, w.hospital),
+      );
+      expect(await checkHint(w, w.doctor, Category.OBSERVATIONS, Purpose.TREAT, Action.READ, doc)).to.deep.equal(
+        refused("ORGANIZATION_SUSPENDED", ZERO_ID, w.hospital),
+      );
+      // Other organizations are unaffected.
+      expect(await checkBoth(w, w.payerAgent, Category.OBSERVATIONS, Purpose.HPAYMT, Action.READ)).to.deep.equal(
+        allowedBy(payer, w.payer),
+      );
+      await (await w.directory.connect(w.governance).suspendOrganization(w.payer)).wait();
+      expect(await checkHint(w, w.payerAgent, Category.OBSERVATIONS, Purpose.HPAYMT, Action.READ, payer)).to.deep.equal(
+        refused("ORGANIZATION_SUSPENDED", ZERO_ID, w.payer),
+      );
+      await (await w.directory.connect(w.governance).reinstateOrganization(w.hospital)).wait();
+      expect(await checkBoth(w, w.doctor, Category.OBSERVATIONS, Purpose.TREAT, Action.READ)).to.deep.equal(
+        allowedBy(doc, w.hospital),
+      );
+    });
+
+    it("the subject's controller is allowed with basis SUBJECT without any consent; a former controller is not", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      for (const [c, p, a] of [
+        [Category.OBSERVATIONS, Purpose.TREAT, Action.READ],
+        [Category.MENTAL_HEALTH, Purpose.PATRQT, Action.READ],
+        [31, Purpose.BTG, Action.APPEND],
+      ] as const) {
+        expect(await checkBoth(w, w.patient, c, p, a)).to.deep.equal(asSubject);
+      }
+      const newController = extra(w, 2);
+      await (await w.directory.connect(w.patient).rotateController(w.subject, newController.address)).wait();
+      expect(await checkBoth(w, newController, Category.OBSERVATIONS, Purpose.TREAT, Action.READ)).to.deep.equal(
+        asSubject,
+      );
+      expect(await checkBoth(w, w.patient, Category.OBSERVATIONS, Purpose.TREAT, Action.READ)).to.deep.equal(
+        refused("ACCESSOR_UNKNOWN", ZERO_ID, 0),
+      );
+    });
+
+    it("a controller who is also an active practitioner falls back to basis SUBJECT when no consent matches", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      const own = randomId();
+      await (
+        await w.directory.connect(w.doctor).registerPatient(own, w.doctor.address, fakeKey("doctor-as-patient"))
+      ).wait();
+      expect(
+        decision(await w.consents.check(w.doctor.address, own, Category.OBSERVATIONS, Purpose.TREAT, Action.READ)),
+      ).to.deep.equal(asSubject);
+      // ... while for the world's subject the doctor still needs a consent.
+      expect(await checkBoth(w, w.doctor, Category.OBSERVATIONS, Purpose.TREAT, Action.READ)).to.deep.equal(
+        refused("NO_CONSENT", ZERO_ID, w.hospital),
+      );
+    });
+
+    it("a guardian with ACCESS is allowed with basis SUBJECT; guardians without ACCESS are not", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      const rep = extra(w, 3);
+      await appoint(w, rep, Power.ACCESS);
+      expect(await checkBoth(w, rep, Category.OBSERVATIONS, Purpose.TREAT, Action.READ)).to.deep.equal(asSubject);
+      expect(await checkBoth(w, rep, Category.NOTES, Purpose.COC, Action.APPEND)).to.deep.equal(asSubject);
+      // The fixture's guardian holds GRANT|REVOKE|RECOVER but not ACCESS.
+      expect(await checkBoth(w, w.guardian, Category.OBSERVATIONS, Purpose.TREAT, Action.READ)).to.deep.equal(
+        refused("ACCESSOR_UNKNOWN", ZERO_ID, 0),
+      );
+      // Removing the guardianship ends it.
+      await appoint(w, rep, 0);
+      expect(await checkBoth(w, rep, Category.OBSERVATIONS, Purpose.TREAT, Action.READ)).to.deep.equal(
+        refused("ACCESSOR_UNKNOWN", ZERO_ID, 0),
+      );
+      // Subject basis is per subject.
+      const other = randomId();
+      expect(
+        decision(await w.consents.check(w.patient.address, other, Category.OBSERVATIONS, Purpose.TREAT, Action.READ)),
+      ).to.deep.equal(refused("ACCESSOR_UNKNOWN", ZERO_ID, 0));
+    });
+
+    it("a hint pointing to a deny or to an unknown id → NO_CONSENT with that id", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      const permit = await grantAs(w, w.patient, doctorPermit(w));
+      const denyId = await grantAs(w, w.patient, deny({ granteeAccount: w.payerAgent.address }));
+      expect(await checkHint(w, w.doctor, Category.OBSERVATIONS, Purpose.TREAT, Action.READ, denyId)).to.deep.equal(
+        refused("NO_CONSENT", denyId, w.hospital),
+      );
+      const unknown = offChainId(w.subject, 99);
+      expect(await checkHint(w, w.doctor, Category.OBSERVATIONS, Purpose.TREAT, Action.READ, unknown)).to.deep.equal(
+        refused("NO_CONSENT", unknown, w.hospital),
+      );
+      const random = randomId();
+      expect(await checkHint(w, w.doctor, Category.OBSERVATIONS, Purpose.TREAT, Action.READ, random)).to.deep.equal(
+        refused("NO_CONSENT", random, w.hospital),
+      );
+      // The scan still finds the permit.
+      expect(await check(w, w.doctor, Category.OBSERVATIONS, Purpose.TREAT, Action.READ)).to.deep.equal(
+        allowedBy(permit, w.hospital),
+      );
+    });
+
+    it("a hint evaluates only that permit and explains exactly why it does not cover", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      const obs = await grantAs(w, w.patient, doctorPermit(w, { categories: categoryMask(["OBSERVATIONS"]) }));
+      const img = await grantAs(w, w.patient, doctorPermit(w, { categories: categoryMask(["IMAGING"]) }));
+      expect(await checkHint(w, w.doctor, Category.IMAGING, Purpose.TREAT, Action.READ, obs)).to.deep.equal(
+        refused("CATEGORY_NOT_COVERED", obs, w.hospital),
+      );
+      expect(await checkHint(w, w.doctor, Category.IMAGING, Purpose.TREAT, Action.READ, img)).to.deep.equal(
+        allowedBy(img, w.hospital),
+      );
+      expect(await check(w, w.doctor, Category.IMAGING, Purpose.TREAT, Action.READ)).to.deep.equal(
+        allowedBy(img, w.hospital),
+      );
+      expect(await check(w, w.doctor, Category.OBSERVATIONS, Purpose.TREAT, Action.READ)).to.deep.equal(
+        allowedBy(obs, w.hospital),
+      );
+    });
+
+    it("the scan allows through any covering permit and otherwise reports the newest relevant consent's reason", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      const c1 = await grantAs(w, w.patient, doctorPermit(w, { categories: categoryMask(["MEDICATIONS"]) }));
+      const c2 = await grantAs(
+        w,
+        w.patient,
+        doctorPermit(w, { categories: categoryMask(["OBSERVATIONS"]), purposes: purposeMask(["HPAYMT"]) }),
+      );
+      // c2 is the newest relevant one: its reason wins over c1's CATEGORY_NOT_COVERED.
+      expect(await checkBoth(w, w.doctor, Category.OBSERVATIONS, Purpose.TREAT, Action.READ)).to.deep.equal(
+        refused("PURPOSE_NOT_ALLOWED", c2, w.hospital),
+      );
+      // A newer consent for someone else is not relevant.
+      await grantAs(w, w.patient, terms({ granteeAccount: w.labTech.address, categories: 0xffffffff }));
+      // ... nor is a newer deny for someone else.
+      await grantAs(w, w.patient, deny({ granteeAccount: w.labTech.address }));
+      expect(await checkBoth(w, w.doctor, Category.OBSERVATIONS, Purpose.TREAT, Action.READ)).to.deep.equal(
+        refused("PURPOSE_NOT_ALLOWED", c2, w.hospital),
+      );
+      // A newer relevant permit (not yet valid) takes over the explanation.
+      const c5 = await grantAs(w, w.patient, doctorPermit(w, { validFrom: (await w.now()) + DAY }));
+      expect(await checkBoth(w, w.doctor, Category.OBSERVATIONS, Purpose.TREAT, Action.READ)).to.deep.equal(
+        refused("CONSENT_NOT_YET_VALID", c5, w.hospital),
+      );
+      // The older covering permit still allows, whatever newer ones say.
+      expect(await checkBoth(w, w.doctor, Category.MEDICATIONS, Purpose.TREAT, Action.READ)).to.deep.equal(
+        allowedBy(c1, w.hospital),
+      );
+      // A revoked newest permit is still the explanation (CONSENT_REVOKED).
+      await (await w.consents.connect(w.patient).revoke(w.subject, c5)).wait();
+      expect(await checkBoth(w, w.doctor, Category.OBSERVATIONS, Purpose.TREAT, Action.READ)).to.deep.equal(
+        refused("CONSENT_REVOKED", c5, w.hospital),
+      );
+    });
+
+    it("every DenyReason the registry produces is exercised above and matches the SDK's order", () => {
+      // Guard against drift between the SDK's list and the contract enum used in these assertions.
+      const produced: DenyReasonName[] = [
+        "NONE",
+        "NO_CONSENT",
+        "CONSENT_REVOKED",
+        "CONSENT_EXPIRED",
+        "CONSENT_NOT_YET_VALID",
+        "CATEGORY_NOT_COVERED",
+        "PURPOSE_NOT_ALLOWED",
+        "ACTION_NOT_ALLOWED",
+        "GRANTEE_MISMATCH",
+        "DENIED_BY_SUBJECT",
+        "ACCESSOR_UNKNOWN",
+        "ACCESSOR_SUSPENDED",
+        "CREDENTIAL_EXPIRED",
+        "ORGANIZATION_SUSPENDED",
+      ];
+      expect(DenyReason.slice(0, produced.length)).to.deep.equal(produced);
+      expect(DenyReason.indexOf("INVALID_PURPOSE")).to.equal(19);
+    });
+  });
+
+  // ───────────────────────────── break-glass preference ─────────────────────────────
+
+  describe("setBreakGlassOptOut", () => {
+    it("the controller opts out and back in (events, view)", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      await expect(w.consents.connect(w.patient).setBreakGlassOptOut(w.subject, true))
+        .to.emit(w.consents, "BreakGlassPreferenceSet")
+        .withArgs(w.subject, true, w.patient.address);
+      expect(await w.consents.breakGlassOptedOut(w.subject)).to.equal(true);
+      await expect(w.consents.connect(w.patient).setBreakGlassOptOut(w.subject, false))
+        .to.emit(w.consents, "BreakGlassPreferenceSet")
+        .withArgs(w.subject, false, w.patient.address);
+      expect(await w.consents.breakGlassOptedOut(w.subject)).to.equal(false);
+    });
+
+    it("an unchanged preference → ConsentPreferenceUnchanged(subject, optedOut)", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      await expect(w.consents.connect(w.patient).setBreakGlassOptOut(w.subject, false))
+        .to.be.revertedWithCustomError(w.consents, "ConsentPreferenceUnchanged")
+        .withArgs(w.subject, false);
+      await (await w.consents.connect(w.patient).setBreakGlassOptOut(w.subject, true)).wait();
+      await expect(w.consents.connect(w.guardian).setBreakGlassOptOut(w.subject, true))
+        .to.be.revertedWithCustomError(w.consents, "ConsentPreferenceUnchanged")
+        .withArgs(w.subject, true);
+    });
+
+    it("a REVOKE-only guardian opts out but cannot opt back in; a GRANT-only guardian the reverse", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      const revoker = extra(w, 0);
+      const granter = extra(w, 1);
+      await appoint(w, revoker, Power.REVOKE);
+      await appoint(w, granter, Power.GRANT);
+      await expect(w.consents.connect(granter).setBreakGlassOptOut(w.subject, true))
+        .to.be.revertedWithCustomError(w.consents, "ConsentUnauthorized")
+        .withArgs(w.subject, granter.address, POWER_REVOKE);
+      await expect(w.consents.connect(revoker).setBreakGlassOptOut(w.subject, true))
+        .to.emit(w.consents, "BreakGlassPreferenceSet")
+        .withArgs(w.subject, true, revoker.address);
+      await expect(w.consents.connect(revoker).setBreakGlassOptOut(w.subject, false))
+        .to.be.revertedWithCustomError(w.consents, "ConsentUnauthorized")
+        .withArgs(w.subject, revoker.address, POWER_GRANT);
+      expect(await w.consents.breakGlassOptedOut(w.subject)).to.equal(true);
+      await expect(w.consents.connect(granter).setBreakGlassOptOut(w.subject, false))
+        .to.emit(w.consents, "BreakGlassPreferenceSet")
+        .withArgs(w.subject, false, granter.address);
+      expect(await w.consents.breakGlassOptedOut(w.subject)).to.equal(false);
+    });
+
+    it("a stranger or an unregistered subject → ConsentUnauthorized; preferences are per subject", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      await expect(w.consents.connect(w.stranger).setBreakGlassOptOut(w.subject, true))
+        .to.be.revertedWithCustomError(w.consents, "ConsentUnauthorized")
+        .withArgs(w.subject, w.stranger.address, POWER_REVOKE);
+      await (await w.consents.connect(w.patient).setBreakGlassOptOut(w.subject, true)).wait();
+      await expect(w.consents.connect(w.stranger).setBreakGlassOptOut(w.subject, false))
+        .to.be.revertedWithCustomError(w.consents, "ConsentUnauthorized")
+        .withArgs(w.subject, w.stranger.address, POWER_GRANT);
+      const unknown = randomId();
+      await expect(w.consents.connect(w.patient).setBreakGlassOptOut(unknown, true))
+        .to.be.revertedWithCustomError(w.consents, "ConsentUnauthorized")
+        .withArgs(unknown, w.patient.address, POWER_REVOKE);
+      expect(await w.consents.breakGlassOptedOut(unknown)).to.equal(false);
+      expect(await w.consents.breakGlassOptedOut(w.subject)).to.equal(true);
+    });
+  });
+});
