@@ -19,10 +19,10 @@ import { deployMedLedger } from "../sdk/deploy.js";
 import type { PartialAddressBook } from "../sdk/deploy.js";
 import { writeJsonAtomic } from "../sdk/keyholder/atomicFile.js";
 
-const conn = await network.connect();
+const conn = await network.create();
 const [deployer] = await conn.ethers.getSigners();
 if (deployer === undefined) throw new Error(`network ${conn.networkName} has no deployer account configured`);
-const file = join("deployments", `${conn.networkName}.json`);
+const file = join(process.env.MEDLEDGER_DEPLOYMENTS_DIR ?? "deployments", `${conn.networkName}.json`);
 const previous = await readFile(file, "utf8").then(
   (text) => JSON.parse(text) as PartialAddressBook,
   () => undefined,

@@ -20,7 +20,9 @@ export async function freePort(): Promise<number> {
     server.on("error", reject);
     server.listen(0, "127.0.0.1", () => {
       const address = server.address();
-      server.close(() => (typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port"))));
+      server.close(() =>
+        typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port")),
+      );
     });
   });
 }
@@ -38,7 +40,9 @@ export interface RunningNode {
 }
 
 export function anvilBinary(): string {
-  const pkg = require.resolve(`@foundry-rs/anvil-${process.platform}-${process.arch === "x64" ? "amd64" : process.arch}/package.json`);
+  const pkg = require.resolve(
+    `@foundry-rs/anvil-${process.platform}-${process.arch === "x64" ? "amd64" : process.arch}/package.json`,
+  );
   return join(dirname(pkg), "bin", "anvil");
 }
 
@@ -94,12 +98,19 @@ function run(kind: RunningNode["kind"], command: string, args: string[], port: n
 export async function startHardhatNode(): Promise<RunningNode> {
   const port = await freePort();
   const hardhat = join(process.cwd(), "node_modules", ".bin", "hardhat");
-  return run("hardhat", hardhat, ["node", "--network", "qbftLike", "--hostname", "127.0.0.1", "--port", String(port)], port);
+  return run(
+    "hardhat",
+    hardhat,
+    ["node", "--network", "qbftLike", "--hostname", "127.0.0.1", "--port", String(port)],
+    port,
+  );
 }
 
 /** anvil: blocks every second, zero gas price and base fee, Cancun, its own chain id; optional state file. */
-export async function startAnvil(opts: { stateFile?: string; chainId?: number } = {}): Promise<RunningNode> {
-  const port = await freePort();
+export async function startAnvil(
+  opts: { stateFile?: string; chainId?: number; port?: number } = {},
+): Promise<RunningNode> {
+  const port = opts.port ?? (await freePort());
   const args = [
     "--host",
     "127.0.0.1",
