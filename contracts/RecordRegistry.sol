@@ -89,7 +89,7 @@ contract RecordRegistry is IRecordRegistry {
         if (RecordId.unwrap(previous) != bytes32(0)) {
             Record storage prev = _existingRecord(previous);
             if (SubjectId.unwrap(prev.subject) != SubjectId.unwrap(subject)) {
-                revert RecordSubjectMismatch(previous, prev.subject, subject);
+                revert RecordSubjectMismatch(previous, subject, prev.subject);
             }
             if (prev.erasedAt != 0) revert RecordIsErased(previous, prev.erasedAt);
             if (prev.superseded) revert RecordAlreadySuperseded(previous);
@@ -258,6 +258,7 @@ contract RecordRegistry is IRecordRegistry {
         if (session.responder == address(0)) revert ReviewUnknownSession(sessionId);
         if (outcome == ReviewOutcome.PENDING) revert ReviewInvalidOutcome(outcome);
         if (session.outcome != ReviewOutcome.PENDING) revert ReviewAlreadyClosed(sessionId, session.outcome);
+        if (msg.sender == session.responder) revert ReviewOwnSession(sessionId, msg.sender);
         (AccessorStatus status, uint32 orgId, uint8 roles) = _directory.accessorStatus(msg.sender);
         if (status != AccessorStatus.ACTIVE || orgId != session.orgId || roles & Codes.ROLE_PRIVACY_OFFICER == 0) {
             revert ReviewNotPrivacyOfficer(sessionId, msg.sender, session.orgId);
@@ -305,8 +306,11 @@ contract RecordRegistry is IRecordRegistry {
         bytes32 digest,
         bytes32[] calldata proof
     ) external view returns (bool) {
+        Batch storage b = _batches[root];
         return
-            _batches[root].anchoredAt != 0 &&
+            b.anchoredAt != 0 &&
+            category <= Codes.MAX_CATEGORY &&
+            b.categories & Codes.bit(category) != 0 &&
             MerkleProof.verifyCalldata(proof, root, _leaf(recordId, category, digest));
     }
 
@@ -389,7 +393,11 @@ contract RecordRegistry is IRecordRegistry {
         uint16 reasonCode
     ) private returns (uint256 sessionId) {
         sessionId = _latestSession[msg.sender][subject];
-        if (sessionId != 0 && _sessions[sessionId].expiresAt > block.timestamp) return sessionId;
+        // Reuse the open session; once reviewed (or expired) a new access opens a new review.
+        if (sessionId != 0) {
+            EmergencySession storage open = _sessions[sessionId];
+            if (open.expiresAt > block.timestamp && open.outcome == ReviewOutcome.PENDING) return sessionId;
+        }
         sessionId = ++_sessionCount;
         uint64 expiresAt = uint64(block.timestamp) + EMERGENCY_SESSION_DURATION;
         _sessions[sessionId] = EmergencySession({

@@ -31,7 +31,8 @@ interface IRecordRegistry {
         DenyReason reason,
         ConsentId consentId
     );
-    /// @notice The previous version belongs to another subject.
+    /// @notice The previous version belongs to another subject: `expected` is the subject being
+    /// anchored, `actual` the previous version's.
     error RecordSubjectMismatch(RecordId previous, SubjectId expected, SubjectId actual);
     /// @notice `previous` already has a successor: version chains never fork.
     error RecordAlreadySuperseded(RecordId previous);
@@ -65,6 +66,8 @@ interface IRecordRegistry {
     error ReviewAlreadyClosed(uint256 sessionId, ReviewOutcome outcome);
     /// @notice `account` is not an active privacy officer of the responder's organization `orgId`.
     error ReviewNotPrivacyOfficer(uint256 sessionId, address account, uint32 orgId);
+    /// @notice `account` broke the glass in session `sessionId` and cannot review it.
+    error ReviewOwnSession(uint256 sessionId, address account);
     /// @notice A review can only close as JUSTIFIED or UNJUSTIFIED.
     error ReviewInvalidOutcome(ReviewOutcome outcome);
 
@@ -181,7 +184,8 @@ interface IRecordRegistry {
 
     /// @notice Emergency access without consent by an active emergency responder, for ETREAT or
     /// BTG, unless the subject opted out. Opens (or reuses) a time-limited session with a review
-    /// pending for the responder's organization's privacy officer. All records: one subject.
+    /// pending for the responder's organization's privacy officer. All records: one subject. A
+    /// session is reused while it is open and unreviewed; after expiry or review a new one opens.
     function breakGlassAccess(
         RecordId[] calldata recordIds,
         uint8 purpose,
@@ -214,7 +218,9 @@ interface IRecordRegistry {
         bytes32 root
     ) external view returns (SubjectId subject, uint32 custodian, uint32 count, uint32 categories, uint64 anchoredAt);
 
-    /// @notice Whether `recordId` with `category` and `digest` is a member of batch `root`.
+    /// @notice Whether `recordId` with `category` and `digest` is a member of batch `root` (and its
+    /// category is among the batch's). A batch's `count` is informational: every leaf of the tree
+    /// whose proof verifies is a member.
     function verifyBatchMember(
         bytes32 root,
         RecordId recordId,

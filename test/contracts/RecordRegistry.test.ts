@@ -1586,11 +1586,27 @@ describe("RecordRegistry", () => {
 
     it("only an active privacy officer of the responder's organization: ReviewNotPrivacyOfficer", async () => {
       const { w, labOfficer } = await withSession();
-      for (const who of [labOfficer, w.doctor, w.responder, w.hospitalAdmin, w.patient, w.stranger]) {
+      for (const who of [labOfficer, w.doctor, w.hospitalAdmin, w.patient, w.stranger]) {
         await expect(w.records.connect(who).closeReview(1, Outcome.JUSTIFIED))
           .to.be.revertedWithCustomError(w.records, "ReviewNotPrivacyOfficer")
           .withArgs(1, who.address, w.hospital);
       }
+      // The responder cannot review their own session, even holding the privacy-officer role.
+      await expect(w.records.connect(w.responder).closeReview(1, Outcome.JUSTIFIED))
+        .to.be.revertedWithCustomError(w.records, "ReviewOwnSession")
+        .withArgs(1, w.responder.address);
+      await (
+        await w.directory
+          .connect(w.hospitalAdmin)
+          .updatePractitioner(
+            w.responder.address,
+            Role.EMERGENCY_RESPONDER | Role.PRIVACY_OFFICER,
+            (await w.now()) + YEAR,
+          )
+      ).wait();
+      await expect(w.records.connect(w.responder).closeReview(1, Outcome.JUSTIFIED))
+        .to.be.revertedWithCustomError(w.records, "ReviewOwnSession")
+        .withArgs(1, w.responder.address);
       const snap = await networkHelpers.takeSnapshot();
       for (const setup of [
         () => suspendPractitioner(w, w.officer.address),
@@ -1626,6 +1642,39 @@ describe("RecordRegistry", () => {
           .to.be.revertedWithCustomError(w.records, "ReviewUnknownSession")
           .withArgs(id);
       }
+    });
+  });
+
+  describe("review and batch edge cases", () => {
+    it("a reviewed session is not reused: the next emergency access opens a new session and review", async () => {
+      const { w, obs } = await load();
+      await (await w.records.connect(w.responder).breakGlassAccess([obs.id], Purpose.ETREAT, 1)).wait();
+      await (await w.records.connect(w.officer).closeReview(1, ReviewOutcome.UNJUSTIFIED)).wait();
+      await expect(w.records.connect(w.responder).breakGlassAccess([obs.id], Purpose.ETREAT, 2))
+        .to.emit(w.records, "BreakGlassDeclared")
+        .withArgs(2, w.subject, w.responder.address, w.hospital, Purpose.ETREAT, 2, (await w.now()) + 1 + 4 * 3600);
+      expect(await w.records.pendingReviews(w.hospital)).to.equal(1n);
+    });
+
+    it("verifyBatchMember agrees with proveRecord on categories outside the batch", async () => {
+      const { w } = await load();
+      await grantHospitalAppend(w);
+      const leaves: [string, number, string][] = [
+        [randomId(), Category.OBSERVATIONS, randomId()],
+        [randomId(), Category.IMAGING, randomId()],
+      ];
+      const tree = StandardMerkleTree.of(leaves, ["bytes32", "uint8", "bytes32"]);
+      // The batch claims only OBSERVATIONS, yet the tree holds an IMAGING leaf.
+      await (
+        await w.records.connect(w.doctor).anchorBatch(w.subject, tree.root, 2, 1 << Category.OBSERVATIONS, "m", ZERO)
+      ).wait();
+      const [id, category, digest] = leaves[1]!;
+      expect(await w.records.verifyBatchMember(tree.root, id, category, digest, tree.getProof(1))).to.equal(false);
+      await expect(w.records.proveRecord(tree.root, id, category, digest, tree.getProof(1)))
+        .to.be.revertedWithCustomError(w.records, "RecordCategoryOutsideBatch")
+        .withArgs(tree.root, category);
+      const [id0, category0, digest0] = leaves[0]!;
+      expect(await w.records.verifyBatchMember(tree.root, id0, category0, digest0, tree.getProof(0))).to.equal(true);
     });
   });
 });

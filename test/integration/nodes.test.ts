@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { expect } from "chai";
 import { Wallet, hexlify } from "ethers";
 
-import { MedLedger, filesystemJournal, readAddressBook } from "../../sdk/index.js";
+import { InvalidInputError, MedLedger, filesystemJournal, readAddressBook } from "../../sdk/index.js";
 import type { AddressBook, BlobStore, Journal, RecordId } from "../../sdk/index.js";
 import { setUpConsortium } from "../../scripts/lib/consortium.js";
 import type { Consortium } from "../../scripts/lib/consortium.js";
@@ -182,5 +182,37 @@ describe("compatibility: the SDK on hardhat node and anvil over JSON-RPC", funct
       expect(new Set(ids).size).to.equal(50);
       for (const id of ids) expect(await anchorsOf(node, c.addressBook, id)).to.equal(1);
     });
+  });
+});
+
+describe("medledger deploy (CLI) against anvil", function () {
+  this.timeout(120_000);
+
+  it("deploys, writes the address book, and a second run changes nothing", async () => {
+    const { main } = await import("../../sdk/cli/index.js");
+    const dir = await mkdtemp(join(tmpdir(), "medledger-cli-"));
+    const node = await startAnvil();
+    // anvil's first well-known development account (public test mnemonic): never a real key.
+    const devKey = Wallet.fromPhrase("test test test test test test test test test test test junk").privateKey;
+    const saved = process.env.MEDLEDGER_DEPLOYER_KEY;
+    process.env.MEDLEDGER_DEPLOYER_KEY = devKey;
+    try {
+      const args = ["deploy", "--rpc", node.url, "--network", "clinet", "--out", dir, "--timelock-delay", "60"];
+      expect(await main(args)).to.equal(0);
+      const book = await readAddressBook(join(dir, "clinet.json"));
+      expect(book.chainId).to.equal(node.chainId);
+      expect(book.governance).to.equal(book.contracts.TimelockController!.address);
+      const nonce = await node.provider.getTransactionCount(new Wallet(devKey).address);
+      expect(await main(args)).to.equal(0);
+      expect(await node.provider.getTransactionCount(new Wallet(devKey).address)).to.equal(nonce);
+      process.env.MEDLEDGER_DEPLOYER_KEY = "";
+      const refused = await main(args).catch((e: unknown) => e);
+      expect(refused).to.be.instanceOf(InvalidInputError);
+    } finally {
+      if (saved === undefined) delete process.env.MEDLEDGER_DEPLOYER_KEY;
+      else process.env.MEDLEDGER_DEPLOYER_KEY = saved;
+      await node.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
