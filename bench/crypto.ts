@@ -16,6 +16,8 @@
  *   envelope's AD size): node:crypto `createCipheriv("chacha20-poly1305")` per chunk with a prepared
  *   KeyObject (its fastest use), and @noble/ciphers `chacha20poly1305(...).encrypt`. The input is one
  *   hot 64 KiB buffer and there is no I/O, so raw is an upper bound;
+ * - in memory: the same seal and open with no disk I/O (a 16 MiB random block cycled through the
+ *   stream, counting sink), to separate the SDK's own cost from the filesystem's;
  * - sealPeakRssGrowthMiB: peak RSS growth while sealing, measured in a fresh child process
  *   (bench/crypto-worker.ts, `--expose-gc`): baseline RSS right before the seal (after a GC), then
  *   sampled every 2 ms and every 8 sink writes; the larger of the two backends (each is reported too).
@@ -32,6 +34,8 @@
  * without it, V8 lets ~64 MiB of dead ArrayBuffers pile up between collections (its external
  * memory soft limit), which shows up in RSS and costs throughput, whatever produced the buffers.
  * The raw loops release their outputs the same way, so raw and stream figures stay comparable.
+ * (@noble/ciphers' Poly1305 also copies every chunk internally; that garbage cannot be released,
+ * so noble's RSS growth still depends on when V8 collects.)
  *
  * Targets: node seal/open ≥ 70 % of raw node:crypto, noble seal/open ≥ 80 % of raw noble, RSS growth
  * ≤ 64 MiB while sealing 1 GiB.
@@ -47,7 +51,7 @@ import { promisify } from "node:util";
 
 import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
 
-import { nobleBackend, nodeCryptoBackend, openStream, sealStream } from "../sdk/crypto/index.js";
+import { nobleBackend, nodeCryptoBackend, openStream, sealBytes, sealStream } from "../sdk/crypto/index.js";
 import type { CipherBackend, EnvelopeContext } from "../sdk/crypto/index.js";
 
 export interface CryptoBenchResult {
@@ -66,9 +70,16 @@ export interface CryptoBenchResult {
    * wall-clock second: steadier on a shared machine, where other processes take CPU time.
    */
   mbPerCpuSecond: Record<Figure, number>;
+  /**
+   * Seal and open without disk I/O (memory → stream → counting sink), wall-clock MB/s: the SDK's
+   * own cost, Web Streams included (its CPU-second rates are in mbPerCpuSecond.mem*).
+   */
+  inMemoryMBps: Record<MemoryFigure, number>;
 }
 
-const FIGURES = ["sealNode", "openNode", "rawNode", "sealNoble", "openNoble", "rawNoble"] as const;
+const MEMORY_FIGURES = ["memSealNode", "memOpenNode", "memSealNoble", "memOpenNoble"] as const;
+type MemoryFigure = (typeof MEMORY_FIGURES)[number];
+const FIGURES = ["sealNode", "openNode", "rawNode", "sealNoble", "openNoble", "rawNoble", ...MEMORY_FIGURES] as const;
 type Figure = (typeof FIGURES)[number];
 
 export interface CryptoBenchOptions {
@@ -210,7 +221,7 @@ export async function sealFile(
   }
 }
 
-/** sealed file → openStream → counting sink; returns elapsed milliseconds and plaintext bytes. */
+/** sealed file → openStream → counting sink; returns the number of plaintext bytes. */
 async function openFile(
   sealed: string,
   key: Uint8Array,
@@ -221,11 +232,10 @@ async function openFile(
   const source = await open(sealed, "r");
   const counter = { bytes: 0 };
   try {
-    const start = performance.now();
     await fileSource(source)
       .pipeThrough(openStream({ key, context: BENCH_CONTEXT, backend }))
       .pipeTo(countingSink(counter, io, update));
-    return { ms: performance.now() - start, bytes: counter.bytes };
+    return { bytes: counter.bytes };
   } finally {
     await source.close();
   }
@@ -284,6 +294,57 @@ function rawNoble(totalBytes: number, io: IoOptions): void {
   }
 }
 
+const MEMORY_BLOCK = 16 * MiB;
+
+/** A ReadableStream of `totalBytes` bytes: 1 MiB views cycling over `block`, no allocation, no I/O. */
+function memorySource(block: Uint8Array, totalBytes: number): ReadableStream<Uint8Array> {
+  let offset = 0;
+  return new ReadableStream<Uint8Array>(
+    {
+      pull(controller) {
+        if (offset >= totalBytes) return controller.close();
+        const start = offset % block.length;
+        const piece = block.subarray(start, Math.min(start + READ_SIZE, block.length, start + totalBytes - offset));
+        offset += piece.length;
+        controller.enqueue(piece);
+      },
+    },
+    { highWaterMark: READ_AHEAD },
+  );
+}
+
+/** In memory: `totalBytes` of plaintext → sealStream → counting sink. */
+async function sealInMemory(
+  block: Uint8Array,
+  totalBytes: number,
+  key: Uint8Array,
+  backend: CipherBackend,
+  io: IoOptions,
+) {
+  const counter = { bytes: 0 };
+  await memorySource(block, totalBytes)
+    .pipeThrough(sealStream({ key, context: BENCH_CONTEXT, backend }))
+    .pipeTo(countingSink(counter, io));
+}
+
+/** In memory: opens `envelope` (of `block`) through openStream until `totalBytes` of plaintext came out. */
+async function openInMemory(
+  envelope: Uint8Array,
+  block: Uint8Array,
+  totalBytes: number,
+  key: Uint8Array,
+  backend: CipherBackend,
+  io: IoOptions,
+) {
+  for (let opened = 0; opened < totalBytes; opened += block.length) {
+    const counter = { bytes: 0 };
+    await memorySource(envelope, envelope.length)
+      .pipeThrough(openStream({ key, context: BENCH_CONTEXT, backend }))
+      .pipeTo(countingSink(counter, io));
+    if (counter.bytes !== block.length) throw new Error(`${backend.name}: opened ${counter.bytes} bytes in memory`);
+  }
+}
+
 /** Runs bench/crypto-worker.ts in a fresh process; returns its peak RSS growth while sealing. */
 async function sealRssInChild(
   input: string,
@@ -329,6 +390,7 @@ export async function benchCrypto(opts: CryptoBenchOptions): Promise<CryptoBench
     const key = new Uint8Array(randomBytes(32));
 
     const rssNode = await sealRssInChild(input, sealed, key, nodeCryptoBackend, io);
+    await rm(sealed, { force: true });
     const rssNoble = await sealRssInChild(input, sealed, key, nobleBackend, io);
 
     const wall = new Map<Figure, number>();
@@ -343,19 +405,31 @@ export async function benchCrypto(opts: CryptoBenchOptions): Promise<CryptoBench
       wall.set(figure, Math.min(wall.get(figure) ?? Infinity, wallMs));
       cpu.set(figure, Math.min(cpu.get(figure) ?? Infinity, (used.user + used.system) / 1000));
     };
+    const block = new Uint8Array(randomBytes(MEMORY_BLOCK));
+    const memoryBytes = Math.ceil(totalBytes / MEMORY_BLOCK) * MEMORY_BLOCK;
+    const envelope = await sealBytes(block, { key, context: BENCH_CONTEXT });
     for (let round = 0; round < repeats; round++) {
       await measure("rawNode", () => rawNode(totalBytes, io));
+      await rm(sealed, { force: true }); // free the previous output's pages outside the measurement
       await measure("sealNode", () => sealFile(input, sealed, key, nodeCryptoBackend, io));
       await verify(sealed, key, inputHash);
       await measure("openNode", () => checkedOpen(sealed, key, nodeCryptoBackend, io, totalBytes));
       await measure("rawNoble", () => rawNoble(totalBytes, io));
+      await rm(sealed, { force: true });
       await measure("sealNoble", () => sealFile(input, sealed, key, nobleBackend, io));
       await verify(sealed, key, inputHash);
       await measure("openNoble", () => checkedOpen(sealed, key, nobleBackend, io, totalBytes));
+      await measure("memSealNode", () => sealInMemory(block, memoryBytes, key, nodeCryptoBackend, io));
+      await measure("memOpenNode", () => openInMemory(envelope, block, memoryBytes, key, nodeCryptoBackend, io));
+      await measure("memSealNoble", () => sealInMemory(block, memoryBytes, key, nobleBackend, io));
+      await measure("memOpenNoble", () => openInMemory(envelope, block, memoryBytes, key, nobleBackend, io));
     }
-    const rate = (times: Map<Figure, number>, figure: Figure) => mbps(totalBytes, times.get(figure) ?? Infinity);
+    const rate = (times: Map<Figure, number>, figure: Figure) =>
+      mbps(figure.startsWith("mem") ? memoryBytes : totalBytes, times.get(figure) ?? Infinity);
     const perCpuSecond = {} as Record<Figure, number>;
     for (const figure of FIGURES) perCpuSecond[figure] = rate(cpu, figure);
+    const inMemory = {} as Record<MemoryFigure, number>;
+    for (const figure of MEMORY_FIGURES) inMemory[figure] = rate(wall, figure);
     return {
       sealMBpsNode: rate(wall, "sealNode"),
       openMBpsNode: rate(wall, "openNode"),
@@ -367,6 +441,7 @@ export async function benchCrypto(opts: CryptoBenchOptions): Promise<CryptoBench
       sealPeakRssGrowthMiBNode: round1(rssNode),
       sealPeakRssGrowthMiBNoble: round1(rssNoble),
       mbPerCpuSecond: perCpuSecond,
+      inMemoryMBps: inMemory,
     };
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -406,6 +481,7 @@ if (entry !== undefined && import.meta.url === pathToFileURL(entry).href) {
   const releaseWrittenBuffers = !argv.includes("--no-release");
   const result = await benchCrypto({ sizeMiB, repeats, releaseWrittenBuffers });
   const ratio = (a: number, b: number) => Math.round((a / b) * 1000) / 1000;
+  const cpu = result.mbPerCpuSecond;
   console.log(
     JSON.stringify(
       {
@@ -415,10 +491,22 @@ if (entry !== undefined && import.meta.url === pathToFileURL(entry).href) {
         unit: "MB/s (MB = 1e6 bytes), best of repeats; mbPerCpuSecond: MB per CPU-second",
         ...result,
         ratios: {
-          sealNodeVsRaw: ratio(result.sealMBpsNode, result.rawMBpsNode),
-          openNodeVsRaw: ratio(result.openMBpsNode, result.rawMBpsNode),
-          sealNobleVsRaw: ratio(result.sealMBpsNoble, result.rawMBpsNoble),
-          openNobleVsRaw: ratio(result.openMBpsNoble, result.rawMBpsNoble),
+          wallClock: {
+            sealNodeVsRaw: ratio(result.sealMBpsNode, result.rawMBpsNode),
+            openNodeVsRaw: ratio(result.openMBpsNode, result.rawMBpsNode),
+            sealNobleVsRaw: ratio(result.sealMBpsNoble, result.rawMBpsNoble),
+            openNobleVsRaw: ratio(result.openMBpsNoble, result.rawMBpsNoble),
+          },
+          perCpuSecond: {
+            sealNodeVsRaw: ratio(cpu.sealNode, cpu.rawNode),
+            openNodeVsRaw: ratio(cpu.openNode, cpu.rawNode),
+            sealNobleVsRaw: ratio(cpu.sealNoble, cpu.rawNoble),
+            openNobleVsRaw: ratio(cpu.openNoble, cpu.rawNoble),
+            memSealNodeVsRaw: ratio(cpu.memSealNode, cpu.rawNode),
+            memOpenNodeVsRaw: ratio(cpu.memOpenNode, cpu.rawNode),
+            memSealNobleVsRaw: ratio(cpu.memSealNoble, cpu.rawNoble),
+            memOpenNobleVsRaw: ratio(cpu.memOpenNoble, cpu.rawNoble),
+          },
         },
       },
       null,

@@ -159,6 +159,31 @@ export interface RecordContent {
   accessTx: string;
 }
 
+interface Recipients {
+  subjectKey: Uint8Array;
+  subjectKeyVersion: number;
+  custodian: number;
+  custodianKey?: Uint8Array;
+  custodianKeyVersion: number;
+}
+
+/** How many records a batch seals and stores at once. */
+const PREPARE_CONCURRENCY = 16;
+
+/** Maps with at most `limit` calls in flight; results in input order. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
 interface AnchorState {
   subject: SubjectId;
   digest: Hex;
@@ -355,16 +380,17 @@ class RecordsApi {
     }[],
   ): Promise<RecordId[]> {
     if (items.length === 0) return [];
-    const prepared: { entry: JournalEntry; key: string }[] = [];
-    for (const item of items) {
+    // Seal and store concurrently (storage writes and their fsyncs overlap), with bounded memory.
+    const recipients = await this.recipients(asSubjectId(subject));
+    const prepared = await mapLimit(items, PREPARE_CONCURRENCY, async (item) => {
       const opts: PutOptions = {
         category: item.category,
         mediaType: item.mediaType,
         idempotencyKey: item.idempotencyKey,
       };
       const key = item.idempotencyKey ?? this.keyFor(subject, item.content, opts);
-      prepared.push({ entry: await this.prepare(subject, item.content, opts, key), key });
-    }
+      return { entry: await this.prepare(subject, item.content, opts, key, recipients), key };
+    });
     const pending = prepared.filter((p) => p.entry.stage !== "anchored");
     if (pending.length > 0) {
       const leaves: [string, number, string][] = pending.map((p) => [
@@ -571,6 +597,7 @@ class RecordsApi {
     content: Uint8Array | string,
     opts: PutOptions,
     key?: string,
+    known?: Recipients,
   ): Promise<JournalEntry> {
     const sid = asSubjectId(subject);
     const category = Category[opts.category];
@@ -592,30 +619,22 @@ class RecordsApi {
       });
       const digest = sha256Hex(envelope);
       const pointer = await this.ml.storage.put(envelope);
-      const d = this.ml.chain.directory;
-      const [, subjectKey, subjectKeyVersion] = await this.ml.chain.read(() => d.getPatient(sid));
+      const r = known ?? (await this.recipients(sid));
+      const custodian = r.custodian;
       const subjectSlot = hexlify(
-        wrapDataKey({
-          dataKey,
-          recipientPublicKey: getBytes(subjectKey),
-          recipientKeyVersion: Number(subjectKeyVersion),
-          context,
-        }),
+        wrapDataKey({ dataKey, recipientPublicKey: r.subjectKey, recipientKeyVersion: r.subjectKeyVersion, context }),
       ) as Hex;
-      const [status, orgId] = await d.accessorStatus(this.ml.account);
-      const custodian = status === 0n ? Number(orgId) : 0;
-      let custodianSlot: Hex | undefined;
-      if (custodian !== 0) {
-        const [, , , orgKey, orgKeyVersion] = await d.getOrganization(custodian);
-        custodianSlot = hexlify(
-          wrapDataKey({
-            dataKey,
-            recipientPublicKey: getBytes(orgKey),
-            recipientKeyVersion: Number(orgKeyVersion),
-            context,
-          }),
-        ) as Hex;
-      }
+      const custodianSlot =
+        r.custodianKey === undefined
+          ? undefined
+          : (hexlify(
+              wrapDataKey({
+                dataKey,
+                recipientPublicKey: r.custodianKey,
+                recipientKeyVersion: r.custodianKeyVersion,
+                context,
+              }),
+            ) as Hex);
       await this.ml.keyholder(custodian).storeSlots(recordId, { subject: subjectSlot, custodian: custodianSlot });
       const entry: JournalEntry = {
         recordId,
@@ -634,6 +653,18 @@ class RecordsApi {
     } finally {
       dataKey.fill(0);
     }
+  }
+
+  /** Who a new record's key is wrapped for: the subject, and the writer's organization (custodian). */
+  private async recipients(subject: SubjectId): Promise<Recipients> {
+    const d = this.ml.chain.directory;
+    const [, subjectKey, subjectKeyVersion] = await this.ml.chain.read(() => d.getPatient(subject));
+    const [status, orgId] = await d.accessorStatus(this.ml.account);
+    const custodian = status === 0n ? Number(orgId) : 0;
+    const base = { subjectKey: getBytes(subjectKey), subjectKeyVersion: Number(subjectKeyVersion), custodian };
+    if (custodian === 0) return { ...base, custodianKeyVersion: 0 };
+    const [, , , orgKey, orgKeyVersion] = await d.getOrganization(custodian);
+    return { ...base, custodianKey: getBytes(orgKey), custodianKeyVersion: Number(orgKeyVersion) };
   }
 
   private async anchor(entry: JournalEntry, key: string): Promise<void> {

@@ -40,6 +40,7 @@ import { ascii, assertBytes, assertInteger, concat, isAllZero, readU32BE, writeU
 import { encodeContext } from "./context.js";
 import type { EnvelopeContext } from "./context.js";
 import { DATA_KEY_LENGTH } from "./envelope.js";
+import { nodeBuiltin } from "./platform.js";
 import { drawRandom } from "./random.js";
 import type { RandomSource } from "./random.js";
 
@@ -102,11 +103,60 @@ export interface UnwrapDataKeyParams {
   recipientKeyVersion?: number;
 }
 
+/** X25519 through node:crypto (about 50x faster than pure JS), or undefined off Node. */
+interface X25519Impl {
+  publicKey(privateKey: Uint8Array): Uint8Array;
+  sharedSecret(privateKey: Uint8Array, publicKey: Uint8Array): Uint8Array;
+}
+
+// DER prefixes of an X25519 PKCS#8 private key and SPKI public key (RFC 8410); the raw 32 bytes follow.
+const PKCS8_PREFIX = Uint8Array.from([
+  0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x04, 0x22, 0x04, 0x20,
+]);
+const SPKI_PREFIX = Uint8Array.from([0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x03, 0x21, 0x00]);
+
+const nobleX25519: X25519Impl = {
+  publicKey: (privateKey) => x25519.getPublicKey(privateKey),
+  sharedSecret: (privateKey, publicKey) => x25519.getSharedSecret(privateKey, publicKey),
+};
+
+let x25519Impl: X25519Impl | undefined;
+
+/** node:crypto when present (byte-identical results: X25519 is deterministic), noble otherwise. */
+function x25519Backend(): X25519Impl {
+  if (x25519Impl !== undefined) return x25519Impl;
+  const nodeCrypto = nodeBuiltin<typeof import("node:crypto")>("node:crypto");
+  if (nodeCrypto?.diffieHellman === undefined) return (x25519Impl = nobleX25519);
+  const privateKeyObject = (raw: Uint8Array) =>
+    nodeCrypto.createPrivateKey({ key: Buffer.from(concat(PKCS8_PREFIX, raw)), format: "der", type: "pkcs8" });
+  x25519Impl = {
+    publicKey: (privateKey) =>
+      new Uint8Array(
+        nodeCrypto
+          .createPublicKey(privateKeyObject(privateKey))
+          .export({ format: "der", type: "spki" })
+          .subarray(SPKI_PREFIX.length),
+      ),
+    sharedSecret: (privateKey, publicKey) =>
+      new Uint8Array(
+        nodeCrypto.diffieHellman({
+          privateKey: privateKeyObject(privateKey),
+          publicKey: nodeCrypto.createPublicKey({
+            key: Buffer.from(concat(SPKI_PREFIX, publicKey)),
+            format: "der",
+            type: "spki",
+          }),
+        }),
+      ),
+  };
+  return x25519Impl;
+}
+
 function sharedSecret(privateKey: Uint8Array, publicKey: Uint8Array): Uint8Array | undefined {
   let shared: Uint8Array;
   try {
-    // noble rejects the low-order u-coordinates (whose products are all-zero) before the ladder.
-    shared = x25519.getSharedSecret(privateKey, publicKey);
+    // Low-order u-coordinates (all-zero products) are refused by both implementations.
+    shared = x25519Backend().sharedSecret(privateKey, publicKey);
   } catch {
     return undefined;
   }
@@ -138,7 +188,7 @@ export function generateX25519KeyPair(random?: RandomSource): X25519KeyPair {
  */
 export function x25519PublicKey(privateKey: Uint8Array): Uint8Array {
   assertBytes(privateKey, "privateKey", X25519_KEY_LENGTH);
-  return x25519.getPublicKey(privateKey);
+  return x25519Backend().publicKey(privateKey);
 }
 
 /**
@@ -269,7 +319,7 @@ export function unwrapDataKey(params: UnwrapDataKeyParams): Uint8Array {
     }
   }
 
-  const recipientPublicKey = x25519.getPublicKey(recipientPrivateKey);
+  const recipientPublicKey = x25519Backend().publicKey(recipientPrivateKey);
   const shared = sharedSecret(recipientPrivateKey, parsed.ephemeralPublicKey);
   if (shared === undefined) {
     throw new DecryptionError("Key slot has an invalid (low-order) ephemeral public key");

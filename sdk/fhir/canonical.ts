@@ -35,7 +35,8 @@ export function canonicalJson(value: unknown): string {
         parts.push(JSON.stringify(v));
         return;
       case "number":
-        if (!Number.isFinite(v)) throw new InvalidInputError("Not canonical JSON: a non-finite number", { details: path });
+        if (!Number.isFinite(v))
+          throw new InvalidInputError("Not canonical JSON: a non-finite number", { details: path });
         parts.push(JSON.stringify(v));
         return;
       case "object":

@@ -25,7 +25,21 @@
  * categoryOf({ resourceType: "Observation", code: { text: "Body height" } }); // "OBSERVATIONS"
  * ```
  */
+import type { FhirResource } from "fhir/r4.js";
+
 import type { CategoryName } from "../codes.js";
+
+/**
+ * What the category functions accept: a typed R4 resource, or any object with a `resourceType`
+ * (they read the elements they know and ignore the rest; no validation).
+ *
+ * @example
+ * ```ts
+ * import type { ResourceLike } from "medledger";
+ * const r: ResourceLike = { resourceType: "Condition", code: { text: "…" } };
+ * ```
+ */
+export type ResourceLike = FhirResource | { readonly resourceType: string; readonly [element: string]: unknown };
 
 /**
  * The category of each resource type (step 1). Types not listed map to `OTHER` (Organization,
@@ -67,7 +81,15 @@ export const RESOURCE_CATEGORIES: Readonly<Record<string, CategoryName>> = Objec
   MolecularSequence: "GENETICS",
 });
 
-/** Code system URIs used by the rules. */
+/**
+ * Code system URIs used by the rules.
+ *
+ * @example
+ * ```ts
+ * import { CodeSystems } from "medledger";
+ * const coding = { system: CodeSystems.SNOMED_CT, code: "38341003" };
+ * ```
+ */
 export const CodeSystems = {
   SNOMED_CT: "http://snomed.info/sct",
   LOINC: "http://loinc.org",
@@ -79,7 +101,15 @@ export const CodeSystems = {
   DIAGNOSTIC_SERVICE_SECTION: "http://terminology.hl7.org/CodeSystem/v2-0074",
 } as const;
 
-/** The categories a code can override the resource-type category with, in precedence order. */
+/**
+ * The categories a code can override the resource-type category with, in precedence order.
+ *
+ * @example
+ * ```ts
+ * import { sensitiveCategoryOf, type SensitiveCategoryName } from "medledger";
+ * const s: SensitiveCategoryName | undefined = sensitiveCategoryOf(resource);
+ * ```
+ */
 export type SensitiveCategoryName = "SUBSTANCE_USE" | "MENTAL_HEALTH" | "SEXUAL_REPRODUCTIVE" | "GENETICS";
 
 /**
@@ -274,7 +304,11 @@ export const CATEGORY_CODE_RULES: Readonly<Record<"IMAGING" | "GENETICS", readon
   Record<"IMAGING" | "GENETICS", readonly CodeRule[]>
 >({
   IMAGING: [
-    { systems: [CodeSystems.OBSERVATION_CATEGORY], codes: { imaging: "Imaging" }, note: "Observation category imaging." },
+    {
+      systems: [CodeSystems.OBSERVATION_CATEGORY],
+      codes: { imaging: "Imaging" },
+      note: "Observation category imaging.",
+    },
     {
       systems: [CodeSystems.DIAGNOSTIC_SERVICE_SECTION],
       codes: {
@@ -303,7 +337,15 @@ export const CATEGORY_CODE_RULES: Readonly<Record<"IMAGING" | "GENETICS", readon
   ],
 });
 
-/** A coding as the rules see it. */
+/**
+ * A coding as the rules see it.
+ *
+ * @example
+ * ```ts
+ * import { codesOf, type CodeRef } from "medledger";
+ * const codes: CodeRef[] = codesOf(resource);
+ * ```
+ */
 export interface CodeRef {
   system?: string;
   code?: string;
@@ -340,7 +382,9 @@ const EXTRA_CODE_ELEMENTS: Readonly<Record<string, (r: Json) => unknown[]>> = {
   ExplanationOfBenefit: (r) => claimCodes(r),
   CarePlan: (r) => [
     r.category,
-    ...asArray(r.activity).flatMap((a) => (isObject(a) && isObject(a.detail) ? [a.detail.code, a.detail.reasonCode] : [])),
+    ...asArray(r.activity).flatMap((a) =>
+      isObject(a) && isObject(a.detail) ? [a.detail.code, a.detail.reasonCode] : [],
+    ),
   ],
   Goal: (r) => [r.description],
   MedicationDispense: (r) => [r.medicationCodeableConcept],
@@ -350,7 +394,11 @@ function claimCodes(r: Json): unknown[] {
   const items = asArray(r.item).filter(isObject);
   return [
     ...items.map((i) => i.productOrService),
-    ...items.flatMap((i) => asArray(i.detail).filter(isObject).map((d) => d.productOrService)),
+    ...items.flatMap((i) =>
+      asArray(i.detail)
+        .filter(isObject)
+        .map((d) => d.productOrService),
+    ),
     ...asArray(r.diagnosis).map((d) => (isObject(d) ? d.diagnosisCodeableConcept : undefined)),
     ...asArray(r.procedure).map((p) => (isObject(p) ? p.procedureCodeableConcept : undefined)),
   ];
@@ -370,9 +418,14 @@ function claimCodes(r: Json): unknown[] {
  * // [{ system: "http://snomed.info/sct", code: "38341003" }]
  * ```
  */
-export function codesOf(resource: { resourceType: string }): CodeRef[] {
+export function codesOf(resource: ResourceLike): CodeRef[] {
   const r = resource as unknown as Json;
-  const elements = [r.code, r.reasonCode, r.medicationCodeableConcept, ...(EXTRA_CODE_ELEMENTS[resource.resourceType]?.(r) ?? [])];
+  const elements = [
+    r.code,
+    r.reasonCode,
+    r.medicationCodeableConcept,
+    ...(EXTRA_CODE_ELEMENTS[resource.resourceType]?.(r) ?? []),
+  ];
   return elements.flatMap(codingsOf);
 }
 
@@ -396,7 +449,12 @@ function anyMatch(rules: readonly CodeRule[], codings: readonly CodeRef[]): bool
   return codings.some((c) => rules.some((rule) => ruleMatches(rule, c)));
 }
 
-const SENSITIVE_ORDER: readonly SensitiveCategoryName[] = ["SUBSTANCE_USE", "MENTAL_HEALTH", "SEXUAL_REPRODUCTIVE", "GENETICS"];
+const SENSITIVE_ORDER: readonly SensitiveCategoryName[] = [
+  "SUBSTANCE_USE",
+  "MENTAL_HEALTH",
+  "SEXUAL_REPRODUCTIVE",
+  "GENETICS",
+];
 
 /**
  * The sensitive category a resource's codes put it in (step 2), or undefined.
@@ -407,7 +465,7 @@ const SENSITIVE_ORDER: readonly SensitiveCategoryName[] = ["SUBSTANCE_USE", "MEN
  * sensitiveCategoryOf({ resourceType: "Condition", code: { coding: [{ system: "http://hl7.org/fhir/sid/icd-10-cm", code: "F32.9" }] } }); // "MENTAL_HEALTH"
  * ```
  */
-export function sensitiveCategoryOf(resource: { resourceType: string }): SensitiveCategoryName | undefined {
+export function sensitiveCategoryOf(resource: ResourceLike): SensitiveCategoryName | undefined {
   const codings = codesOf(resource);
   if (codings.length === 0) return undefined;
   return SENSITIVE_ORDER.find((category) => anyMatch(SENSITIVE_CODE_RULES[category], codings));
@@ -422,8 +480,10 @@ export function sensitiveCategoryOf(resource: { resourceType: string }): Sensiti
  * baseCategoryOf({ resourceType: "Organization" }); // "OTHER"
  * ```
  */
-export function baseCategoryOf(resource: { resourceType: string }): CategoryName {
-  const base = Object.hasOwn(RESOURCE_CATEGORIES, resource.resourceType) ? RESOURCE_CATEGORIES[resource.resourceType] : undefined;
+export function baseCategoryOf(resource: ResourceLike): CategoryName {
+  const base = Object.hasOwn(RESOURCE_CATEGORIES, resource.resourceType)
+    ? RESOURCE_CATEGORIES[resource.resourceType]
+    : undefined;
   if (resource.resourceType === "Observation" || resource.resourceType === "DiagnosticReport") {
     const r = resource as unknown as Json;
     const categories = codingsOf(r.category);
@@ -445,6 +505,6 @@ export function baseCategoryOf(resource: { resourceType: string }): CategoryName
  * // "SEXUAL_REPRODUCTIVE" (Mirena)
  * ```
  */
-export function categoryOf(resource: { resourceType: string }): CategoryName {
+export function categoryOf(resource: ResourceLike): CategoryName {
   return sensitiveCategoryOf(resource) ?? baseCategoryOf(resource);
 }

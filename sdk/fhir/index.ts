@@ -5,12 +5,12 @@
  *
  * @example
  * ```ts
- * import { putFhir, validateFhir, categoryOf, FhirValidationError } from "medledger";
+ * import { putFhir, validateFhir, categoryOf } from "medledger";
  * const check = validateFhir(bundle);
- * if (check.valid) {
- *   const { resources } = await putFhir(ml, subject, bundle);
- *   console.log(resources.map((r) => `${r.resourceType}/${r.id} ${r.status} ${categoryOf({ resourceType: r.resourceType })}`));
- * }
+ * if (!check.valid) throw new Error(check.problems.map((p) => `${p.path}: ${p.message}`).join("\n"));
+ * console.log(categoryOf(bundle.entry[0].resource)); // e.g. "DEMOGRAPHICS"
+ * const { resources } = await putFhir(ml, subject, bundle);
+ * for (const r of resources) console.log(`${r.resourceType}/${r.id}: ${r.status} as ${r.category} in ${r.recordId}`);
  * ```
  *
  * @module
@@ -29,6 +29,7 @@ export {
   sensitiveCategoryOf,
   type CodeRef,
   type CodeRule,
+  type ResourceLike,
   type SensitiveCategoryName,
 } from "./categories.js";
 export {

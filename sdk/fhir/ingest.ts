@@ -18,6 +18,8 @@
  *   `meta.versionId` was seen before, or, when the head or the input has no versionId, if its
  *   canonical content equals the head's. Otherwise it is a `new-version` anchored with
  *   `previous` = the head (a head that is still only a Merkle batch member is proven on chain first).
+ * - Before anything is stored, the writer's APPEND consent is checked for every category it is
+ *   about to write (else an AccessDeniedError `RecordAnchorDenied`, nothing stored).
  * - New first versions of one input are anchored with ONE `records.putBatch` (one Merkle root)
  *   when batching (default for Bundles with more than one resource), else one `records.put` each.
  *   New versions go through `records.put` with `previous`, in input order.
@@ -31,14 +33,13 @@
  * for (const r of resources) console.log(r.resourceType, r.id, r.status, r.category, r.recordId);
  * ```
  */
-import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import type { Bundle, FhirResource } from "fhir/r4.js";
 
-import { ContractRevertError } from "../chain/errors.js";
+import { AccessDeniedError, ContractRevertError } from "../chain/errors.js";
 import type { CategoryName } from "../codes.js";
-import { Category } from "../codes.js";
-import { InvalidInputError } from "../errors.js";
+import { Action, Category } from "../codes.js";
+import { ErrorCodes, InvalidInputError, MedLedgerError } from "../errors.js";
 import type { MedLedger } from "../ledger.js";
 import { idempotencyKey } from "../records/journal.js";
 import { asRecordId, asSubjectId } from "../types.js";
@@ -170,14 +171,15 @@ function mac(secret: Uint8Array, parts: readonly (string | Uint8Array)[]): strin
   return idempotencyKey(secret, [DOMAIN, ...parts]);
 }
 
-/** HMAC-SHA256 of bytes, hex (a keyed content fingerprint: reveals nothing without the secret). */
+/** A keyed fingerprint of content (HMAC-SHA256 under the journal secret): reveals nothing without it. */
 function contentMac(secret: Uint8Array, bytes: Uint8Array): string {
-  return Buffer.from(hmac(sha256, secret, sha256(bytes))).toString("hex");
+  return mac(secret, ["content", sha256(bytes)]);
 }
 
 function resolve(ref: Ref): RecordId {
   if (typeof ref === "string") return ref;
-  if (ref.recordId === undefined) throw new Error("internal: a planned write was used before it was written");
+  if (ref.recordId === undefined)
+    throw new MedLedgerError(ErrorCodes.INVALID_INPUT, "internal: a planned write used before it was written");
   return ref.recordId;
 }
 
@@ -189,7 +191,8 @@ function parseIndex(raw: string | undefined): PlannedState | undefined {
   } catch (err) {
     throw new InvalidInputError("Corrupt FHIR index entry in the journal", { cause: err });
   }
-  if (value.v !== 1) throw new InvalidInputError("Unsupported FHIR index entry in the journal", { details: `v=${String(value.v)}` });
+  if (value.v !== 1)
+    throw new InvalidInputError("Unsupported FHIR index entry in the journal", { details: `v=${String(value.v)}` });
   return {
     head: asRecordId(value.head),
     content: value.content,
@@ -211,7 +214,8 @@ function serializeIndex(state: PlannedState): string {
 
 /** Records in the journal index the identity's state as of this (completed) write. */
 async function saveIndex(ml: MedLedger, w: Write): Promise<void> {
-  if (w.state === undefined) throw new Error("internal: a planned write without its index state");
+  if (w.state === undefined)
+    throw new MedLedgerError(ErrorCodes.INVALID_INPUT, "internal: a planned write without its index state");
   await ml.journal.setIndex(w.name, serializeIndex(w.state));
 }
 
@@ -230,7 +234,13 @@ async function ensureProven(ml: MedLedger, recordId: RecordId): Promise<void> {
     return;
   }
   try {
-    await ml.chain.send(records, "proveRecord", [entry.batch.root, recordId, entry.category, entry.digest, entry.batch.proof]);
+    await ml.chain.send(records, "proveRecord", [
+      entry.batch.root,
+      recordId,
+      entry.category,
+      entry.digest,
+      entry.batch.proof,
+    ]);
   } catch (err) {
     // Proven meanwhile (a reader proves batch members on first access): fine.
     if (!(err instanceof ContractRevertError && err.errorName === "RecordExists")) throw err;
@@ -244,6 +254,8 @@ async function ensureProven(ml: MedLedger, recordId: RecordId): Promise<void> {
  * documentation for the rules, and docs/fhir.md for the category mapping.
  *
  * @throws FhirValidationError when the input is not valid FHIR R4 (nothing stored or anchored)
+ * @throws AccessDeniedError (`RecordAnchorDenied`) when the writer may not append a category it
+ *   would write (nothing stored or anchored)
  *
  * @example
  * ```ts
@@ -268,7 +280,8 @@ export async function putFhir(
   const items: { resource: FhirResource; entryIndex?: number; fullUrl?: string }[] = [];
   if (input.resourceType === "Bundle") {
     (input.entry ?? []).forEach((entry, entryIndex) => {
-      if (entry.resource !== undefined) items.push({ resource: entry.resource as FhirResource, entryIndex, fullUrl: entry.fullUrl });
+      if (entry.resource !== undefined)
+        items.push({ resource: entry.resource as FhirResource, entryIndex, fullUrl: entry.fullUrl });
     });
   } else {
     items.push({ resource: input });
@@ -281,18 +294,25 @@ export async function putFhir(
   const planned: { entry: Omit<FhirPutEntry, "recordId" | "previous">; ref: Ref; previous?: Ref }[] = [];
   for (const { resource, entryIndex, fullUrl } of items) {
     const category = categorize(resource);
-    if (Category[category] === undefined) throw new InvalidInputError(`categorize returned an unknown category ${String(category)}`);
+    if (Category[category] === undefined)
+      throw new InvalidInputError(`categorize returned an unknown category ${String(category)}`);
     const bytes = ENC.encode(canonicalJson(resource));
     const content = contentMac(secret, bytes);
     const versionId = resource.meta?.versionId;
     const version = versionId === undefined ? undefined : mac(secret, ["version", versionId]);
     const id = resource.id ?? fullUrl ?? null;
-    const identity = resource.id !== undefined ? `id:${resource.id}` : fullUrl !== undefined ? `url:${fullUrl}` : `content:${content}`;
+    const identity =
+      resource.id !== undefined ? `id:${resource.id}` : fullUrl !== undefined ? `url:${fullUrl}` : `content:${content}`;
     const name = `fhir:${mac(secret, ["index", sid, resource.resourceType, identity])}`;
     if (!states.has(name)) states.set(name, parseIndex(await ml.journal.getIndex(name)));
     const state = states.get(name);
 
-    const entry: Omit<FhirPutEntry, "recordId" | "previous"> = { resourceType: resource.resourceType, id, category, status: "created" };
+    const entry: Omit<FhirPutEntry, "recordId" | "previous"> = {
+      resourceType: resource.resourceType,
+      id,
+      category,
+      status: "created",
+    };
     if (versionId !== undefined) entry.versionId = versionId;
     if (entryIndex !== undefined) entry.entryIndex = entryIndex;
 
@@ -324,6 +344,21 @@ export async function putFhir(
     });
   }
 
+  // The writer must be allowed to append every category it is about to write: checked before
+  // anything is stored (the contract would refuse the anchor after the envelopes were stored).
+  for (const category of new Set(writes.map((w) => w.category))) {
+    const code = Category[category];
+    const d = await ml.chain.consents.check(ml.account, sid, code, 0, Action.APPEND);
+    if (!d.allowed) {
+      throw new AccessDeniedError(
+        "RecordAnchorDenied",
+        { subject: sid, account: ml.account, category: code, reason: d.reason, consentId: d.consentId },
+        undefined,
+        undefined,
+      );
+    }
+  }
+
   const keyOf = (w: Write): string =>
     mac(secret, ["put", sid, w.name, contentMac(secret, w.bytes), w.previous === undefined ? "" : resolve(w.previous)]);
 
@@ -334,13 +369,22 @@ export async function putFhir(
     for (const w of firsts) w.key = keyOf(w);
     const ids = await ml.records.putBatch(
       sid,
-      firsts.map((w) => ({ content: w.bytes, category: w.category, mediaType: FHIR_MEDIA_TYPE, idempotencyKey: w.key })),
+      firsts.map((w) => ({
+        content: w.bytes,
+        category: w.category,
+        mediaType: FHIR_MEDIA_TYPE,
+        idempotencyKey: w.key,
+      })),
     );
     firsts.forEach((w, i) => (w.recordId = ids[i]));
   } else {
     for (const w of firsts) {
       w.key = keyOf(w);
-      w.recordId = await ml.records.put(sid, w.bytes, { category: w.category, mediaType: FHIR_MEDIA_TYPE, idempotencyKey: w.key });
+      w.recordId = await ml.records.put(sid, w.bytes, {
+        category: w.category,
+        mediaType: FHIR_MEDIA_TYPE,
+        idempotencyKey: w.key,
+      });
     }
   }
   for (const w of firsts) await saveIndex(ml, w);
@@ -365,5 +409,11 @@ export async function putFhir(
     return out;
   });
   const count = (status: FhirPutStatus) => resources.filter((r) => r.status === status).length;
-  return { resources, created: count("created"), newVersions: count("new-version"), unchanged: count("unchanged"), batched: useBatch };
+  return {
+    resources,
+    created: count("created"),
+    newVersions: count("new-version"),
+    unchanged: count("unchanged"),
+    batched: useBatch,
+  };
 }

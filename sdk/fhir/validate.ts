@@ -63,8 +63,6 @@ interface AjvError {
   schemaPath: string;
   params: Record<string, unknown>;
   message?: string;
-  /** Ours: the schema path inside the dispatched resource's own validator (AJV overwrites schemaPath). */
-  fhirSchemaPath?: string;
 }
 interface AjvValidateFunction {
   (data: unknown): boolean;
@@ -137,7 +135,7 @@ function createEngine(): Engine {
   };
 
   const dispatch: KeywordValidateFunction = (_schema, data, _parent, dataPath) => {
-    const errors = resourceErrors(data, dataPath ?? "");
+    const errors = resourceErrors(data, dataPath);
     dispatch.errors = errors;
     return errors.length === 0;
   };
@@ -148,15 +146,13 @@ function createEngine(): Engine {
     const type = data.resourceType;
     if (type === undefined) return [ownError(`${dataPath}.resourceType`, "required", "is required")];
     if (typeof type !== "string" || !resourceTypes.has(type)) {
-      return [ownError(`${dataPath}.resourceType`, "fhirResource", `is not a FHIR R4 resource type (${describeType(type)})`)];
+      return [
+        ownError(`${dataPath}.resourceType`, "fhirResource", `is not a FHIR R4 resource type (${describeType(type)})`),
+      ];
     }
     const validate = validatorFor(type);
     if (validate(data)) return [];
-    return (validate.errors ?? []).map((e) => ({
-      ...e,
-      dataPath: dataPath + e.dataPath,
-      fhirSchemaPath: e.fhirSchemaPath ?? e.schemaPath,
-    }));
+    return (validate.errors ?? []).map((e) => ({ ...e, dataPath: dataPath + e.dataPath }));
   };
   const calendar: KeywordValidateFunction = (_schema, data) => typeof data !== "string" || isCalendarValid(data);
 
@@ -182,7 +178,7 @@ function markCalendarPatterns(node: unknown, patterns: ReadonlySet<unknown>): vo
 }
 
 function ownError(dataPath: string, keyword: string, message: string): AjvError {
-  return { keyword, dataPath, schemaPath: "", params: {}, message, fhirSchemaPath: "" };
+  return { keyword, dataPath, schemaPath: "", params: {}, message };
 }
 
 /** A resourceType value, described without echoing arbitrary data at length. */
@@ -365,8 +361,22 @@ function toProblems(errors: readonly AjvError[], root: string, isBundle: boolean
  */
 export function validateFhir(input: unknown): FhirValidationResult {
   if (!isPlainObject(input)) {
-    const what = input === null ? "null" : Array.isArray(input) ? "an array" : typeof input;
-    return { valid: false, problems: [{ path: "$", message: `should be a FHIR resource: a JSON object with a resourceType, not ${what}` }] };
+    const name =
+      typeof input === "object" && input !== null
+        ? (input as { constructor?: { name?: unknown } }).constructor?.name
+        : undefined;
+    const what =
+      input === null
+        ? "null"
+        : Array.isArray(input)
+          ? "an array"
+          : typeof input === "object"
+            ? `a ${typeof name === "string" ? name : "non-plain object"}`
+            : `a ${typeof input}`;
+    return {
+      valid: false,
+      problems: [{ path: "$", message: `should be a FHIR resource: a JSON object with a resourceType, not ${what}` }],
+    };
   }
   const shape = checkJsonShape(input);
   const e = getEngine();

@@ -406,6 +406,51 @@ contract ConsentPropertiesTest is ConsentFixture {
         assertFalse(consents.check(stranger, subject, q.category, q.purpose, q.action).allowed, "stranger allowed");
     }
 
+    /// @notice SUSPECTED BUG (kept failing on purpose). The subject needs no consent ("The subject
+    /// (or a guardian with the ACCESS power) acts for themself: no consent needed"), and a deny is
+    /// the subject's restriction on others. Yet when the subject's controller — or its ACCESS
+    /// guardian — is also an ACTIVE practitioner whom one of the subject's denies designates (a
+    /// clinician treated at their own hospital who denied "clinicians of my hospital" a sensitive
+    /// category; a parent who is a clinician there), check() answers DENIED_BY_SUBJECT and
+    /// RecordRegistry.access / anchorRecord revert, while the very same person is allowed (basis
+    /// SUBJECT) as soon as they are suspended or their licence lapses. ConsentRegistry._check
+    /// evaluates the denies before the subject/guardian shortcut (actsFor) and returns early on
+    /// DENIED_BY_SUBJECT.
+    function testFuzz_subjectWhoIsAPractitionerIsNotBoundByOwnDeny(
+        uint256 seed,
+        uint8 category,
+        uint8 purpose,
+        bool append,
+        bool asGuardian
+    ) public {
+        Practitioner memory clinician = practitioners[asGuardian ? 2 : 0]; // both hospital clinicians
+        SubjectId own = SubjectId.wrap(keccak256("clinician-as-patient"));
+        address controller = asGuardian ? address(0xCAFE) : clinician.account;
+        _register(own, controller);
+        if (asGuardian) _setGuardian(own, controller, clinician.account, Codes.POWER_ACCESS, 0);
+        ConsentModel.Query memory q = _query(category, purpose, append);
+        // The subject denies its hospital's clinicians (covering the query).
+        ConsentTerms memory t = _randomTerms(seed, Effect.DENY, clinician, q);
+        t.granteeKind = GranteeKind.ORG_ROLE;
+        t.granteeAccount = address(0);
+        t.granteeOrg = hospital;
+        t.granteeRoles = Codes.ROLE_CLINICIAN;
+        _forceCover(t, clinician, q);
+        _grant(own, controller, t);
+
+        // Suspended, the clinician is "just" the subject (or its guardian): allowed.
+        vm.prank(address(0xAD01));
+        directory.suspendPractitioner(clinician.account);
+        Decision memory d = consents.check(clinician.account, own, q.category, q.purpose, q.action);
+        assertTrue(d.allowed && d.basis == AccessBasis.SUBJECT, "suspended: allowed as the subject");
+        // Active again: the same person, same records, must still be allowed as the subject.
+        vm.prank(address(0xAD01));
+        directory.reinstatePractitioner(clinician.account);
+        d = consents.check(clinician.account, own, q.category, q.purpose, q.action);
+        assertEq(uint256(d.reason), uint256(DenyReason.NONE), "subject refused by its own deny (reason 9 = DENIED_BY_SUBJECT)");
+        assertTrue(d.allowed && d.basis == AccessBasis.SUBJECT, "active: allowed as the subject");
+    }
+
     // ─────────────── consent terms validation ───────────────
 
     /// @notice Arbitrary terms (edge-biased) are either rejected with ConsentInvalidTerms — exactly

@@ -266,4 +266,18 @@ describe("sdk/crypto/keyslot", () => {
         .with.property("shortMessage", "recipientPrivateKey must be 32 bytes");
     });
   });
+
+  describe("node:crypto fast path", () => {
+    it("public keys and shared secrets are byte-identical to noble's for random keys", () => {
+      const random = seededRandom("x25519 cross-check");
+      for (let i = 0; i < 64; i++) {
+        const a = random(32);
+        const b = random(32);
+        const pubA = x25519PublicKey(a);
+        expect(hex(pubA)).to.equal(hex(x25519.getPublicKey(a)));
+        const pubB = x25519.getPublicKey(b);
+        expect(hex(x25519SharedSecret(a, pubB))).to.equal(hex(x25519.getSharedSecret(a, pubB)));
+      }
+    });
+  });
 });

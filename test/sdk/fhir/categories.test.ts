@@ -12,14 +12,16 @@ import {
   isFhirResourceType,
   sensitiveCategoryOf,
 } from "../../../sdk/fhir/index.js";
+import type { ResourceLike } from "../../../sdk/fhir/index.js";
 import { ICD10CM, LOINC, RXNORM, SNOMED, cc, loadSynthea, syntheaFiles } from "./helpers.js";
 
 const OBS_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category";
 const V2_0074 = "http://terminology.hl7.org/CodeSystem/v2-0074";
 
-/** A resource as categoryOf sees it (no validation needed here). */
-type R = { resourceType: string } & Record<string, unknown>;
-const condition = (system: string, code: string): R => ({ resourceType: "Condition", code: cc(system, code) });
+const condition = (system: string, code: string): ResourceLike => ({
+  resourceType: "Condition",
+  code: cc(system, code),
+});
 
 describe("sdk/fhir categories: resource type → consent category", () => {
   const TABLE: [string, CategoryName][] = [
@@ -72,23 +74,29 @@ describe("sdk/fhir categories: resource type → consent category", () => {
   });
 
   it("Observation with category imaging and imaging reports → IMAGING; labs stay", () => {
-    expect(categoryOf({ resourceType: "Observation", category: [cc(OBS_CATEGORY, "imaging")] } as R)).to.equal("IMAGING");
-    expect(categoryOf({ resourceType: "Observation", category: [cc(OBS_CATEGORY, "laboratory")] } as R)).to.equal("OBSERVATIONS");
-    expect(categoryOf({ resourceType: "Observation", category: [cc("http://example.org/local", "imaging")] } as R)).to.equal(
+    expect(categoryOf({ resourceType: "Observation", category: [cc(OBS_CATEGORY, "imaging")] })).to.equal("IMAGING");
+    expect(categoryOf({ resourceType: "Observation", category: [cc(OBS_CATEGORY, "laboratory")] })).to.equal(
       "OBSERVATIONS",
     );
-    expect(categoryOf({ resourceType: "DiagnosticReport", category: [cc(V2_0074, "RAD")] } as R)).to.equal("IMAGING");
-    expect(categoryOf({ resourceType: "DiagnosticReport", category: [cc(V2_0074, "CT")] } as R)).to.equal("IMAGING");
-    expect(categoryOf({ resourceType: "DiagnosticReport", category: [cc(LOINC, "LP29684-5")] } as R)).to.equal("IMAGING");
-    expect(categoryOf({ resourceType: "DiagnosticReport", imagingStudy: [{ reference: "ImagingStudy/1" }] } as R)).to.equal("IMAGING");
-    expect(categoryOf({ resourceType: "DiagnosticReport", category: [cc(V2_0074, "LAB")] } as R)).to.equal("DIAGNOSTIC_REPORTS");
+    expect(categoryOf({ resourceType: "Observation", category: [cc("http://example.org/local", "imaging")] })).to.equal(
+      "OBSERVATIONS",
+    );
+    expect(categoryOf({ resourceType: "DiagnosticReport", category: [cc(V2_0074, "RAD")] })).to.equal("IMAGING");
+    expect(categoryOf({ resourceType: "DiagnosticReport", category: [cc(V2_0074, "CT")] })).to.equal("IMAGING");
+    expect(categoryOf({ resourceType: "DiagnosticReport", category: [cc(LOINC, "LP29684-5")] })).to.equal("IMAGING");
+    expect(categoryOf({ resourceType: "DiagnosticReport", imagingStudy: [{ reference: "ImagingStudy/1" }] })).to.equal(
+      "IMAGING",
+    );
+    expect(categoryOf({ resourceType: "DiagnosticReport", category: [cc(V2_0074, "LAB")] })).to.equal(
+      "DIAGNOSTIC_REPORTS",
+    );
   });
 
   it("genetics categories and codes → GENETICS", () => {
-    expect(categoryOf({ resourceType: "DiagnosticReport", category: [cc(V2_0074, "GE")] } as R)).to.equal("GENETICS");
-    expect(categoryOf({ resourceType: "Observation", category: [cc(OBS_CATEGORY, "genetics")] } as R)).to.equal("GENETICS");
-    expect(categoryOf({ resourceType: "Observation", code: cc(LOINC, "69548-6") } as R)).to.equal("GENETICS");
-    expect(categoryOf({ resourceType: "DiagnosticReport", code: cc(LOINC, "81247-9") } as R)).to.equal("GENETICS");
+    expect(categoryOf({ resourceType: "DiagnosticReport", category: [cc(V2_0074, "GE")] })).to.equal("GENETICS");
+    expect(categoryOf({ resourceType: "Observation", category: [cc(OBS_CATEGORY, "genetics")] })).to.equal("GENETICS");
+    expect(categoryOf({ resourceType: "Observation", code: cc(LOINC, "69548-6") })).to.equal("GENETICS");
+    expect(categoryOf({ resourceType: "DiagnosticReport", code: cc(LOINC, "81247-9") })).to.equal("GENETICS");
   });
 });
 
@@ -141,52 +149,94 @@ describe("sdk/fhir categories: sensitive overrides by code", () => {
 
   it("looks at medication codes, reasons, encounter types, observation components, claims and care plans", () => {
     const mirena = cc(RXNORM, "807283");
-    expect(categoryOf({ resourceType: "MedicationRequest", medicationCodeableConcept: mirena })).to.equal("SEXUAL_REPRODUCTIVE");
-    expect(categoryOf({ resourceType: "MedicationStatement", medicationCodeableConcept: mirena })).to.equal("SEXUAL_REPRODUCTIVE");
-    expect(categoryOf({ resourceType: "MedicationDispense", medicationCodeableConcept: mirena })).to.equal("SEXUAL_REPRODUCTIVE");
-    expect(categoryOf({ resourceType: "Medication", code: mirena })).to.equal("SEXUAL_REPRODUCTIVE");
-    expect(
-      categoryOf({ resourceType: "MedicationRequest", medicationCodeableConcept: cc(RXNORM, "313782"), reasonCode: [cc(ICD10CM, "F41.1")] }),
-    ).to.equal("MENTAL_HEALTH");
-    expect(categoryOf({ resourceType: "Encounter", type: [cc(SNOMED, "424441002")] })).to.equal("SEXUAL_REPRODUCTIVE");
-    expect(categoryOf({ resourceType: "Encounter", reasonCode: [cc(SNOMED, "72892002")] })).to.equal("SEXUAL_REPRODUCTIVE");
-    expect(categoryOf({ resourceType: "Encounter", type: [cc(SNOMED, "185349003")] })).to.equal("ENCOUNTERS");
-    expect(categoryOf({ resourceType: "Observation", code: cc(LOINC, "44261-6") })).to.equal("MENTAL_HEALTH");
-    expect(categoryOf({ resourceType: "Observation", code: { text: "screening" }, component: [{ code: cc(LOINC, "82667-7") }] })).to.equal(
-      "SUBSTANCE_USE",
-    );
-    expect(categoryOf({ resourceType: "Claim", item: [{ sequence: 1, productOrService: cc(SNOMED, "19169002") }] })).to.equal(
+    expect(categoryOf({ resourceType: "MedicationRequest", medicationCodeableConcept: mirena })).to.equal(
       "SEXUAL_REPRODUCTIVE",
     );
-    expect(categoryOf({ resourceType: "ExplanationOfBenefit", diagnosis: [{ diagnosisCodeableConcept: cc(ICD10CM, "F11.20") }] })).to.equal(
-      "SUBSTANCE_USE",
+    expect(categoryOf({ resourceType: "MedicationStatement", medicationCodeableConcept: mirena })).to.equal(
+      "SEXUAL_REPRODUCTIVE",
     );
-    expect(categoryOf({ resourceType: "Claim", item: [{ sequence: 1, productOrService: cc(SNOMED, "185349003") }] })).to.equal("FINANCIAL");
-    expect(categoryOf({ resourceType: "CarePlan", activity: [{ detail: { code: cc(SNOMED, "370143000") } }] })).to.equal("MENTAL_HEALTH");
+    expect(categoryOf({ resourceType: "MedicationDispense", medicationCodeableConcept: mirena })).to.equal(
+      "SEXUAL_REPRODUCTIVE",
+    );
+    expect(categoryOf({ resourceType: "Medication", code: mirena })).to.equal("SEXUAL_REPRODUCTIVE");
+    expect(
+      categoryOf({
+        resourceType: "MedicationRequest",
+        medicationCodeableConcept: cc(RXNORM, "313782"),
+        reasonCode: [cc(ICD10CM, "F41.1")],
+      }),
+    ).to.equal("MENTAL_HEALTH");
+    expect(categoryOf({ resourceType: "Encounter", type: [cc(SNOMED, "424441002")] })).to.equal("SEXUAL_REPRODUCTIVE");
+    expect(categoryOf({ resourceType: "Encounter", reasonCode: [cc(SNOMED, "72892002")] })).to.equal(
+      "SEXUAL_REPRODUCTIVE",
+    );
+    expect(categoryOf({ resourceType: "Encounter", type: [cc(SNOMED, "185349003")] })).to.equal("ENCOUNTERS");
+    expect(categoryOf({ resourceType: "Observation", code: cc(LOINC, "44261-6") })).to.equal("MENTAL_HEALTH");
+    expect(
+      categoryOf({
+        resourceType: "Observation",
+        code: { text: "screening" },
+        component: [{ code: cc(LOINC, "82667-7") }],
+      }),
+    ).to.equal("SUBSTANCE_USE");
+    expect(
+      categoryOf({ resourceType: "Claim", item: [{ sequence: 1, productOrService: cc(SNOMED, "19169002") }] }),
+    ).to.equal("SEXUAL_REPRODUCTIVE");
+    expect(
+      categoryOf({
+        resourceType: "ExplanationOfBenefit",
+        diagnosis: [{ diagnosisCodeableConcept: cc(ICD10CM, "F11.20") }],
+      }),
+    ).to.equal("SUBSTANCE_USE");
+    expect(
+      categoryOf({ resourceType: "Claim", item: [{ sequence: 1, productOrService: cc(SNOMED, "185349003") }] }),
+    ).to.equal("FINANCIAL");
+    expect(
+      categoryOf({ resourceType: "CarePlan", activity: [{ detail: { code: cc(SNOMED, "370143000") } }] }),
+    ).to.equal("MENTAL_HEALTH");
     // A vaccine is not a sensitive class (HPV vaccine stays IMMUNIZATIONS).
-    expect(categoryOf({ resourceType: "Immunization", vaccineCode: cc("http://hl7.org/fhir/sid/cvx", "62") })).to.equal("IMMUNIZATIONS");
+    expect(categoryOf({ resourceType: "Immunization", vaccineCode: cc("http://hl7.org/fhir/sid/cvx", "62") })).to.equal(
+      "IMMUNIZATIONS",
+    );
   });
 
   it("precedence: SUBSTANCE_USE, then MENTAL_HEALTH, then SEXUAL_REPRODUCTIVE, then GENETICS; all over the type", () => {
-    const both = { resourceType: "Condition", code: { coding: [{ system: ICD10CM, code: "F32.9" }, { system: ICD10CM, code: "F10.20" }] } };
+    const both = {
+      resourceType: "Condition",
+      code: {
+        coding: [
+          { system: ICD10CM, code: "F32.9" },
+          { system: ICD10CM, code: "F10.20" },
+        ],
+      },
+    };
     expect(categoryOf(both)).to.equal("SUBSTANCE_USE");
-    const pregnancyImaging = { resourceType: "Observation", category: [cc(OBS_CATEGORY, "imaging")], code: cc(LOINC, "82810-3") };
+    const pregnancyImaging = {
+      resourceType: "Observation",
+      category: [cc(OBS_CATEGORY, "imaging")],
+      code: cc(LOINC, "82810-3"),
+    };
     expect(baseCategoryOf(pregnancyImaging)).to.equal("IMAGING");
     expect(categoryOf(pregnancyImaging)).to.equal("SEXUAL_REPRODUCTIVE");
-    expect(sensitiveCategoryOf({ resourceType: "Observation", code: cc(LOINC, "69548-6"), reasonCode: [cc(SNOMED, "77386006")] })).to.equal(
-      "SEXUAL_REPRODUCTIVE",
-    );
+    expect(
+      sensitiveCategoryOf({
+        resourceType: "Observation",
+        code: cc(LOINC, "69548-6"),
+        reasonCode: [cc(SNOMED, "77386006")],
+      }),
+    ).to.equal("SEXUAL_REPRODUCTIVE");
     expect(sensitiveCategoryOf({ resourceType: "Patient" })).to.equal(undefined);
   });
 
   it("codesOf reads CodeableConcepts, arrays and Codings, and ignores malformed values", () => {
-    expect(codesOf({ resourceType: "Condition", code: cc(SNOMED, "1") })).to.deep.equal([{ system: SNOMED, code: "1" }]);
-    expect(codesOf({ resourceType: "Encounter", type: [cc(SNOMED, "2")], reasonCode: [cc(SNOMED, "3")] }).map((c) => c.code)).to.have.members([
-      "2",
-      "3",
+    expect(codesOf({ resourceType: "Condition", code: cc(SNOMED, "1") })).to.deep.equal([
+      { system: SNOMED, code: "1" },
     ]);
-    expect(codesOf({ resourceType: "SearchParameter", code: "name" } as R)).to.deep.equal([]);
-    expect(codesOf({ resourceType: "Condition", code: { coding: [null, 5, { code: 7 }] } } as R)).to.deep.equal([
+    expect(
+      codesOf({ resourceType: "Encounter", type: [cc(SNOMED, "2")], reasonCode: [cc(SNOMED, "3")] }).map((c) => c.code),
+    ).to.have.members(["2", "3"]);
+    expect(codesOf({ resourceType: "SearchParameter", code: "name" })).to.deep.equal([]);
+    expect(codesOf({ resourceType: "Condition", code: { coding: [null, 5, { code: 7 }] } })).to.deep.equal([
       { system: undefined, code: undefined },
     ]);
   });

@@ -33,7 +33,11 @@ export function clone<T>(value: T): T {
 }
 
 /** A CodeableConcept with one coding. */
-export function cc(system: string, code: string, display?: string): { coding: { system: string; code: string; display?: string }[] } {
+export function cc(
+  system: string,
+  code: string,
+  display?: string,
+): { coding: { system: string; code: string; display?: string }[] } {
   return { coding: [display === undefined ? { system, code } : { system, code, display }] };
 }
 

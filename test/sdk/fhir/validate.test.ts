@@ -50,15 +50,21 @@ describe("sdk/fhir validate: R4 JSON schema", function () {
   });
 
   it("wrong type for a field → typed problem with the element's path", () => {
-    expect(problemsOf({ ...PATIENT, active: "yes" })).to.deep.equal([{ path: "Patient.active", message: "should be of JSON type boolean" }]);
-    expect(problemsOf({ ...PATIENT, name: "Ada" })).to.deep.equal([{ path: "Patient.name", message: "should be of JSON type array" }]);
+    expect(problemsOf({ ...PATIENT, active: "yes" })).to.deep.equal([
+      { path: "Patient.active", message: "should be of JSON type boolean" },
+    ]);
+    expect(problemsOf({ ...PATIENT, name: "Ada" })).to.deep.equal([
+      { path: "Patient.name", message: "should be of JSON type array" },
+    ]);
     expect(problemsOf({ ...PATIENT, gender: "f" })).to.deep.equal([
       { path: "Patient.gender", message: 'should be one of "male", "female", "other", "unknown"' },
     ]);
     expect(problemsOf({ ...PATIENT, nickname: "A" })).to.deep.equal([
       { path: "Patient.nickname", message: "is not a known element here (unknown property)" },
     ]);
-    expect(problemsOf({ resourceType: "Condition" })).to.deep.equal([{ path: "Condition.subject", message: "is required" }]);
+    expect(problemsOf({ resourceType: "Condition" })).to.deep.equal([
+      { path: "Condition.subject", message: "is required" },
+    ]);
   });
 
   it("bad dates: format, calendar day, time zone", () => {
@@ -76,15 +82,27 @@ describe("sdk/fhir validate: R4 JSON schema", function () {
     const noZone = problemsOf({ ...PATIENT, deceasedDateTime: "2021-04-01T10:00:00" });
     expect(noZone).to.have.length(1);
     expect(noZone[0]!.message).to.match(/^is not a valid FHIR dateTime/);
-    expect(problemsOf({ ...PATIENT, meta: { lastUpdated: "2021-04-01" } })[0]!.message).to.match(/^is not a valid FHIR instant/);
+    expect(problemsOf({ ...PATIENT, meta: { lastUpdated: "2021-04-01" } })[0]!.message).to.match(
+      /^is not a valid FHIR instant/,
+    );
   });
 
   it("unknown, missing or non-string resourceType; non-objects", () => {
     expect(problemsOf({ resourceType: "Patients" })).to.deep.equal([
       { path: "$.resourceType", message: 'is not a FHIR R4 resource type ("Patients")' },
     ]);
-    expect(problemsOf({ id: "x", gender: "female" })).to.deep.equal([{ path: "$.resourceType", message: "is required" }]);
-    expect(problemsOf({ resourceType: 7 })).to.deep.equal([{ path: "$.resourceType", message: "is not a FHIR R4 resource type (a number)" }]);
+    expect(problemsOf({ id: "x", gender: "female" })).to.deep.equal([
+      { path: "$.resourceType", message: "is required" },
+    ]);
+    expect(problemsOf({ resourceType: 7 })).to.deep.equal([
+      { path: "$.resourceType", message: "is not a FHIR R4 resource type (a number)" },
+    ]);
+    class Resource {
+      resourceType = "Patient";
+    }
+    expect(problemsOf(new Resource())[0]!.message).to.equal(
+      "should be a FHIR resource: a JSON object with a resourceType, not a Resource",
+    );
     for (const input of [null, undefined, 42, "Patient", [PATIENT], true]) {
       const problems = problemsOf(input);
       expect(problems).to.have.length(1);
@@ -102,14 +120,24 @@ describe("sdk/fhir validate: R4 JSON schema", function () {
     cyclic.link = [{ other: cyclic }];
     expect(problemsOf(cyclic)).to.deep.equal([{ path: "Patient.link[0].other", message: "is a circular reference" }]);
     expect(problemsOf({ ...PATIENT, birthDate: new Date() })[0]!.message).to.equal("is not a JSON value (Date)");
-    expect(problemsOf({ ...PATIENT, name: [undefined] })[0]).to.deep.equal({ path: "Patient.name[0]", message: "is not a JSON value (undefined)" });
+    expect(problemsOf({ ...PATIENT, name: [undefined] })[0]).to.deep.equal({
+      path: "Patient.name[0]",
+      message: "is not a JSON value (undefined)",
+    });
     expect(validateFhir({ ...PATIENT, gender: undefined })).to.deep.equal({ valid: true }); // an undefined property is absent
   });
 
   it("assertValidFhir throws ONE FhirValidationError listing ALL problems, without echoing values", () => {
     const secretValue = "1990-13-01";
     const err = thrown(() =>
-      assertValidFhir({ ...PATIENT, birthDate: secretValue, active: "yes", gender: "f", name: [{ family: 5 }], nickname: "Zed" }),
+      assertValidFhir({
+        ...PATIENT,
+        birthDate: secretValue,
+        active: "yes",
+        gender: "f",
+        name: [{ family: 5 }],
+        nickname: "Zed",
+      }),
     );
     expect(err).to.be.instanceOf(MedLedgerError);
     expect(err.code).to.equal(ErrorCodes.FHIR_INVALID);
@@ -149,7 +177,13 @@ describe("sdk/fhir validate: R4 JSON schema", function () {
       entry: [
         { fullUrl: "urn:uuid:1", resource: PATIENT },
         { fullUrl: 5, resource: PATIENT },
-        { resource: { resourceType: "Observation", code: { text: "x" }, contained: [{ resourceType: "Patient", active: "no" }] } },
+        {
+          resource: {
+            resourceType: "Observation",
+            code: { text: "x" },
+            contained: [{ resourceType: "Patient", active: "no" }],
+          },
+        },
         {
           resource: {
             resourceType: "Bundle",
@@ -162,8 +196,16 @@ describe("sdk/fhir validate: R4 JSON schema", function () {
     };
     expect(problemsOf(bundle)).to.deep.equal([
       { path: "Bundle.entry[1].fullUrl", message: "should be of JSON type string", resourceIndex: 1 },
-      { path: "Bundle.entry[2].resource.contained[0].active", message: "should be of JSON type boolean", resourceIndex: 2 },
-      { path: "Bundle.entry[3].resource.entry[1].resource.resourceType", message: 'is not a FHIR R4 resource type ("Nope")', resourceIndex: 3 },
+      {
+        path: "Bundle.entry[2].resource.contained[0].active",
+        message: "should be of JSON type boolean",
+        resourceIndex: 2,
+      },
+      {
+        path: "Bundle.entry[3].resource.entry[1].resource.resourceType",
+        message: 'is not a FHIR R4 resource type ("Nope")',
+        resourceIndex: 3,
+      },
       { path: "Bundle.entry[4].resource.resourceType", message: "is required", resourceIndex: 4 },
     ]);
   });
@@ -184,7 +226,9 @@ describe("sdk/fhir canonicalJson", () => {
     expect(canonicalJson({ b: 1, a: { d: [3, 1, { z: 1, y: 2 }], c: "x" }, u: undefined })).to.equal(
       '{"a":{"c":"x","d":[3,1,{"y":2,"z":1}]},"b":1}',
     );
-    expect(canonicalJson({ ...PATIENT })).to.equal(canonicalJson(Object.fromEntries(Object.entries(PATIENT).reverse())));
+    expect(canonicalJson({ ...PATIENT })).to.equal(
+      canonicalJson(Object.fromEntries(Object.entries(PATIENT).reverse())),
+    );
     expect(canonicalJson("é\u2028")).to.equal(JSON.stringify("é\u2028"));
     expect(canonicalJson([1e21, 0.1, -0, 5])).to.equal("[1e+21,0.1,0,5]");
   });

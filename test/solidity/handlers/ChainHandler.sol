@@ -192,7 +192,7 @@ contract ChainHandler is Consortium {
         if (mode < 2) return bytes32(0);
         if (mode < 6) previous = _head(si, r >> 8); // extend a chain of this subject
         else if (mode == 6) previous = _head(uint8((si + 1 + (r >> 8) % 2) % 3), r >> 16); // another subject's
-        else if (mode == 7) previous = _ids[(r >> 8) % _ids.length]; // any version, superseded or not
+        else if (mode == 7) previous = (r >> 8) % 2 == 0 ? _superseded(r >> 16) : _ids[(r >> 16) % _ids.length];
         else if (mode == 8) previous = keccak256(abi.encode("unknown", r)); // never anchored
         else previous = _erased(r >> 8);
         GRecord storage p = _ghost[previous];
@@ -214,6 +214,17 @@ contract ChainHandler is Consortium {
         }
         if (id == bytes32(0)) return _ids[start];
         for (uint256 guard = 0; _ghost[id].next != bytes32(0) && guard < n; ++guard) id = _ghost[id].next;
+    }
+
+    /// @dev A version that already has a successor (a fork attempt), else any version.
+    function _superseded(uint256 r) internal view returns (bytes32) {
+        uint256 n = _ids.length;
+        uint256 start = r % n;
+        for (uint256 j = 0; j < n; ++j) {
+            bytes32 candidate = _ids[(start + j) % n];
+            if (_ghost[candidate].successors != 0) return candidate;
+        }
+        return _ids[start];
     }
 
     function _erased(uint256 r) internal view returns (bytes32) {
