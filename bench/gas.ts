@@ -159,4 +159,3 @@ export async function runGasBench(): Promise<Record<string, number>> {
   console.log("\nwrote reports/gas.json");
   return figures;
 }
-

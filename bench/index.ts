@@ -31,12 +31,27 @@ function flat(o: Record<string, unknown>, prefix = ""): Record<string, number | 
 }
 const figures = flat({ ...crypto, ...imported, benchFileMiB: sizeMiB });
 const checks: [string, boolean][] = [
-  [`node:crypto seal ${crypto.sealMBpsNode} MB/s ≥ 70% of raw ${crypto.rawMBpsNode}`, crypto.sealMBpsNode >= 0.7 * crypto.rawMBpsNode],
-  [`node:crypto open ${crypto.openMBpsNode} MB/s ≥ 70% of raw ${crypto.rawMBpsNode}`, crypto.openMBpsNode >= 0.7 * crypto.rawMBpsNode],
-  [`noble seal ${crypto.sealMBpsNoble} MB/s ≥ 80% of raw ${crypto.rawMBpsNoble}`, crypto.sealMBpsNoble >= 0.8 * crypto.rawMBpsNoble],
-  [`noble open ${crypto.openMBpsNoble} MB/s ≥ 80% of raw ${crypto.rawMBpsNoble}`, crypto.openMBpsNoble >= 0.8 * crypto.rawMBpsNoble],
+  [
+    `node:crypto seal ${crypto.sealMBpsNode} MB/s ≥ 70% of raw ${crypto.rawMBpsNode}`,
+    crypto.sealMBpsNode >= 0.7 * crypto.rawMBpsNode,
+  ],
+  [
+    `node:crypto open ${crypto.openMBpsNode} MB/s ≥ 70% of raw ${crypto.rawMBpsNode}`,
+    crypto.openMBpsNode >= 0.7 * crypto.rawMBpsNode,
+  ],
+  [
+    `noble seal ${crypto.sealMBpsNoble} MB/s ≥ 80% of raw ${crypto.rawMBpsNoble}`,
+    crypto.sealMBpsNoble >= 0.8 * crypto.rawMBpsNoble,
+  ],
+  [
+    `noble open ${crypto.openMBpsNoble} MB/s ≥ 80% of raw ${crypto.rawMBpsNoble}`,
+    crypto.openMBpsNoble >= 0.8 * crypto.rawMBpsNoble,
+  ],
   [`peak RSS growth while sealing ${crypto.sealPeakRssGrowthMiB} MiB ≤ 64 MiB`, crypto.sealPeakRssGrowthMiB <= 64],
-  [`import ${imported.importRecordsPerSec} records/s ≥ 200 (${imported.importRecords} records in ${imported.importSeconds} s)`, imported.importRecordsPerSec >= 200],
+  [
+    `import ${imported.importRecordsPerSec} records/s ≥ 200 (${imported.importRecords} records in ${imported.importSeconds} s)`,
+    imported.importRecordsPerSec >= 200,
+  ],
 ];
 console.log("");
 for (const [line, ok] of checks) console.log(`${ok ? "met    " : "MISSED "} ${line}`);

@@ -168,7 +168,7 @@ interface Recipients {
 }
 
 /** How many records a batch seals and stores at once. */
-const PREPARE_CONCURRENCY = 16;
+const PREPARE_CONCURRENCY = 32;
 
 /** Maps with at most `limit` calls in flight; results in input order. */
 async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
@@ -543,12 +543,8 @@ class RecordsApi {
     const anchor = await this.locate(id);
     const onChain = anchor.digest.toLowerCase() as Hex;
     const erased = anchor.erasedAt !== 0;
-    let stored: Hex | null = null;
-    try {
-      stored = sha256Hex(await this.ml.storage.getBytes(anchor.pointer));
-    } catch {
-      stored = null;
-    }
+    // A missing or unreadable envelope is not intact.
+    const stored: Hex | null = await this.ml.storage.getBytes(anchor.pointer).then(sha256Hex, () => null);
     return { intact: stored === onChain, recordId: id, digest: onChain, stored, erased };
   }
 

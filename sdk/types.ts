@@ -51,4 +51,4 @@ export const newSubjectId = (random?: (n: number) => Uint8Array): SubjectId => r
 /** A new random record id (one version of one record). */
 export const newRecordId = (random?: (n: number) => Uint8Array): RecordId => randomBytes32(random) as RecordId;
 
-export const ZERO_BYTES32 = `0x${"00".repeat(32)}` as Hex;
+export const ZERO_BYTES32: Hex = `0x${"00".repeat(32)}`;

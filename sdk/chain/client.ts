@@ -11,7 +11,7 @@
  * const { receipt, events } = await chain.send(chain.consents, "grant", [subject, terms]);
  * ```
  */
-import { Interface, keccak256, toUtf8Bytes } from "ethers";
+import { keccak256, toUtf8Bytes } from "ethers";
 import type {
   BaseContract,
   ContractTransactionReceipt,
@@ -20,6 +20,7 @@ import type {
   Signer,
   TransactionReceipt,
   TransactionRequest,
+  Interface,
 } from "ethers";
 
 import { ErrorCodes, MedLedgerError } from "../errors.js";
@@ -115,7 +116,13 @@ export class ChainClient {
   private nextNonce: number | undefined;
   private lock: Promise<unknown> = Promise.resolve();
 
-  private constructor(opts: ChainClientOptions, provider: Provider, chainId: bigint, account: string, zeroGas: boolean) {
+  private constructor(
+    opts: ChainClientOptions,
+    provider: Provider,
+    chainId: bigint,
+    account: string,
+    zeroGas: boolean,
+  ) {
     this.signer = opts.signer;
     this.provider = provider;
     this.addressBook = opts.addressBook;
@@ -142,7 +149,8 @@ export class ChainClient {
         `address book chain id ${opts.addressBook.chainId}, node chain id ${chainId}`,
       );
     }
-    const zeroGas = opts.gasPrice === undefined || opts.gasPrice === "auto" ? await isZeroGasNetwork(provider) : opts.gasPrice === 0n;
+    const zeroGas =
+      opts.gasPrice === undefined || opts.gasPrice === "auto" ? await isZeroGasNetwork(provider) : opts.gasPrice === 0n;
     const client = new ChainClient(opts, provider, chainId, await opts.signer.getAddress(), zeroGas);
     if (opts.skipVersionCheck !== true) await client.checkVersions();
     return client;
@@ -306,8 +314,12 @@ export class ChainClient {
 }
 
 function isNonceError(err: unknown): boolean {
-  const text = err instanceof Error ? `${err.message} ${String((err as { info?: unknown }).info ?? "")}` : String(err);
-  return /nonce/i.test(text) || (typeof err === "object" && err !== null && (err as { code?: string }).code === "NONCE_EXPIRED");
+  const info = (err as { info?: unknown }).info;
+  const text = err instanceof Error ? `${err.message} ${JSON.stringify(info ?? "")}` : String(err);
+  return (
+    /nonce/i.test(text) ||
+    (typeof err === "object" && err !== null && (err as { code?: string }).code === "NONCE_EXPIRED")
+  );
 }
 
 function isTimeout(err: unknown): boolean {
@@ -317,6 +329,7 @@ function isTimeout(err: unknown): boolean {
 /** The first event named `name` in a write result; throws if absent. */
 export function eventOf(result: WriteResult, name: string): LogDescription {
   const event = result.events.find((e) => e.name === name);
-  if (event === undefined) throw new TransactionError(`Expected event ${name} in the receipt`, { details: result.receipt.hash });
+  if (event === undefined)
+    throw new TransactionError(`Expected event ${name} in the receipt`, { details: result.receipt.hash });
   return event;
 }

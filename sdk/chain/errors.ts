@@ -38,7 +38,9 @@ export class ContractRevertError extends MedLedgerError {
     errorName: string,
     args: Record<string, unknown>,
     data: string | undefined,
-    options: MedLedgerErrorOptions & { code?: typeof ErrorCodes.CONTRACT_REVERT | typeof ErrorCodes.ACCESS_DENIED } = {},
+    options: MedLedgerErrorOptions & {
+      code?: typeof ErrorCodes.CONTRACT_REVERT | typeof ErrorCodes.ACCESS_DENIED;
+    } = {},
   ) {
     super(options.code ?? ErrorCodes.CONTRACT_REVERT, `Contract reverted: ${errorName}`, {
       details: options.details ?? formatArgs(args),
@@ -70,14 +72,12 @@ const DENIAL_ERRORS = new Set(["AccessDenied", "RecordAnchorDenied", "BreakGlass
 
 /** Every error of the three contracts (and the OpenZeppelin errors they can raise). */
 const ERRORS = new Interface(
-  [
-    ...ParticipantDirectory__factory.abi,
-    ...ConsentRegistry__factory.abi,
-    ...RecordRegistry__factory.abi,
-  ].filter((fragment, i, all) => {
-    if (fragment.type !== "error") return false;
-    return all.findIndex((f) => f.type === "error" && f.name === fragment.name) === i;
-  }),
+  [...ParticipantDirectory__factory.abi, ...ConsentRegistry__factory.abi, ...RecordRegistry__factory.abi].filter(
+    (fragment, i, all) => {
+      if (fragment.type !== "error") return false;
+      return all.findIndex((f) => f.type === "error" && f.name === fragment.name) === i;
+    },
+  ),
 );
 
 function formatArgs(args: Record<string, unknown>): string {
@@ -112,7 +112,9 @@ export function decodeContractError(err: unknown): unknown {
   const parsed = ERRORS.parseError(data);
   if (parsed === null) return new ContractRevertError("unknown", {}, data, { cause: err });
   const args: Record<string, unknown> = {};
-  parsed.fragment.inputs.forEach((input, i) => (args[input.name] = parsed.args[i]));
+  parsed.fragment.inputs.forEach((input, i) => {
+    args[input.name] = parsed.args[i] as unknown;
+  });
   if (DENIAL_ERRORS.has(parsed.name)) return new AccessDeniedError(parsed.name, args, data, err);
   return new ContractRevertError(parsed.name, args, data, { cause: err });
 }

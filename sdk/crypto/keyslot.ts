@@ -40,6 +40,8 @@ import { ascii, assertBytes, assertInteger, concat, isAllZero, readU32BE, writeU
 import { encodeContext } from "./context.js";
 import type { EnvelopeContext } from "./context.js";
 import { DATA_KEY_LENGTH } from "./envelope.js";
+import type * as NodeCryptoModule from "node:crypto";
+
 import { nodeBuiltin } from "./platform.js";
 import { drawRandom } from "./random.js";
 import type { RandomSource } from "./random.js";
@@ -103,6 +105,8 @@ export interface UnwrapDataKeyParams {
   recipientKeyVersion?: number;
 }
 
+type NodeCrypto = typeof NodeCryptoModule;
+
 /** X25519 through node:crypto (about 50x faster than pure JS), or undefined off Node. */
 interface X25519Impl {
   publicKey(privateKey: Uint8Array): Uint8Array;
@@ -125,7 +129,7 @@ let x25519Impl: X25519Impl | undefined;
 /** node:crypto when present (byte-identical results: X25519 is deterministic), noble otherwise. */
 function x25519Backend(): X25519Impl {
   if (x25519Impl !== undefined) return x25519Impl;
-  const nodeCrypto = nodeBuiltin<typeof import("node:crypto")>("node:crypto");
+  const nodeCrypto = nodeBuiltin<NodeCrypto>("node:crypto");
   if (nodeCrypto?.diffieHellman === undefined) return (x25519Impl = nobleX25519);
   const privateKeyObject = (raw: Uint8Array) =>
     nodeCrypto.createPrivateKey({ key: Buffer.from(concat(PKCS8_PREFIX, raw)), format: "der", type: "pkcs8" });

@@ -52,7 +52,12 @@ export interface Keyholder {
 }
 
 /** The message a reader signs to ask for a record's key. */
-export function keyReleaseMessage(p: { recordId: string; accessTxHash: string; chainId: bigint; orgId: number }): string {
+export function keyReleaseMessage(p: {
+  recordId: string;
+  accessTxHash: string;
+  chainId: bigint;
+  orgId: number;
+}): string {
   return [
     "MedLedger key release",
     `record: ${p.recordId.toLowerCase()}`,
@@ -116,7 +121,8 @@ export function createKeyholder(opts: KeyholderOptions): Keyholder {
             (e.args.recordId as string).toLowerCase() === req.recordId.toLowerCase() &&
             (e.args.accessor as string).toLowerCase() === signer.toLowerCase(),
         );
-      if (logged === undefined || logged === null) refuse("the transaction logs no access to this record by the reader", req.accessTxHash);
+      if (logged === undefined || logged === null)
+        refuse("the transaction logs no access to this record by the reader", req.accessTxHash);
       const [block, latest] = await Promise.all([
         opts.provider.getBlock(receipt!.blockNumber),
         opts.provider.getBlock("latest"),
@@ -125,7 +131,8 @@ export function createKeyholder(opts: KeyholderOptions): Keyholder {
         refuse("the access is too old", `logged at ${block?.timestamp}, now ${latest?.timestamp}, max age ${maxAge}s`);
       }
       const [subject, , custodian, , , erasedAt] = await records.getRecord(req.recordId);
-      if (Number(custodian) !== opts.orgId) refuse("this keyholder is not the record's custodian", `custodian ${custodian}`);
+      if (Number(custodian) !== opts.orgId)
+        refuse("this keyholder is not the record's custodian", `custodian ${custodian}`);
       if (erasedAt !== 0n) refuse("the record was erased", req.recordId);
       const slots = await opts.slots.get(req.recordId);
       if (slots === undefined) return refuse("no key slots for this record", req.recordId);

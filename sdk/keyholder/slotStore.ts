@@ -41,8 +41,8 @@ export function memorySlotStore(): SlotStore {
 /** Slots as files `<dir>/<recordId>.json`, written atomically (temp file, fsync, rename). */
 export function filesystemSlotStore(opts: { dir: string }): SlotStore {
   const path = async (id: RecordId) => {
-    const { join } = await import("node:path");
-    return join(opts.dir, `${asRecordId(id).slice(2)}.json`);
+    const nodePath = await import("node:path");
+    return nodePath.join(opts.dir, `${asRecordId(id).slice(2)}.json`);
   };
   return {
     async put(id, slots) {

@@ -89,8 +89,11 @@ export function memoryJournal(): Journal {
 
 /** A journal in a directory: one JSON file per entry, written atomically; survives crashes. */
 export async function filesystemJournal(opts: { dir: string }): Promise<Journal> {
-  const { readFile, mkdir } = await import("node:fs/promises");
-  const { join } = await import("node:path");
+  const fs = await import("node:fs/promises");
+  const nodePath = await import("node:path");
+  const join = (...parts: string[]) => nodePath.join(...parts);
+  const readFile = (path: string, encoding: "utf8") => fs.readFile(path, encoding);
+  const mkdir = (path: string, opts: { recursive: true }) => fs.mkdir(path, opts);
   const { writeJsonAtomic } = await import("../keyholder/atomicFile.js");
   await mkdir(join(opts.dir, "entries"), { recursive: true });
   await mkdir(join(opts.dir, "records"), { recursive: true });

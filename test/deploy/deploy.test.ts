@@ -137,7 +137,7 @@ describe("deploy: repeatable, resumable, governance handed to a timelock", () =>
   it("hands governance to a multisig when one is configured", async () => {
     const [deployer, , , multisig] = await ethers.getSigners();
     const book = await deployMedLedger(deployer!, { network: "test", governance: { multisig: multisig!.address } });
-    const directory = ParticipantDirectory__factory.connect(book.contracts.ParticipantDirectory.address, multisig!);
+    const directory = ParticipantDirectory__factory.connect(book.contracts.ParticipantDirectory.address, multisig);
     expect(book.governance).to.equal(multisig!.address);
     expect(book.contracts.TimelockController).to.equal(undefined);
     await expect(directory.admitOrganization(2, deployer!.address, fakeKey("lab"))).to.emit(
@@ -145,7 +145,7 @@ describe("deploy: repeatable, resumable, governance handed to a timelock", () =>
       "OrganizationAdmitted",
     );
     await expect(
-      directory.connect(deployer!).admitOrganization(2, multisig!.address, fakeKey("lab2")),
+      directory.connect(deployer).admitOrganization(2, multisig!.address, fakeKey("lab2")),
     ).to.be.revertedWithCustomError(directory, "AccessControlUnauthorizedAccount");
   });
 });

@@ -1,4 +1,3 @@
-/* eslint-disable @typescript-eslint/require-await -- test generators stand in for async sources */
 /**
  * The shared behaviour suite every {@link BlobStore} adapter must pass (filesystem, memory, IPFS,
  * custom). Adapter-specific guarantees (on-disk layout, tampering on disk, pinning) live in each

@@ -26,7 +26,10 @@ describe("SDK: records, consent and key release end to end (in-process chain)", 
   it("put → signed grant relayed → get (logged first) → revoke → refused", async () => {
     const c = await networkHelpers.loadFixture(consortium);
     const content = JSON.stringify({ resourceType: "Observation", valueQuantity: { value: 7.2, unit: "%" } });
-    const id = await c.doctor.ml.records.put(c.subject, content, { category: "OBSERVATIONS", mediaType: "application/fhir+json" });
+    const id = await c.doctor.ml.records.put(c.subject, content, {
+      category: "OBSERVATIONS",
+      mediaType: "application/fhir+json",
+    });
 
     // Without a READ consent the doctor is refused with the reason, before anything is released.
     const refused = await c.doctor.ml.records.get(id, { purpose: "TREAT" }).catch((e: unknown) => e);
@@ -44,7 +47,9 @@ describe("SDK: records, consent and key release end to end (in-process chain)", 
     expect(read.mediaType).to.equal("application/fhir+json");
 
     const history = await c.patient.ml.audit.accessHistory(c.subject);
-    expect(history.map((h) => [h.accessor, h.basis, h.basisId])).to.deep.equal([[c.doctor.wallet.address, "CONSENT", consentId]]);
+    expect(history.map((h) => [h.accessor, h.basis, h.basisId])).to.deep.equal([
+      [c.doctor.wallet.address, "CONSENT", consentId],
+    ]);
     expect(history[0]!.transactionHash).to.equal(read.accessTx);
 
     await c.patient.ml.consent.revoke(c.subject, consentId);
@@ -57,7 +62,10 @@ describe("SDK: records, consent and key release end to end (in-process chain)", 
 
   it("the patient reads with their own slot; break-glass is flagged; erasure shreds", async () => {
     const c = await networkHelpers.loadFixture(consortium);
-    const id = await c.doctor.ml.records.put(c.subject, "allergy: penicillin", { category: "CONDITIONS", mediaType: "text/plain" });
+    const id = await c.doctor.ml.records.put(c.subject, "allergy: penicillin", {
+      category: "CONDITIONS",
+      mediaType: "text/plain",
+    });
     const own = await c.patient.ml.records.get(id, { purpose: "PATRQT" });
     expect(new TextDecoder().decode(own.content)).to.equal("allergy: penicillin");
 
@@ -77,8 +85,14 @@ describe("SDK: records, consent and key release end to end (in-process chain)", 
   it("put is idempotent; versions chain; a tampered envelope is detected before decryption", async () => {
     const c = await networkHelpers.loadFixture(consortium);
     const v1 = await c.doctor.ml.records.put(c.subject, "v1", { category: "MEDICATIONS", mediaType: "text/plain" });
-    expect(await c.doctor.ml.records.put(c.subject, "v1", { category: "MEDICATIONS", mediaType: "text/plain" })).to.equal(v1);
-    const v2 = await c.doctor.ml.records.put(c.subject, "v2", { category: "MEDICATIONS", mediaType: "text/plain", previous: v1 });
+    expect(
+      await c.doctor.ml.records.put(c.subject, "v1", { category: "MEDICATIONS", mediaType: "text/plain" }),
+    ).to.equal(v1);
+    const v2 = await c.doctor.ml.records.put(c.subject, "v2", {
+      category: "MEDICATIONS",
+      mediaType: "text/plain",
+      previous: v1,
+    });
     const history = await c.patient.ml.records.history(v2);
     expect(history.map((h) => h.recordId)).to.deep.equal([v1, v2]);
     expect(history.map((h) => h.superseded)).to.deep.equal([true, false]);

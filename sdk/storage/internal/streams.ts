@@ -25,7 +25,6 @@ export function inputChunks(data: BlobInput): AsyncIterable<Uint8Array> {
   });
 }
 
-// eslint-disable-next-line @typescript-eslint/require-await -- async so bytes and streams share one code path
 async function* singleChunk(data: Uint8Array): AsyncGenerator<Uint8Array> {
   if (data.length > 0) yield data;
 }
@@ -106,7 +105,7 @@ function describeValue(value: unknown): string {
  * Yields copies of consecutive slices of `bytes`, so callers cannot mutate the source. Copies
  * with `new Uint8Array(view)`: a Buffer's `slice()` would return a view.
  */
-// eslint-disable-next-line @typescript-eslint/require-await -- async so bytes and streams share one code path
+
 export async function* sliceChunks(bytes: Uint8Array, size = OUTPUT_CHUNK_SIZE): AsyncGenerator<Uint8Array> {
   for (let offset = 0; offset < bytes.length; offset += size) {
     yield new Uint8Array(bytes.subarray(offset, offset + size));

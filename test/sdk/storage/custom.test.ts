@@ -1,4 +1,3 @@
-/* eslint-disable @typescript-eslint/require-await -- fake backends are async by contract, with nothing to await */
 import { randomBytes } from "node:crypto";
 
 import { expect } from "chai";

@@ -1,4 +1,3 @@
-/* eslint-disable @typescript-eslint/require-await -- test generators stand in for async sources */
 import { execFile } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import {
