@@ -230,6 +230,9 @@ contract ParticipantDirectory is IParticipantDirectory, AccessControl {
         if (threshold > MAX_RECOVERY_THRESHOLD) revert DirectoryInvalidThreshold(threshold);
         patient.recoveryThreshold = threshold;
         emit RecoveryThresholdSet(subject, threshold);
+        // Approvals given under the old threshold must not count under a lower one.
+        uint32 epoch = ++patient.epoch;
+        emit RecoveryCancelled(subject, epoch);
     }
 
     /// @inheritdoc IParticipantDirectory

@@ -190,6 +190,7 @@ interface IParticipantDirectory {
     function setGuardian(SubjectId subject, address guardian, uint8 powers, uint64 validUntil) external;
 
     /// @notice The controller sets how many guardian approvals recover control (0 disables recovery).
+    /// Pending approvals are cancelled (the epoch moves on).
     function setRecoveryThreshold(SubjectId subject, uint8 threshold) external;
 
     /// @notice A guardian with the RECOVER power approves moving control to `newController`.

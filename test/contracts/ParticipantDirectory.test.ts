@@ -1208,11 +1208,11 @@ describe("ParticipantDirectory", () => {
       await enableRecovery(c);
       await expect(c.directory.connect(c.guardian).approveRecovery(c.subject, c.newController.address))
         .to.emit(c.directory, "RecoveryApproved")
-        .withArgs(c.subject, c.guardian.address, c.newController.address, 0);
+        .withArgs(c.subject, c.guardian.address, c.newController.address, 1);
       await (await c.directory.connect(c.patient).cancelRecovery(c.subject)).wait();
       await expect(c.directory.connect(c.g2).approveRecovery(c.subject, c.newController.address))
         .to.emit(c.directory, "RecoveryApproved")
-        .withArgs(c.subject, c.g2.address, c.newController.address, 1);
+        .withArgs(c.subject, c.g2.address, c.newController.address, 2);
     });
 
     it("is disabled while the threshold is 0", async () => {
@@ -1266,13 +1266,13 @@ describe("ParticipantDirectory", () => {
       const approvers = ascending(c.guardian.address, c.g3.address);
       await expect(c.directory.connect(c.stranger).executeRecovery(c.subject, c.newController.address, approvers))
         .to.emit(c.directory, "ControllerChanged")
-        .withArgs(c.subject, c.patient.address, c.newController.address, true, 1)
+        .withArgs(c.subject, c.patient.address, c.newController.address, true, 2)
         .and.not.to.emit(c.directory, "GuardianSet");
       expect(await c.directory.controllerOf(c.subject)).to.equal(c.newController.address);
       const p = await c.directory.getPatient(c.subject);
       expect([p.controller, p.epoch, p.recoveryThreshold, p.keyVersion]).to.deep.equal([
         c.newController.address,
-        1n,
+        2n,
         2n,
         1n,
       ]);
@@ -1307,13 +1307,13 @@ describe("ParticipantDirectory", () => {
         ),
       )
         .to.emit(c.directory, "ControllerChanged")
-        .withArgs(c.subject, c.patient.address, c.newController.address, true, 1);
+        .withArgs(c.subject, c.patient.address, c.newController.address, true, 2);
 
       await (await c.directory.connect(c.newController).setRecoveryThreshold(c.subject, 1)).wait();
       await approve(c, [c.g2], c.extra.address);
       await expect(c.directory.connect(c.g2).executeRecovery(c.subject, c.extra.address, [c.g2.address]))
         .to.emit(c.directory, "ControllerChanged")
-        .withArgs(c.subject, c.newController.address, c.extra.address, true, 2);
+        .withArgs(c.subject, c.newController.address, c.extra.address, true, 4);
     });
 
     it("a new controller who was a guardian loses the guardianship", async () => {
@@ -1324,7 +1324,7 @@ describe("ParticipantDirectory", () => {
         .to.emit(c.directory, "GuardianSet")
         .withArgs(c.subject, c.g3.address, 0, 0)
         .and.to.emit(c.directory, "ControllerChanged")
-        .withArgs(c.subject, c.patient.address, c.g3.address, true, 1);
+        .withArgs(c.subject, c.patient.address, c.g3.address, true, 2);
       const g = await c.directory.getGuardian(c.subject, c.g3.address);
       expect([g.powers, g.validUntil]).to.deep.equal([0n, 0n]);
       expect(await c.directory.controllerOf(c.subject)).to.equal(c.g3.address);
@@ -1447,7 +1447,7 @@ describe("ParticipantDirectory", () => {
       await approve(c, [c.g2], c.newController.address);
       await expect(c.directory.executeRecovery(c.subject, c.newController.address, approvers))
         .to.emit(c.directory, "ControllerChanged")
-        .withArgs(c.subject, c.patient.address, c.newController.address, true, 2);
+        .withArgs(c.subject, c.patient.address, c.newController.address, true, 3);
     });
 
     it("is disabled when the threshold is 0 (even with approvals collected before)", async () => {
@@ -1553,6 +1553,24 @@ describe("ParticipantDirectory", () => {
           .to.be.revertedWithCustomError(c.directory, "DirectoryUnknownSubject")
           .withArgs(subject);
       }
+    });
+  });
+
+  describe("threshold changes", () => {
+    it("changing the threshold cancels approvals given under the old one", async () => {
+      const c = await networkHelpers.loadFixture(directoryFixture);
+      await enableRecovery(c, 3);
+      await approve(c, [c.guardian], c.newController.address);
+      const epoch = (await c.directory.getPatient(c.subject)).epoch;
+      await expect(c.directory.connect(c.patient).setRecoveryThreshold(c.subject, 1))
+        .to.emit(c.directory, "RecoveryThresholdSet")
+        .withArgs(c.subject, 1)
+        .and.to.emit(c.directory, "RecoveryCancelled")
+        .withArgs(c.subject, epoch + 1n);
+      // The stale approval would meet the new threshold of 1 on its own: it must not count.
+      await expect(c.directory.executeRecovery(c.subject, c.newController.address, [c.guardian.address]))
+        .to.be.revertedWithCustomError(c.directory, "DirectoryRecoveryNotApproved")
+        .withArgs(c.subject, c.guardian.address, c.newController.address);
     });
   });
 });
