@@ -216,6 +216,8 @@ contract ConsentRegistry is IConsentRegistry, EIP712, Nonces {
         consentId = consentIdAt(subject, sequence);
         if (terms.effect == Effect.DENY) {
             uint8 denyCount = policy.denyCount;
+            // Expired denies can never apply again: free their places before refusing.
+            if (denyCount >= MAX_DENIES) denyCount = _pruneExpiredDenies(subject, policy);
             if (denyCount >= MAX_DENIES) revert ConsentTooManyDenies(subject, MAX_DENIES);
             _denies[subject][denyCount] = consentId;
             policy.denyCount = denyCount + 1;
@@ -246,6 +248,24 @@ contract ConsentRegistry is IConsentRegistry, EIP712, Nonces {
         c.revokedAt = revokedAt;
         if (c.effect == Effect.DENY) _removeDeny(subject, consentId);
         emit ConsentRevoked(subject, consentId, by, revokedAt, bySignature);
+    }
+
+    function _pruneExpiredDenies(SubjectId subject, SubjectPolicy storage policy) private returns (uint8 count) {
+        count = policy.denyCount;
+        mapping(uint256 => ConsentId) storage denies = _denies[subject];
+        mapping(ConsentId => StoredConsent) storage consents = _consents[subject];
+        uint256 i = 0;
+        while (i < count) {
+            uint64 validUntil = consents[denies[i]].validUntil;
+            if (validUntil != Codes.NO_EXPIRATION_TIME && validUntil <= block.timestamp) {
+                denies[i] = denies[count - 1];
+                denies[count - 1] = ConsentId.wrap(0);
+                --count;
+            } else {
+                ++i;
+            }
+        }
+        policy.denyCount = count;
     }
 
     function _removeDeny(SubjectId subject, ConsentId consentId) private {
@@ -281,11 +301,12 @@ contract ConsentRegistry is IConsentRegistry, EIP712, Nonces {
         if (status == AccessorStatus.ACTIVE) {
             Query memory q = Query(accessor, org, roles, Codes.bit(category), Codes.bit(purpose % 32), action);
             d = _checkConsents(subject, q, hint);
-            if (d.allowed || d.reason == DenyReason.DENIED_BY_SUBJECT) return d;
+            if (d.allowed) return d;
         } else {
             d = _refuse(Codes.reasonFor(status), ConsentId.wrap(0), org);
         }
-        // The subject (or a guardian with the ACCESS power) acts for themself: no consent needed.
+        // The subject (or a guardian with the ACCESS power) acts for themself: no consent needed,
+        // and the subject's denies (rules about others) do not apply to them.
         if (_directory.actsFor(subject, accessor, Codes.POWER_ACCESS)) {
             return Decision(true, DenyReason.NONE, AccessBasis.SUBJECT, ConsentId.wrap(0), 0);
         }

@@ -1126,6 +1126,11 @@ describe("ConsentRegistry", () => {
       expect(await checkBoth(w, w.doctor, Category.OBSERVATIONS, Purpose.TREAT, Action.READ)).to.deep.equal(
         refused("NO_CONSENT", ZERO_ID, w.hospital),
       );
+      // A deny is never a consent: one naming the doctor but not covering the request leaves NO_CONSENT.
+      await grantAs(w, w.patient, deny({ granteeAccount: w.doctor.address, categories: categoryMask(["GENETICS"]) }));
+      expect(await checkBoth(w, w.doctor, Category.OBSERVATIONS, Purpose.TREAT, Action.READ)).to.deep.equal(
+        refused("NO_CONSENT", ZERO_ID, w.hospital),
+      );
       expect(await checkBoth(w, w.payerAgent, Category.OBSERVATIONS, Purpose.TREAT, Action.READ)).to.deep.equal(
         allowedBy(offChainId(w.subject, 2), w.payer),
       );
@@ -1581,6 +1586,63 @@ describe("ConsentRegistry", () => {
       );
     });
 
+    it("the subject basis is not blocked by the subject's own denies (an ACCESS guardian or controller who is a covered clinician)", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      // The lab technician (an active CLINICIAN) is also the subject's representative with ACCESS.
+      await appoint(w, w.labTech, Power.ACCESS);
+      expect(await checkBoth(w, w.labTech, Category.MENTAL_HEALTH, Purpose.PATRQT, Action.READ)).to.deep.equal(
+        asSubject,
+      );
+      const denyId = await grantAs(
+        w,
+        w.patient,
+        deny({
+          granteeKind: GranteeKind.ORG_ROLE,
+          granteeRoles: Role.CLINICIAN,
+          categories: categoryMask(["MENTAL_HEALTH"]),
+          purposes: 0,
+        }),
+      );
+      // The deny is a rule about others: acting for the subject, the guardian still reads.
+      expect(await checkBoth(w, w.labTech, Category.MENTAL_HEALTH, Purpose.PATRQT, Action.READ)).to.deep.equal(
+        asSubject,
+      );
+      // ... while a clinician reading in a professional capacity, even with a permit, is refused.
+      await grantAs(
+        w,
+        w.patient,
+        terms({
+          granteeAccount: w.doctor.address,
+          categories: categoryMask(["MENTAL_HEALTH"]),
+          purposes: 1 << Purpose.TREAT,
+        }),
+      );
+      expect(await checkBoth(w, w.doctor, Category.MENTAL_HEALTH, Purpose.TREAT, Action.READ)).to.deep.equal(
+        refused("DENIED_BY_SUBJECT", denyId, w.hospital),
+      );
+      // Outside the deny the subject basis still applies.
+      expect(await checkBoth(w, w.labTech, Category.OBSERVATIONS, Purpose.PATRQT, Action.READ)).to.deep.equal(
+        asSubject,
+      );
+      // The same holds for a controller who is an active clinician.
+      const own = randomId();
+      await (await w.directory.connect(w.doctor).registerPatient(own, w.doctor.address, fakeKey("doctor-own"))).wait();
+      const ownDeny = await grantAs(
+        w,
+        w.doctor,
+        deny({
+          granteeKind: GranteeKind.ORG_ROLE,
+          granteeRoles: Role.CLINICIAN,
+          categories: categoryMask(["MENTAL_HEALTH"]),
+        }),
+        own,
+      );
+      expect(
+        decision(await w.consents.check(w.doctor.address, own, Category.MENTAL_HEALTH, Purpose.TREAT, Action.READ)),
+      ).to.deep.equal(asSubject);
+      expect(ownDeny).to.match(/^0x[0-9a-f]{64}$/);
+    });
+
     it("a guardian with ACCESS is allowed with basis SUBJECT; guardians without ACCESS are not", async () => {
       const w = await networkHelpers.loadFixture(world);
       const rep = extra(w, 3);
@@ -1656,8 +1718,12 @@ describe("ConsentRegistry", () => {
       );
       // A newer consent for someone else is not relevant.
       await grantAs(w, w.patient, terms({ granteeAccount: w.labTech.address, categories: 0xffffffff }));
-      // ... nor is a newer deny for someone else.
+      // ... nor is a newer deny, even one for the doctor that does not cover the request: denies never explain
+      // a scan refusal, only DENIED_BY_SUBJECT does.
       await grantAs(w, w.patient, deny({ granteeAccount: w.labTech.address }));
+      await grantAs(w, w.patient, deny({ granteeAccount: w.doctor.address, categories: categoryMask(["GENETICS"]) }));
+      const revokedDeny = await grantAs(w, w.patient, deny({ granteeAccount: w.doctor.address }));
+      await (await w.consents.connect(w.patient).revoke(w.subject, revokedDeny)).wait();
       expect(await checkBoth(w, w.doctor, Category.OBSERVATIONS, Purpose.TREAT, Action.READ)).to.deep.equal(
         refused("PURPOSE_NOT_ALLOWED", c2, w.hospital),
       );
@@ -1677,8 +1743,8 @@ describe("ConsentRegistry", () => {
       );
     });
 
-    it("every DenyReason the registry produces is exercised above and matches the SDK's order", () => {
-      // Guard against drift between the SDK's list and the contract enum used in these assertions.
+    it("the SDK's DenyReason names used by these assertions follow the contract enum's order", () => {
+      // decision() names reasons through the SDK: guard against drift from MedLedgerTypes.sol's enum.
       const produced: DenyReasonName[] = [
         "NONE",
         "NO_CONSENT",
@@ -1763,6 +1829,34 @@ describe("ConsentRegistry", () => {
         .withArgs(unknown, w.patient.address, POWER_REVOKE);
       expect(await w.consents.breakGlassOptedOut(unknown)).to.equal(false);
       expect(await w.consents.breakGlassOptedOut(w.subject)).to.equal(true);
+    });
+  });
+
+  describe("deny capacity", () => {
+    it("expired denies free their places: a 17th deny fits once older ones expired", async () => {
+      const w = await networkHelpers.loadFixture(world);
+      const soon = (await w.now()) + DAY;
+      for (let i = 0; i < 16; i++) {
+        await grantAs(
+          w,
+          w.patient,
+          deny({ granteeAccount: extra(w, i % 4).address, categories: 1 << i, validUntil: i < 3 ? soon : 0 }),
+        );
+      }
+      await expect(w.consents.connect(w.patient).grant(w.subject, deny({ granteeAccount: w.doctor.address })))
+        .to.be.revertedWithCustomError(w.consents, "ConsentTooManyDenies")
+        .withArgs(w.subject, 16);
+      await time.increaseTo(soon);
+      await expect(w.consents.connect(w.patient).grant(w.subject, deny({ granteeAccount: w.doctor.address }))).to.emit(
+        w.consents,
+        "ConsentGranted",
+      );
+      // 13 unexpired + the new one: two places remain.
+      await grantAs(w, w.patient, deny({ granteeAccount: w.stranger.address }));
+      await grantAs(w, w.patient, deny({ granteeAccount: w.relayer.address }));
+      await expect(w.consents.connect(w.patient).grant(w.subject, deny({ granteeAccount: w.payerAgent.address })))
+        .to.be.revertedWithCustomError(w.consents, "ConsentTooManyDenies")
+        .withArgs(w.subject, 16);
     });
   });
 });
