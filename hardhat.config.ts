@@ -52,7 +52,7 @@ export default defineConfig({
     },
   },
   test: {
-    solidity: { fuzz: { runs: 256 }, invariant: { runs: 64, depth: 32 } },
+    solidity: { fuzz: { runs: 256 }, invariant: { runs: 128, depth: 128 } },
   },
   typechain: { outDir: "types/typechain" },
 });

@@ -270,10 +270,12 @@ contract ConsentRegistry is IConsentRegistry, EIP712, Nonces {
 
     function _removeDeny(SubjectId subject, ConsentId consentId) private {
         SubjectPolicy storage policy = _policies[subject];
-        uint256 last = policy.denyCount - 1;
+        uint256 count = policy.denyCount;
         mapping(uint256 => ConsentId) storage denies = _denies[subject];
-        for (uint256 i = 0; i <= last; ++i) {
+        // An expired deny may already have given its place up (see _pruneExpiredDenies).
+        for (uint256 i = 0; i < count; ++i) {
             if (ConsentId.unwrap(denies[i]) == ConsentId.unwrap(consentId)) {
+                uint256 last = count - 1;
                 denies[i] = denies[last];
                 denies[last] = ConsentId.wrap(0);
                 policy.denyCount = uint8(last);

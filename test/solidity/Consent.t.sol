@@ -19,7 +19,6 @@ import {
 import {ConsentFixture} from "./utils/ConsentFixture.sol";
 import {ConsentModel} from "./utils/ConsentModel.sol";
 import {Logs} from "./utils/Logs.sol";
-import {Vm} from "./utils/Vm.sol";
 
 /// @notice Properties 2 and 3 of the consent model, plus terms validation, as fuzz tests:
 /// - a revoked or expired consent never passes a check (neither hinted nor as the allowing consent);
@@ -43,20 +42,20 @@ contract ConsentPropertiesTest is ConsentFixture {
         }
     }
 
-    function _covers(Granted memory g, ConsentModel.Accessor memory a, ConsentModel.Query memory q)
-        internal
-        view
-        returns (bool)
-    {
+    function _covers(
+        Granted memory g,
+        ConsentModel.Accessor memory a,
+        ConsentModel.Query memory q
+    ) internal view returns (bool) {
         (, uint64 revokedAt) = consents.getConsent(subject, g.id);
         return ConsentModel.covers(g.terms, revokedAt, a, q, block.timestamp);
     }
 
-    function _anyCovers(Granted[] memory gs, ConsentModel.Accessor memory a, ConsentModel.Query memory q)
-        internal
-        view
-        returns (bool)
-    {
+    function _anyCovers(
+        Granted[] memory gs,
+        ConsentModel.Accessor memory a,
+        ConsentModel.Query memory q
+    ) internal view returns (bool) {
         for (uint256 i = 0; i < gs.length; ++i) {
             if (_covers(gs[i], a, q)) return true;
         }
@@ -79,11 +78,11 @@ contract ConsentPropertiesTest is ConsentFixture {
         return consents.check(p.account, subject, q.category, q.purpose, q.action);
     }
 
-    function _checkHint(Practitioner memory p, ConsentModel.Query memory q, ConsentId hint)
-        internal
-        view
-        returns (Decision memory)
-    {
+    function _checkHint(
+        Practitioner memory p,
+        ConsentModel.Query memory q,
+        ConsentId hint
+    ) internal view returns (Decision memory) {
         return consents.checkWithHint(p.account, subject, q.category, q.purpose, q.action, hint);
     }
 
@@ -104,10 +103,12 @@ contract ConsentPropertiesTest is ConsentFixture {
     /// @dev Tries the query through the RecordRegistry (READ: access of a record of the category;
     /// APPEND: anchoring a new one) with `hint`. Returns whether it succeeded, the logged consent
     /// id (basisId / consentId) and the revert data.
-    function _viaRegistry(Practitioner memory p, ConsentModel.Query memory q, ConsentId hint, RecordId readable)
-        internal
-        returns (bool ok, bytes32 loggedConsent, AccessBasis basis, bytes memory err)
-    {
+    function _viaRegistry(
+        Practitioner memory p,
+        ConsentModel.Query memory q,
+        ConsentId hint,
+        RecordId readable
+    ) internal returns (bool ok, bytes32 loggedConsent, AccessBasis basis, bytes memory err) {
         vm.recordLogs();
         vm.prank(p.account);
         if (q.action == Codes.ACTION_READ) {
@@ -120,9 +121,17 @@ contract ConsentPropertiesTest is ConsentFixture {
                 return (false, bytes32(0), AccessBasis.NONE, e);
             }
         } else {
-            try records.anchorRecord(
-                RecordId.wrap(_fresh()), subject, q.category, _fresh(), RecordId.wrap(0), "ipfs://v", hint
-            ) {
+            try
+                records.anchorRecord(
+                    RecordId.wrap(_fresh()),
+                    subject,
+                    q.category,
+                    _fresh(),
+                    RecordId.wrap(0),
+                    "ipfs://v",
+                    hint
+                )
+            {
                 Logs.Anchored[] memory a = Logs.anchored(vm.getRecordedLogs(), address(records));
                 assertEq(a.length, 1, "one RecordAnchored");
                 return (true, a[0].consentId, AccessBasis.CONSENT, "");
@@ -150,10 +159,12 @@ contract ConsentPropertiesTest is ConsentFixture {
     }
 
     /// @dev Grants `n + 1` random permits in order; returns the one at `targetAt` and the others.
-    function _grantTargetAmong(Ctx memory c, uint256 seed, uint256 n, uint256 targetAt)
-        internal
-        returns (Granted memory target, Granted[] memory others)
-    {
+    function _grantTargetAmong(
+        Ctx memory c,
+        uint256 seed,
+        uint256 n,
+        uint256 targetAt
+    ) internal returns (Granted memory target, Granted[] memory others) {
         ConsentTerms[] memory ts = new ConsentTerms[](n + 1);
         for (uint256 i = 0; i < ts.length; ++i) ts[i] = _randomTerms(rand(seed, 200 + i), Effect.PERMIT, c.p, c.q);
         Granted[] memory gs = _grantAll(ts, patient);
@@ -167,9 +178,12 @@ contract ConsentPropertiesTest is ConsentFixture {
     /// @dev After `target` stopped being in force: the hinted check refuses (with `reason` when the
     /// grantee matches), check() follows the model over `others` and never names `target`, and
     /// the registry agrees and never logs `target`.
-    function _assertNeverPasses(Ctx memory c, Granted memory target, Granted[] memory others, DenyReason reason)
-        internal
-    {
+    function _assertNeverPasses(
+        Ctx memory c,
+        Granted memory target,
+        Granted[] memory others,
+        DenyReason reason
+    ) internal {
         Decision memory d = _checkHint(c.p, c.q, target.id);
         assertFalse(d.allowed, "hinted consent passed after revocation/expiry");
         if (ConsentModel.granteeMatches(target.terms, c.a)) {
@@ -186,10 +200,10 @@ contract ConsentPropertiesTest is ConsentFixture {
         // Through the registry. A read with a stale hint falls back to searching every consent; an
         // anchor does not (documented: "the hint names it; zero searches"), so an anchor hinting the
         // dead consent is refused and one without a hint follows the model.
-        (bool ok, bytes32 logged,,) = _viaRegistry(c.p, c.q, target.id, c.readable);
+        (bool ok, bytes32 logged, , ) = _viaRegistry(c.p, c.q, target.id, c.readable);
         assertEq(ok, c.q.action == Codes.ACTION_READ && othersCover, "registry outcome (stale hint) = model");
         if (ok) assertNotEq(logged, ConsentId.unwrap(target.id), "registry logged it as the basis");
-        (ok, logged,,) = _viaRegistry(c.p, c.q, ConsentId.wrap(0), c.readable);
+        (ok, logged, , ) = _viaRegistry(c.p, c.q, ConsentId.wrap(0), c.readable);
         assertEq(ok, othersCover, "registry outcome (no hint) = model");
         if (ok) assertNotEq(logged, ConsentId.unwrap(target.id), "registry logged it as the basis");
     }
@@ -206,10 +220,14 @@ contract ConsentPropertiesTest is ConsentFixture {
         Ctx memory c = _ctx(actorRaw, category, purpose, append);
         // The target permit among 0..3 other random permits, granted in random order.
         uint256 nOthers = rand(seed, 100) % 4;
-        (Granted memory target, Granted[] memory others) =
-            _grantTargetAmong(c, seed, nOthers, rand(seed, 101) % (nOthers + 1));
+        (Granted memory target, Granted[] memory others) = _grantTargetAmong(
+            c,
+            seed,
+            nOthers,
+            rand(seed, 101) % (nOthers + 1)
+        );
 
-        vm.warp(block.timestamp + uint32(dts) % (15 days));
+        vm.warp(block.timestamp + (uint32(dts) % (15 days)));
         // Positive control: before revocation the hinted check follows the model exactly.
         _assertHintFollowsModel(c, target);
 
@@ -217,7 +235,7 @@ contract ConsentPropertiesTest is ConsentFixture {
         _revoke(subject, rand(seed, 102) % 2 == 0 ? guardian : patient, target.id);
         (, uint64 revokedAt) = consents.getConsent(subject, target.id);
         assertEq(revokedAt, block.timestamp, "revokedAt recorded");
-        vm.warp(block.timestamp + uint32(dts >> 32) % (15 days));
+        vm.warp(block.timestamp + (uint32(dts >> 32) % (15 days)));
         _assertNeverPasses(c, target, others, DenyReason.CONSENT_REVOKED);
     }
 
@@ -289,7 +307,7 @@ contract ConsentPropertiesTest is ConsentFixture {
     }
 
     function _grantMix(Ctx memory c, uint256 seed, bool forceCover) internal returns (DenyCase memory m) {
-        uint256 nPermits = 1 + rand(seed, 1) % 4;
+        uint256 nPermits = 1 + (rand(seed, 1) % 4);
         uint256 nDenies = 1 + (rand(seed, 2) % 4 == 0 ? 1 : 0);
         m.permits = new Granted[](nPermits);
         m.denies = new Granted[](nDenies);
@@ -307,6 +325,7 @@ contract ConsentPropertiesTest is ConsentFixture {
         }
     }
 
+    // solhint-disable-next-line function-max-lines
     function _denyScenario(
         uint256 seed,
         uint8 actorRaw,
@@ -318,7 +337,7 @@ contract ConsentPropertiesTest is ConsentFixture {
     ) internal {
         Ctx memory c = _ctx(actorRaw, category, purpose, append);
         DenyCase memory m = _grantMix(c, seed, forceCover);
-        if (!forceCover) vm.warp(block.timestamp + elapsed % (20 days));
+        if (!forceCover) vm.warp(block.timestamp + (elapsed % (20 days)));
 
         bool denyCovers = _anyCovers(m.denies, c.a, c.q);
         bool permitCovers = _anyCovers(m.permits, c.a, c.q);
@@ -344,12 +363,12 @@ contract ConsentPropertiesTest is ConsentFixture {
         }
 
         Granted memory hinted = m.permits[rand(seed, 600) % m.permits.length];
-        (bool ok,,, bytes memory err) = _viaRegistry(c.p, c.q, hinted.id, c.readable);
+        (bool ok, , , bytes memory err) = _viaRegistry(c.p, c.q, hinted.id, c.readable);
         if (denyCovers) {
             assertFalse(ok, "registry let a denied practitioner through");
             if (c.q.action == Codes.ACTION_READ) {
                 assertEq(selectorOf(err), IRecordRegistry.AccessDenied.selector, "AccessDenied");
-                (,, DenyReason reason, ConsentId by) = _decodeAccessDenied(err);
+                (, , DenyReason reason, ConsentId by) = _decodeAccessDenied(err);
                 assertEq(uint256(reason), uint256(DenyReason.DENIED_BY_SUBJECT), "AccessDenied reason");
                 assertTrue(_isCoveringOneOf(by, m.denies, c.a, c.q), "AccessDenied names a covering deny");
             } else {
@@ -363,7 +382,7 @@ contract ConsentPropertiesTest is ConsentFixture {
             assertEq(ok, _covers(hinted, c.a, c.q), "registry anchor = hinted permit model");
         }
         if (c.q.action == Codes.ACTION_APPEND) {
-            (ok,,, err) = _viaRegistry(c.p, c.q, ConsentId.wrap(0), c.readable);
+            (ok, , , err) = _viaRegistry(c.p, c.q, ConsentId.wrap(0), c.readable);
             assertEq(ok, !denyCovers && permitCovers, "registry anchor without hint = model");
             if (denyCovers) {
                 assertEq(selectorOf(err), IRecordRegistry.RecordAnchorDenied.selector, "RecordAnchorDenied");
@@ -371,11 +390,111 @@ contract ConsentPropertiesTest is ConsentFixture {
         }
     }
 
-    function _decodeAccessDenied(bytes memory err)
-        internal
-        pure
-        returns (RecordId recordId, address accessor, DenyReason reason, ConsentId consentId)
-    {
+    /// @notice Revoking some denies (the registry compacts its list of active denies) lifts
+    /// exactly those: every deny still in force keeps refusing what it covers, whatever the order
+    /// of revocations, and a revoked one stops refusing.
+    function testFuzz_revokingDeniesLiftsExactlyThose(uint256 seed, uint8 nRaw, uint16 revokeMask) public {
+        uint256 n = bound(nRaw, 2, 12);
+        // Everyone may read every category for TREAT...
+        _grant(
+            subject,
+            patient,
+            _orgRoleTerms(Effect.PERMIT, 0, Codes.ALL_ROLES, type(uint32).max, 1, Codes.ACTION_READ)
+        );
+        // ...but deny i forbids practitioner i % 6 to read category i (each query has one deny).
+        ConsentId[] memory denyIds = new ConsentId[](n);
+        for (uint256 i = 0; i < n; ++i) {
+            ConsentTerms memory t = _practitionerPermit(
+                practitioners[i % practitioners.length].account,
+                Codes.bit(uint8(i)),
+                0,
+                Codes.ACTION_READ
+            );
+            t.effect = Effect.DENY;
+            denyIds[i] = _grant(subject, i % 2 == 0 ? patient : guardian, t);
+        }
+        // Revoke the chosen ones in a random order (lifting a deny needs GRANT: patient or guardian).
+        uint256 start = seed % n;
+        for (uint256 k = 0; k < n; ++k) {
+            uint256 i = (start + k * (seed % 2 == 0 ? 1 : n - 1)) % n;
+            if ((revokeMask >> i) & 1 == 1)
+                _revoke(subject, (seed >> (8 + k)) % 2 == 0 ? patient : guardian, denyIds[i]);
+        }
+        for (uint256 i = 0; i < n; ++i) {
+            bool revoked = (revokeMask >> i) & 1 == 1;
+            Decision memory d = consents.check(
+                practitioners[i % practitioners.length].account,
+                subject,
+                uint8(i),
+                Codes.PURPOSE_TREAT,
+                Codes.ACTION_READ
+            );
+            assertEq(d.allowed, revoked, "allowed exactly when its deny was revoked");
+            if (!revoked) {
+                assertEq(uint256(d.reason), uint256(DenyReason.DENIED_BY_SUBJECT), "still denied by subject");
+                assertEq(ConsentId.unwrap(d.consentId), ConsentId.unwrap(denyIds[i]), "by its own deny");
+            }
+        }
+    }
+
+    /// @notice An expired deny whose place was freed ("expired denies free their places" when a
+    /// subject reaches MAX_DENIES) is still a consent of the subject: revoking it must succeed,
+    /// whatever other denies are left.
+    function testFuzz_revokingAnExpiredPrunedDenySucceeds(uint16 keepMask, bool byGuardian) public {
+        _revokeExpiredPrunedDeny(keepMask, byGuardian);
+    }
+
+    /// @notice The same when every other deny was revoked first: BUG, see
+    /// {_revokeExpiredPrunedDeny}.
+    function test_revokingAnExpiredPrunedDenyWhenNoOtherDenyIsLeft() public {
+        _revokeExpiredPrunedDeny(0, false);
+    }
+
+    /// @dev BUG (ConsentRegistry, since expired denies are pruned): `_pruneExpiredDenies` drops the
+    /// expired deny from the active list and `denyCount` can then reach 0 while that deny is not
+    /// revoked; `revoke` of it calls `_removeDeny`, whose `policy.denyCount - 1` underflows, so the
+    /// revocation reverts with Panic(0x11) instead of recording `revokedAt`. (With other denies
+    /// left, `_removeDeny` just does not find it and the revocation succeeds.)
+    function _revokeExpiredPrunedDeny(uint16 keepMask, bool byGuardian) internal {
+        uint256 max = consents.MAX_DENIES();
+        ConsentTerms memory t = _practitionerPermit(practitioners[0].account, 1, 0, Codes.ACTION_READ);
+        t.effect = Effect.DENY;
+        t.validUntil = uint64(block.timestamp + 1 hours);
+        ConsentId expiring = _grant(subject, patient, t);
+        t.validUntil = Codes.NO_EXPIRATION_TIME;
+        ConsentId[] memory others = new ConsentId[](max);
+        for (uint256 i = 0; i + 1 < max; ++i) {
+            t.categories = Codes.bit(uint8(1 + i));
+            others[i] = _grant(subject, patient, t);
+        }
+        vm.warp(block.timestamp + 2 hours);
+        // The registry is full (MAX_DENIES); the expired deny's place is freed for a new one.
+        t.categories = Codes.bit(uint8(max));
+        others[max - 1] = _grant(subject, patient, t);
+        // Revoke the denies not kept, then the expired one.
+        for (uint256 i = 0; i < max; ++i) {
+            if ((keepMask >> i) & 1 == 0) _revoke(subject, patient, others[i]);
+        }
+        _revoke(subject, byGuardian ? guardian : patient, expiring);
+        (, uint64 revokedAt) = consents.getConsent(subject, expiring);
+        assertEq(revokedAt, block.timestamp, "expired deny revoked");
+        // The kept denies still refuse what they cover; the revoked ones no longer do.
+        for (uint256 i = 0; i < max; ++i) {
+            Decision memory d = consents.check(
+                practitioners[0].account,
+                subject,
+                uint8(1 + i),
+                Codes.PURPOSE_TREAT,
+                Codes.ACTION_READ
+            );
+            bool kept = (keepMask >> i) & 1 == 1;
+            assertEq(d.reason == DenyReason.DENIED_BY_SUBJECT, kept, "kept denies still refuse");
+        }
+    }
+
+    function _decodeAccessDenied(
+        bytes memory err
+    ) internal pure returns (RecordId recordId, address accessor, DenyReason reason, ConsentId consentId) {
         bytes memory args = new bytes(err.length - 4);
         for (uint256 i = 0; i < args.length; ++i) args[i] = err[i + 4];
         (recordId, accessor, reason, consentId) = abi.decode(args, (RecordId, address, DenyReason, ConsentId));
@@ -385,9 +504,12 @@ contract ConsentPropertiesTest is ConsentFixture {
 
     /// @notice A deny binds practitioners, not the subject's own representatives: the controller
     /// and a guardian with ACCESS still read (basis SUBJECT); an unrelated account never does.
-    function testFuzz_subjectReadsRegardlessOfConsents(uint256 seed, uint8 category, uint8 purpose, bool useGuardian)
-        public
-    {
+    function testFuzz_subjectReadsRegardlessOfConsents(
+        uint256 seed,
+        uint8 category,
+        uint8 purpose,
+        bool useGuardian
+    ) public {
         Practitioner memory p = practitioners[0];
         ConsentModel.Query memory q = _query(category, purpose, false);
         ConsentTerms memory t = _randomTerms(seed, Effect.DENY, p, q);
@@ -406,16 +528,13 @@ contract ConsentPropertiesTest is ConsentFixture {
         assertFalse(consents.check(stranger, subject, q.category, q.purpose, q.action).allowed, "stranger allowed");
     }
 
-    /// @notice SUSPECTED BUG (kept failing on purpose). The subject needs no consent ("The subject
-    /// (or a guardian with the ACCESS power) acts for themself: no consent needed"), and a deny is
-    /// the subject's restriction on others. Yet when the subject's controller — or its ACCESS
-    /// guardian — is also an ACTIVE practitioner whom one of the subject's denies designates (a
-    /// clinician treated at their own hospital who denied "clinicians of my hospital" a sensitive
-    /// category; a parent who is a clinician there), check() answers DENIED_BY_SUBJECT and
-    /// RecordRegistry.access / anchorRecord revert, while the very same person is allowed (basis
-    /// SUBJECT) as soon as they are suspended or their licence lapses. ConsentRegistry._check
-    /// evaluates the denies before the subject/guardian shortcut (actsFor) and returns early on
-    /// DENIED_BY_SUBJECT.
+    /// @notice The subject needs no consent ("The subject (or a guardian with the ACCESS power)
+    /// acts for themself"), and a deny is the subject's rule about others: it must not lock the
+    /// subject's controller — or its ACCESS guardian — out of the subject's records when that
+    /// person is also an ACTIVE practitioner the deny designates (a clinician treated at their own
+    /// hospital who denied "clinicians of my hospital" a category; a parent who is a clinician
+    /// there). Regression: the first ConsentRegistry evaluated denies before the subject shortcut
+    /// and answered DENIED_BY_SUBJECT, while the same person, once suspended, was allowed.
     function testFuzz_subjectWhoIsAPractitionerIsNotBoundByOwnDeny(
         uint256 seed,
         uint8 category,
@@ -447,7 +566,11 @@ contract ConsentPropertiesTest is ConsentFixture {
         vm.prank(address(0xAD01));
         directory.reinstatePractitioner(clinician.account);
         d = consents.check(clinician.account, own, q.category, q.purpose, q.action);
-        assertEq(uint256(d.reason), uint256(DenyReason.NONE), "subject refused by its own deny (reason 9 = DENIED_BY_SUBJECT)");
+        assertEq(
+            uint256(d.reason),
+            uint256(DenyReason.NONE),
+            "subject refused by its own deny (reason 9 = DENIED_BY_SUBJECT)"
+        );
         assertTrue(d.allowed && d.basis == AccessBasis.SUBJECT, "active: allowed as the subject");
     }
 
@@ -462,10 +585,13 @@ contract ConsentPropertiesTest is ConsentFixture {
         uint32 countBefore = consents.consentCount(subject);
         vm.prank(patient);
         try consents.grant(subject, t) returns (ConsentId id) {
-            if (bytes(violation).length != 0) revert AssertionFailed(string.concat("accepted invalid terms: ", violation));
+            if (bytes(violation).length != 0)
+                revert AssertionFailed(string.concat("accepted invalid terms: ", violation));
             assertEq(consents.consentCount(subject), countBefore + 1, "count + 1");
             assertEq(
-                ConsentId.unwrap(id), ConsentId.unwrap(consents.consentIdAt(subject, countBefore + 1)), "sequential id"
+                ConsentId.unwrap(id),
+                ConsentId.unwrap(consents.consentIdAt(subject, countBefore + 1)),
+                "sequential id"
             );
             _assertStored(id, t);
         } catch (bytes memory err) {
@@ -476,11 +602,20 @@ contract ConsentPropertiesTest is ConsentFixture {
     }
 
     /// @notice Valid random terms of both effects round-trip exactly.
-    function testFuzz_validTermsStoredExactly(uint256 seed, bool deny, uint8 actorRaw, uint8 category, uint8 purpose)
-        public
-    {
+    function testFuzz_validTermsStoredExactly(
+        uint256 seed,
+        bool deny,
+        uint8 actorRaw,
+        uint8 category,
+        uint8 purpose
+    ) public {
         Practitioner memory p = practitioners[actorRaw % practitioners.length];
-        ConsentTerms memory t = _randomTerms(seed, deny ? Effect.DENY : Effect.PERMIT, p, _query(category, purpose, false));
+        ConsentTerms memory t = _randomTerms(
+            seed,
+            deny ? Effect.DENY : Effect.PERMIT,
+            p,
+            _query(category, purpose, false)
+        );
         assertEq(bytes(_specViolation(t)).length, 0, "generator makes valid terms");
         _assertStored(_grant(subject, patient, t), t);
     }
@@ -522,6 +657,7 @@ contract ConsentPropertiesTest is ConsentFixture {
 
     /// @dev Terms whose every field is drawn from edge values (0, 1, limits, limits + 1, max,
     /// now +- 1) or random, each "plausible" most of the time so both outcomes are common.
+    // solhint-disable-next-line function-max-lines
     function _arbitraryTerms(uint256 seed) internal view returns (ConsentTerms memory t) {
         uint256 r = rand(seed, 0);
         t.effect = r % 2 == 0 ? Effect.PERMIT : Effect.DENY;
@@ -529,15 +665,34 @@ contract ConsentPropertiesTest is ConsentFixture {
         bool plausible = (r >> 2) % 4 != 0; // shape the grantee consistently most of the time
         r = rand(seed, 1);
         uint256 pick = r % 5;
-        t.granteeAccount = pick == 0 ? address(0) : pick == 1 ? practitioners[0].account : address(uint160(r >> 8));
+        t.granteeAccount =
+            pick == 0
+                ? address(0)
+                : pick == 1
+                    ? practitioners[0].account
+                    : address(uint160(r >> 8));
         r = rand(seed, 2);
         pick = r % 4;
-        t.granteeOrg = pick == 0 ? 0 : pick == 1 ? 1 : uint32(r >> 8);
+        t.granteeOrg =
+            pick == 0
+                ? 0
+                : pick == 1
+                    ? 1
+                    : uint32(r >> 8);
         r = rand(seed, 3);
         pick = r % 6;
-        t.granteeRoles = pick == 0 ? 0 : pick == 1 ? 1 : pick == 2 ? Codes.ALL_ROLES : pick == 3
-            ? Codes.ALL_ROLES + 1
-            : pick == 4 ? type(uint8).max : uint8(r >> 8);
+        t.granteeRoles =
+            pick == 0
+                ? 0
+                : pick == 1
+                    ? 1
+                    : pick == 2
+                        ? Codes.ALL_ROLES
+                        : pick == 3
+                            ? Codes.ALL_ROLES + 1
+                            : pick == 4
+                                ? type(uint8).max
+                                : uint8(r >> 8);
         if (plausible) {
             if (t.granteeKind == GranteeKind.PRACTITIONER) {
                 t.granteeOrg = 0;
@@ -549,21 +704,53 @@ contract ConsentPropertiesTest is ConsentFixture {
         }
         r = rand(seed, 4);
         pick = r % 8;
-        t.categories = pick == 0 ? 0 : pick == 1 ? 1 : pick == 2 ? type(uint32).max : uint32(r >> 8) | 1;
+        t.categories =
+            pick == 0
+                ? 0
+                : pick == 1
+                    ? 1
+                    : pick == 2
+                        ? type(uint32).max
+                        : uint32(r >> 8) | 1;
         r = rand(seed, 5);
         pick = r % 8;
-        t.purposes = pick == 0 ? 0 : pick == 1 ? 1 : pick == 2 ? ConsentModel.ALL_PURPOSES : pick == 3
-            ? ConsentModel.ALL_PURPOSES + 1
-            : pick == 4 ? type(uint32).max : (uint32(r >> 8) & ConsentModel.ALL_PURPOSES) | 1;
+        t.purposes =
+            pick == 0
+                ? 0
+                : pick == 1
+                    ? 1
+                    : pick == 2
+                        ? ConsentModel.ALL_PURPOSES
+                        : pick == 3
+                            ? ConsentModel.ALL_PURPOSES + 1
+                            : pick == 4
+                                ? type(uint32).max
+                                : (uint32(r >> 8) & ConsentModel.ALL_PURPOSES) | 1;
         r = rand(seed, 6);
         pick = r % 8;
-        t.actions = pick == 0 ? 0 : pick == 1 ? 4 : pick == 2 ? type(uint8).max : uint8(1 + (r >> 8) % 3);
+        t.actions =
+            pick == 0
+                ? 0
+                : pick == 1
+                    ? 4
+                    : pick == 2
+                        ? type(uint8).max
+                        : uint8(1 + ((r >> 8) % 3));
         r = rand(seed, 7);
         uint64 nowT = uint64(block.timestamp);
         pick = r % 6;
-        t.validFrom = pick == 0 ? 0 : pick == 1 ? nowT - 1 : pick == 2 ? nowT : pick == 3 ? nowT + 1 : pick == 4
-            ? type(uint64).max
-            : uint64(r >> 8);
+        t.validFrom =
+            pick == 0
+                ? 0
+                : pick == 1
+                    ? nowT - 1
+                    : pick == 2
+                        ? nowT
+                        : pick == 3
+                            ? nowT + 1
+                            : pick == 4
+                                ? type(uint64).max
+                                : uint64(r >> 8);
         r = rand(seed, 8);
         pick = r % 9;
         if (pick == 0 || pick == 1) t.validUntil = 0;

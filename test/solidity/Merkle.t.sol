@@ -2,7 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {IRecordRegistry} from "../../contracts/interfaces/IRecordRegistry.sol";
-import {Codes, ConsentId, OrgKind, RecordId, SubjectId} from "../../contracts/libraries/MedLedgerTypes.sol";
+import {Codes, ConsentId, RecordId, SubjectId} from "../../contracts/libraries/MedLedgerTypes.sol";
 
 import {Consortium} from "./utils/Consortium.sol";
 import {StdMerkle} from "./utils/StdMerkle.sol";
@@ -83,7 +83,7 @@ contract MerkleBatchTest is Consortium {
         RecordId id2 = RecordId.wrap(keccak256("record-2"));
         assertTrue(records.verifyBatchMember(root, id2, 16, keccak256("digest-2"), p), "contract verifies JS proof");
         records.proveRecord(root, id2, 16, keccak256("digest-2"), p);
-        (SubjectId s, bytes32 digest,, uint8 category, uint64 anchoredAt,, bool superseded) = records.getRecord(id2);
+        (SubjectId s, bytes32 digest, , uint8 category, uint64 anchoredAt, , bool superseded) = records.getRecord(id2);
         assertEq(SubjectId.unwrap(s), SubjectId.unwrap(subject), "subject");
         assertEq(digest, keccak256("digest-2"), "digest");
         assertEq(category, 16, "category");
@@ -112,7 +112,9 @@ contract MerkleBatchTest is Consortium {
         Leaf memory leaf = leaves[pick];
         bytes32[] memory proof = StdMerkle.proof(tree, at[pick]);
         records.proveRecord(root, leaf.id, leaf.category, leaf.digest, proof);
-        (SubjectId s, bytes32 digest,, uint8 category,, uint64 erasedAt, bool superseded) = records.getRecord(leaf.id);
+        (SubjectId s, bytes32 digest, , uint8 category, , uint64 erasedAt, bool superseded) = records.getRecord(
+            leaf.id
+        );
         assertEq(SubjectId.unwrap(s), SubjectId.unwrap(subject), "subject");
         assertEq(digest, leaf.digest, "digest");
         assertEq(category, leaf.category, "category");
@@ -124,6 +126,7 @@ contract MerkleBatchTest is Consortium {
     }
 
     /// @notice A tampered proof, leaf or root never verifies nor proves.
+    // solhint-disable-next-line function-max-lines
     function testFuzz_tamperedProofFails(uint256 seed, uint8 nRaw, uint8 pickRaw, uint8 how, uint256 noise) public {
         uint256 n = bound(nRaw, 1, MAX_LEAVES);
         (Leaf[] memory leaves, uint32 categories) = _randomLeaves(seed, n);
@@ -195,7 +198,7 @@ contract MerkleBatchTest is Consortium {
         (Leaf[] memory a, uint32 catsA) = _randomLeaves(seedA, n);
         (Leaf[] memory b, uint32 catsB) = _randomLeaves(seedB, n);
         (bytes32[] memory treeA, uint256[] memory atA) = StdMerkle.build(_hashes(a));
-        (bytes32[] memory treeB,) = StdMerkle.build(_hashes(b));
+        (bytes32[] memory treeB, ) = StdMerkle.build(_hashes(b));
         vm.assume(treeA[0] != treeB[0]);
         bytes32[] memory proof = StdMerkle.proof(treeA, atA[0]);
         // Root B unknown yet.

@@ -4,12 +4,17 @@ pragma solidity ^0.8.28;
 import {ConsentRegistry} from "../../contracts/ConsentRegistry.sol";
 import {IConsentRegistry} from "../../contracts/interfaces/IConsentRegistry.sol";
 import {IParticipantDirectory} from "../../contracts/interfaces/IParticipantDirectory.sol";
-import {Codes, ConsentId, ConsentTerms, Effect, GranteeKind, SubjectId} from "../../contracts/libraries/MedLedgerTypes.sol";
+import {
+    Codes,
+    ConsentId,
+    ConsentTerms,
+    Effect,
+    GranteeKind,
+    SubjectId
+} from "../../contracts/libraries/MedLedgerTypes.sol";
 
 import {ConsentFixture} from "./utils/ConsentFixture.sol";
-import {ConsentModel} from "./utils/ConsentModel.sol";
 import {Logs} from "./utils/Logs.sol";
-import {Vm} from "./utils/Vm.sol";
 
 /// @notice EIP-712 grantBySig / revokeBySig with random keys: only the controller's signature, or
 /// a guardian's holding the needed power, is accepted; nothing is accepted twice, late, tampered,
@@ -18,11 +23,13 @@ import {Vm} from "./utils/Vm.sol";
 contract SignaturesTest is ConsentFixture {
     uint256 internal constant SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141;
 
-    bytes internal constant TERMS_TYPE = "ConsentTerms(uint8 effect,uint8 granteeKind,address granteeAccount,"
+    bytes internal constant TERMS_TYPE =
+        "ConsentTerms(uint8 effect,uint8 granteeKind,address granteeAccount,"
         "uint32 granteeOrg,uint8 granteeRoles,uint32 categories,uint32 purposes,uint8 actions,uint64 validFrom,"
         "uint64 validUntil)";
-    bytes32 internal constant DOMAIN_TYPEHASH =
-        keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
+    bytes32 internal constant DOMAIN_TYPEHASH = keccak256(
+        "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
+    );
 
     function setUp() public {
         _setUpConsortium();
@@ -31,27 +38,29 @@ contract SignaturesTest is ConsentFixture {
     // ───────────────────────────── EIP-712 helpers ─────────────────────────────
 
     function _domainSeparator(uint256 chainId, address verifying) internal pure returns (bytes32) {
-        return keccak256(
-            abi.encode(DOMAIN_TYPEHASH, keccak256("MedLedger ConsentRegistry"), keccak256("1"), chainId, verifying)
-        );
+        return
+            keccak256(
+                abi.encode(DOMAIN_TYPEHASH, keccak256("MedLedger ConsentRegistry"), keccak256("1"), chainId, verifying)
+            );
     }
 
     function _termsHash(ConsentTerms memory t) internal pure returns (bytes32) {
-        return keccak256(
-            abi.encode(
-                keccak256(TERMS_TYPE),
-                t.effect,
-                t.granteeKind,
-                t.granteeAccount,
-                t.granteeOrg,
-                t.granteeRoles,
-                t.categories,
-                t.purposes,
-                t.actions,
-                t.validFrom,
-                t.validUntil
-            )
-        );
+        return
+            keccak256(
+                abi.encode(
+                    keccak256(TERMS_TYPE),
+                    t.effect,
+                    t.granteeKind,
+                    t.granteeAccount,
+                    t.granteeOrg,
+                    t.granteeRoles,
+                    t.categories,
+                    t.purposes,
+                    t.actions,
+                    t.validFrom,
+                    t.validUntil
+                )
+            );
     }
 
     function _grantDigest(
@@ -62,17 +71,21 @@ contract SignaturesTest is ConsentFixture {
         uint256 nonce,
         uint256 deadline
     ) internal pure returns (bytes32) {
-        bytes32 typehash =
-            keccak256(bytes.concat("Grant(bytes32 subject,ConsentTerms terms,uint256 nonce,uint256 deadline)", TERMS_TYPE));
+        bytes32 typehash = keccak256(
+            bytes.concat("Grant(bytes32 subject,ConsentTerms terms,uint256 nonce,uint256 deadline)", TERMS_TYPE)
+        );
         bytes32 structHash = keccak256(abi.encode(typehash, s, _termsHash(t), nonce, deadline));
         return keccak256(abi.encodePacked("\x19\x01", _domainSeparator(chainId, verifying), structHash));
     }
 
-    function _revokeDigest(uint256 chainId, address verifying, SubjectId s, ConsentId id, uint256 nonce, uint256 deadline)
-        internal
-        pure
-        returns (bytes32)
-    {
+    function _revokeDigest(
+        uint256 chainId,
+        address verifying,
+        SubjectId s,
+        ConsentId id,
+        uint256 nonce,
+        uint256 deadline
+    ) internal pure returns (bytes32) {
         bytes32 typehash = keccak256("Revoke(bytes32 subject,bytes32 consentId,uint256 nonce,uint256 deadline)");
         bytes32 structHash = keccak256(abi.encode(typehash, s, id, nonce, deadline));
         return keccak256(abi.encodePacked("\x19\x01", _domainSeparator(chainId, verifying), structHash));
@@ -129,7 +142,12 @@ contract SignaturesTest is ConsentFixture {
         );
         assertEq(
             _revokeDigest(
-                31337, verifying, SubjectId.wrap(keccak256("subject")), ConsentId.wrap(keccak256("c")), 2, 1800000000
+                31337,
+                verifying,
+                SubjectId.wrap(keccak256("subject")),
+                ConsentId.wrap(keccak256("c")),
+                2,
+                1800000000
             ),
             0x09cbd69f001964ac076704881158f2446a1d0cbf1cb2b549ee84b92660385fc3,
             "Revoke digest"
@@ -140,9 +158,12 @@ contract SignaturesTest is ConsentFixture {
 
     /// @notice The controller's signature is accepted once (relayed by anyone); the consent is
     /// stored as signed and attributed to the signer; a replay fails; the nonce moves by one.
-    function testFuzz_grantBySig_controllerAcceptedOnce(uint256 pkRaw, uint256 seed, address relayer, uint32 ttl)
-        public
-    {
+    function testFuzz_grantBySig_controllerAcceptedOnce(
+        uint256 pkRaw,
+        uint256 seed,
+        address relayer,
+        uint32 ttl
+    ) public {
         uint256 pk = _pk(pkRaw);
         (SubjectId s, address controller) = _subjectOf(pk);
         ConsentTerms memory t = _terms(seed);
@@ -153,12 +174,12 @@ contract SignaturesTest is ConsentFixture {
         vm.recordLogs();
         vm.prank(relayer);
         ConsentId id = consents.grantBySig(s, t, controller, deadline, sig);
-        (bool found,, address by, bool bySig) = Logs.granted(vm.getRecordedLogs(), address(consents));
+        (bool found, , address by, bool bySig) = Logs.granted(vm.getRecordedLogs(), address(consents));
         assertTrue(found, "ConsentGranted emitted");
         assertEq(by, controller, "attributed to the signer");
         assertTrue(bySig, "flagged bySignature");
         assertEq(consents.nonces(controller), nonce + 1, "nonce used");
-        (ConsentTerms memory stored,) = consents.getConsent(s, id);
+        (ConsentTerms memory stored, ) = consents.getConsent(s, id);
         assertEq(_termsHash(stored), _termsHash(_normalized(t)), "stored as signed");
 
         vm.expectRevert(abi.encodeWithSelector(IConsentRegistry.ConsentInvalidSignature.selector, controller));
@@ -178,13 +199,17 @@ contract SignaturesTest is ConsentFixture {
         ConsentTerms memory t = _terms(seed);
         uint256 deadline = block.timestamp + 1 days;
 
-        bytes memory forged =
-            _sign(other, _grantDigest(block.chainid, address(consents), s, t, consents.nonces(controller), deadline));
+        bytes memory forged = _sign(
+            other,
+            _grantDigest(block.chainid, address(consents), s, t, consents.nonces(controller), deadline)
+        );
         vm.expectRevert(abi.encodeWithSelector(IConsentRegistry.ConsentInvalidSignature.selector, controller));
         consents.grantBySig(s, t, controller, deadline, forged);
 
-        bytes memory own =
-            _sign(other, _grantDigest(block.chainid, address(consents), s, t, consents.nonces(forger), deadline));
+        bytes memory own = _sign(
+            other,
+            _grantDigest(block.chainid, address(consents), s, t, consents.nonces(forger), deadline)
+        );
         vm.expectRevert(
             abi.encodeWithSelector(IConsentRegistry.ConsentUnauthorized.selector, s, forger, _neededPower(t))
         );
@@ -211,9 +236,9 @@ contract SignaturesTest is ConsentFixture {
         (SubjectId s, address controller) = _subjectOf(pk);
         address g = vm.addr(gpk);
         uint8 powers = uint8(bound(powersRaw, 1, Codes.ALL_POWERS));
-        uint64 until = validFor % 3 == 0 ? 0 : uint64(block.timestamp) + 1 + validFor % (60 days);
+        uint64 until = validFor % 3 == 0 ? 0 : uint64(block.timestamp) + 1 + (validFor % (60 days));
         _setGuardian(s, controller, g, powers, until);
-        vm.warp(block.timestamp + elapsed % (90 days));
+        vm.warp(block.timestamp + (elapsed % (90 days)));
 
         ConsentTerms memory t = _terms(seed);
         uint8 needed = _neededPower(t);
@@ -238,37 +263,38 @@ contract SignaturesTest is ConsentFixture {
     }
 
     /// @dev What the signer signed, tampered according to `mode` (8: nothing, it is relayed late).
-    function _tampered(SubjectId s, ConsentTerms memory t, uint256 deadline, uint256 mode, uint256 noise)
-        internal
-        returns (Signed memory x)
-    {
+    function _tampered(
+        SubjectId s,
+        ConsentTerms memory t,
+        uint256 deadline,
+        uint256 mode,
+        uint256 noise
+    ) internal returns (Signed memory x) {
         x = Signed(s, _copy(t), 0, deadline, block.chainid, address(consents));
         if (mode == 0) x.terms.categories ^= uint32(1 << (noise % 32));
         else if (mode == 1) x.terms.validUntil = t.validUntil == 0 ? uint64(block.timestamp) + 1 days : 0;
         else if (mode == 2) x.terms.granteeRoles ^= 1;
         else if (mode == 3) x.subject = SubjectId.wrap(bytes32(uint256(SubjectId.unwrap(s)) ^ 1));
-        else if (mode == 4) x.nonce = 1 + noise % 5;
+        else if (mode == 4) x.nonce = 1 + (noise % 5);
         else if (mode == 5) x.deadline = deadline + 1;
-        else if (mode == 6) x.chainId = block.chainid + 1 + noise % 1000;
+        else if (mode == 6) x.chainId = block.chainid + 1 + (noise % 1000);
         else if (mode == 7) x.verifying = address(new ConsentRegistry(IParticipantDirectory(address(directory))));
     }
 
     /// @notice Tampered terms/subject/deadline/nonce, another domain (contract or chain), or a
     /// late relay never pass.
-    function testFuzz_grantBySig_tamperedOrLateRejected(uint256 pkRaw, uint256 seed, uint8 how, uint256 noise)
-        public
-    {
+    function testFuzz_grantBySig_tamperedOrLateRejected(uint256 pkRaw, uint256 seed, uint8 how, uint256 noise) public {
         uint256 pk = _pk(pkRaw);
         (SubjectId s, address controller) = _subjectOf(pk);
         ConsentTerms memory t = _terms(seed);
-        uint256 deadline = block.timestamp + 1 + noise % (30 days);
+        uint256 deadline = block.timestamp + 1 + (noise % (30 days));
         uint256 mode = how % 9;
         Signed memory x = _tampered(s, t, deadline, mode, noise);
         bytes memory sig = _sign(pk, _grantDigest(x.chainId, x.verifying, x.subject, x.terms, x.nonce, x.deadline));
 
         if (mode == 8) {
             // Correct signature, relayed after its deadline.
-            vm.warp(deadline + 1 + noise % 1000);
+            vm.warp(deadline + 1 + (noise % 1000));
             vm.expectRevert(
                 abi.encodeWithSelector(IConsentRegistry.ConsentSignatureExpired.selector, deadline, block.timestamp)
             );
@@ -285,7 +311,10 @@ contract SignaturesTest is ConsentFixture {
         (SubjectId s, address controller) = _subjectOf(pk);
         ConsentTerms memory t = _terms(seed);
         uint256 deadline = block.timestamp + 1 days;
-        (uint8 v, bytes32 r, bytes32 ss) = vm.sign(pk, _grantDigest(block.chainid, address(consents), s, t, 0, deadline));
+        (uint8 v, bytes32 r, bytes32 ss) = vm.sign(
+            pk,
+            _grantDigest(block.chainid, address(consents), s, t, 0, deadline)
+        );
         bytes memory twin = abi.encodePacked(r, bytes32(SECP256K1_N - uint256(ss)), v == 27 ? uint8(28) : uint8(27));
         vm.expectRevert(abi.encodeWithSelector(IConsentRegistry.ConsentInvalidSignature.selector, controller));
         consents.grantBySig(s, t, controller, deadline, twin);
@@ -297,9 +326,7 @@ contract SignaturesTest is ConsentFixture {
 
     /// @notice revokeBySig: only the controller's (or a REVOKE guardian's, for a permit)
     /// signature revokes; replay fails; a foreign key fails.
-    function testFuzz_revokeBySig_onlyOnceAndOnlyByTheController(uint256 pkRaw, uint256 otherRaw, uint256 seed)
-        public
-    {
+    function testFuzz_revokeBySig_onlyOnceAndOnlyByTheController(uint256 pkRaw, uint256 otherRaw, uint256 seed) public {
         uint256 pk = _pk(pkRaw);
         uint256 other = _pk(otherRaw);
         vm.assume(vm.addr(pk) != vm.addr(other));

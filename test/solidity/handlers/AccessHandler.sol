@@ -17,7 +17,6 @@ import {
 import {Consortium} from "../utils/Consortium.sol";
 import {ConsentModel} from "../utils/ConsentModel.sol";
 import {Logs} from "../utils/Logs.sol";
-import {Vm} from "../utils/Vm.sol";
 
 /// @notice Invariant handler for property 1, "no access event without a valid consent or
 /// break-glass". It deploys its own consortium (it is governance), then performs random
@@ -76,6 +75,7 @@ contract AccessHandler is Consortium {
     mapping(uint32 org => address) internal _orgAdmin;
     mapping(uint32 org => bool) internal _orgSuspended;
     uint32 internal constant ORG_COUNT = 3;
+    uint256 internal immutable _start;
     address internal constant STRANGER = address(0x5757);
 
     /// @dev Record categories used (consents draw masks over the same bits, so they overlap).
@@ -109,9 +109,11 @@ contract AccessHandler is Consortium {
     uint256 public subjectBasedAccesses;
     uint256 public deniedBySubjectRefusals;
 
+    // solhint-disable-next-line function-max-lines
     constructor() {
         if (block.timestamp < T0) vm.warp(T0);
         uint64 nowT = uint64(block.timestamp);
+        _start = nowT;
         _deploySystem(); // this handler is governance
 
         _orgAdmin[1] = address(0xAD01);
@@ -123,8 +125,8 @@ contract AccessHandler is Consortium {
 
         _addPractitioner(address(0xD0C), 1, Codes.ROLE_CLINICIAN, nowT + YEAR);
         _addPractitioner(address(0xE3), 1, Codes.ROLE_EMERGENCY_RESPONDER, nowT + YEAR);
-        // Clinician + responder whose licence runs out during a run.
-        _addPractitioner(address(0x3E55), 1, Codes.ROLE_CLINICIAN | Codes.ROLE_EMERGENCY_RESPONDER, nowT + 6 * DAY);
+        // Clinician + responder whose licence runs out during many runs.
+        _addPractitioner(address(0x3E55), 1, Codes.ROLE_CLINICIAN | Codes.ROLE_EMERGENCY_RESPONDER, nowT + 2 * DAY);
         _addPractitioner(address(0x1AB), 2, Codes.ROLE_CLINICIAN, nowT + YEAR);
         _addPractitioner(address(0x9A3), 2, Codes.ROLE_EMERGENCY_RESPONDER | Codes.ROLE_RESEARCHER, nowT + YEAR);
         _addPractitioner(address(0xBA7), 3, Codes.ROLE_PAYER | Codes.ROLE_AUDITOR, nowT + YEAR);
@@ -136,7 +138,9 @@ contract AccessHandler is Consortium {
             Codes.POWER_GRANT | Codes.POWER_REVOKE | Codes.POWER_ERASE | Codes.POWER_ACCESS,
             nowT + 5 * DAY
         );
-        _addSubject(keccak256("subject-1"), address(0xC1), address(0x61), Codes.POWER_ACCESS, 0);
+        // Subject 1's guardian (ACCESS only) is also an active practitioner the subject's denies
+        // may designate: acting for the subject, those denies do not bind it.
+        _addSubject(keccak256("subject-1"), address(0xC1), address(0x9A3), Codes.POWER_ACCESS, 0);
 
         for (uint256 i = 0; i < _practitioners.length; ++i) _actors.push(_practitioners[i].account);
         for (uint256 i = 0; i < _subjects.length; ++i) {
@@ -151,6 +155,30 @@ contract AccessHandler is Consortium {
         t.validUntil = nowT + 4 * DAY;
         _seedConsent(1, t);
         _seedConsent(1, _orgRoleTerms(Effect.DENY, 0, Codes.ROLE_PAYER, type(uint32).max, 0, Codes.ACTION_READ));
+        // Several denies per subject, so that revoking one of them (swap-and-pop in the registry)
+        // must leave the others in force.
+        t = _practitionerPermit(address(0x1AB), Codes.bit(16) | Codes.bit(19), 0, Codes.ACTION_READ);
+        t.effect = Effect.DENY;
+        _seedConsent(0, t);
+        _seedConsent(0, _orgRoleTerms(Effect.DENY, 3, Codes.ROLE_PAYER, type(uint32).max, 0, Codes.ALL_ACTIONS));
+        _seedConsent(0, _orgRoleTerms(Effect.DENY, 1, Codes.ROLE_CLINICIAN, Codes.bit(19), 0x3, Codes.ACTION_READ));
+        _seedConsent(1, _orgRoleTerms(Effect.DENY, 1, Codes.ROLE_CLINICIAN, Codes.bit(19), 0, Codes.ACTION_READ));
+        t = _practitionerPermit(address(0x9A3), type(uint32).max, 0, Codes.ALL_ACTIONS);
+        t.effect = Effect.DENY;
+        t.validUntil = nowT + 3 * DAY;
+        _seedConsent(1, t);
+        // Permits those denies overlap with.
+        _seedConsent(
+            1,
+            _orgRoleTerms(
+                Effect.PERMIT,
+                0,
+                Codes.ROLE_CLINICIAN | Codes.ROLE_EMERGENCY_RESPONDER,
+                type(uint32).max,
+                0x3,
+                3
+            )
+        );
         _seedRecord(0, 0);
         _seedRecord(0, 2);
         _seedRecord(0, 16);
@@ -199,15 +227,18 @@ contract AccessHandler is Consortium {
     function _actsFor(uint8 si, address who, uint8 power) internal view returns (bool) {
         GSubject storage s = _subjects[si];
         if (who == s.controller) return true;
-        return who == s.guardian && s.guardianPowers & power == power
-            && (s.guardianValidUntil == 0 || s.guardianValidUntil > block.timestamp);
+        return
+            who == s.guardian &&
+            s.guardianPowers & power == power &&
+            (s.guardianValidUntil == 0 || s.guardianValidUntil > block.timestamp);
     }
 
-    function _covering(uint8 si, Effect effect, ConsentModel.Accessor memory a, ConsentModel.Query memory q)
-        internal
-        view
-        returns (bool)
-    {
+    function _covering(
+        uint8 si,
+        Effect effect,
+        ConsentModel.Accessor memory a,
+        ConsentModel.Query memory q
+    ) internal view returns (bool) {
         for (uint256 i = 0; i < _consents.length; ++i) {
             GConsent storage c = _consents[i];
             if (c.subject != si || c.terms.effect != effect) continue;
@@ -217,11 +248,12 @@ contract AccessHandler is Consortium {
     }
 
     /// @dev Is `id` a permit of subject `si` covering the query now?
-    function _isCoveringPermit(uint8 si, bytes32 id, ConsentModel.Accessor memory a, ConsentModel.Query memory q)
-        internal
-        view
-        returns (bool)
-    {
+    function _isCoveringPermit(
+        uint8 si,
+        bytes32 id,
+        ConsentModel.Accessor memory a,
+        ConsentModel.Query memory q
+    ) internal view returns (bool) {
         if (id == bytes32(0)) return false;
         for (uint256 i = 0; i < _consents.length; ++i) {
             GConsent storage c = _consents[i];
@@ -231,18 +263,20 @@ contract AccessHandler is Consortium {
         return false;
     }
 
-    /// @notice The model's decision: an active practitioner is refused by any covering deny, else
-    /// allowed by any covering permit (only the hinted one when `hinted`); failing that, the
-    /// subject's controller or ACCESS guardian acts for the subject.
-    function _allows(uint8 si, address who, ConsentModel.Query memory q, bool hinted, bytes32 hint)
-        internal
-        view
-        returns (bool)
-    {
+    /// @notice The model's decision: an active practitioner with no covering deny is allowed by any
+    /// covering permit (only the hinted one when `hinted`); failing that, the subject's controller
+    /// or unexpired ACCESS guardian acts for the subject (no consent needed, and the subject's
+    /// denies, rules about others, do not bind them).
+    function _allows(
+        uint8 si,
+        address who,
+        ConsentModel.Query memory q,
+        bool hinted,
+        bytes32 hint
+    ) internal view returns (bool) {
         if (!ConsentModel.wellFormed(q)) return false;
         ConsentModel.Accessor memory a = _accessor(who, si);
-        if (a.active) {
-            if (_covering(si, Effect.DENY, a, q)) return false;
+        if (a.active && !_covering(si, Effect.DENY, a, q)) {
             if (hinted && hint != bytes32(0)) {
                 if (_isCoveringPermit(si, hint, a, q)) return true;
             } else if (_covering(si, Effect.PERMIT, a, q)) {
@@ -253,23 +287,29 @@ contract AccessHandler is Consortium {
     }
 
     /// @dev Is (basis, basisId) of a logged access/anchor justified by the model right now?
-    function _validBasis(uint8 si, address who, ConsentModel.Query memory q, uint8 basis, bytes32 basisId)
-        internal
-        view
-        returns (bool)
-    {
+    function _validBasis(
+        uint8 si,
+        address who,
+        ConsentModel.Query memory q,
+        uint8 basis,
+        bytes32 basisId
+    ) internal view returns (bool) {
         if (!ConsentModel.wellFormed(q)) return false;
         ConsentModel.Accessor memory a = _accessor(who, si);
-        bool denied = a.active && _covering(si, Effect.DENY, a, q);
-        if (basis == uint8(AccessBasis.CONSENT)) return a.active && !denied && _isCoveringPermit(si, basisId, a, q);
-        if (basis == uint8(AccessBasis.SUBJECT)) return !denied && a.actsForSubject && basisId == bytes32(0);
+        if (basis == uint8(AccessBasis.CONSENT)) {
+            return a.active && !_covering(si, Effect.DENY, a, q) && _isCoveringPermit(si, basisId, a, q);
+        }
+        // The subject's denies are rules about others: they do not bind the subject or its guardian.
+        if (basis == uint8(AccessBasis.SUBJECT)) return a.actsForSubject && basisId == bytes32(0);
         return false;
     }
 
     function _activeDenies(uint8 si) internal view returns (uint256 n) {
         for (uint256 i = 0; i < _consents.length; ++i) {
             GConsent storage c = _consents[i];
-            if (c.subject == si && c.terms.effect == Effect.DENY && c.revokedAt == 0) ++n;
+            if (c.subject != si || c.terms.effect != Effect.DENY || c.revokedAt != 0) continue;
+            // An expired deny can never apply again and does not hold a place.
+            if (c.terms.validUntil == Codes.NO_EXPIRATION_TIME || c.terms.validUntil > block.timestamp) ++n;
         }
     }
 
@@ -289,7 +329,14 @@ contract AccessHandler is Consortium {
         if (r % 5 != 0) {
             // Practitioners 1, 2 and 4 are emergency responders.
             uint256 k = (r >> 2) % 3;
-            return _practitioners[k == 0 ? 1 : k == 1 ? 2 : 4].account;
+            return
+                _practitioners[
+                    k == 0
+                        ? 1
+                        : k == 1
+                            ? 2
+                            : 4
+                ].account;
         }
         return _actor(r >> 2);
     }
@@ -309,7 +356,7 @@ contract AccessHandler is Consortium {
         if (k < 8) return Codes.PURPOSE_ETREAT;
         if (k < 9) return Codes.PURPOSE_HPAYMT;
         if (k < 15) return uint8((r >> 4) % (Codes.MAX_PURPOSE + 1));
-        return uint8(Codes.MAX_PURPOSE + 1 + (r >> 4) % 3);
+        return uint8(Codes.MAX_PURPOSE + 1 + ((r >> 4) % 3));
     }
 
     function _hint(uint256 r, uint8 si) internal view returns (bytes32) {
@@ -336,15 +383,16 @@ contract AccessHandler is Consortium {
 
     function _randomTerms(uint256 seed) internal view returns (ConsentTerms memory t) {
         uint256 r = rand(seed, 1);
-        t.effect = r % 4 == 0 ? Effect.DENY : Effect.PERMIT;
+        t.effect = r % 3 == 0 ? Effect.DENY : Effect.PERMIT;
         if ((r >> 2) % 2 == 0) {
             t.granteeKind = GranteeKind.PRACTITIONER;
-            t.granteeAccount = (r >> 3) % 4 == 0 ? _actor(r >> 8) : _practitioners[(r >> 8) % _practitioners.length].account;
+            t.granteeAccount =
+                (r >> 3) % 4 == 0 ? _actor(r >> 8) : _practitioners[(r >> 8) % _practitioners.length].account;
         } else {
             t.granteeKind = GranteeKind.ORG_ROLE;
             t.granteeOrg = uint32((r >> 16) % (ORG_COUNT + 2)); // 0 = any, 4 = unknown org
             uint256 k = (r >> 24) % 4;
-            t.granteeRoles = k == 0 ? uint8(1 + (r >> 32) % Codes.ALL_ROLES) : uint8(1 << ((r >> 32) % 6));
+            t.granteeRoles = k == 0 ? uint8(1 + ((r >> 32) % Codes.ALL_ROLES)) : uint8(1 << ((r >> 32) % 6));
         }
         r = rand(seed, 2);
         t.categories = _categoryMask(r);
@@ -354,7 +402,7 @@ contract AccessHandler is Consortium {
         if (t.effect == Effect.DENY && (r >> 132) % 3 == 0) purposes = 0; // all purposes
         if (t.effect == Effect.PERMIT && purposes == 0) purposes = Codes.bit(Codes.PURPOSE_TREAT);
         t.purposes = purposes;
-        t.actions = uint8(1 + (r >> 140) % 3);
+        t.actions = uint8(1 + ((r >> 140) % 3));
         r = rand(seed, 3);
         uint64 nowT = uint64(block.timestamp);
         uint256 w = r % 4;
@@ -379,8 +427,9 @@ contract AccessHandler is Consortium {
         uint8 si = uint8(seed % _subjects.length);
         address by = _writer(si, seed >> 8);
         ConsentTerms memory t = _randomTerms(seed);
-        bool expected = _actsFor(si, by, t.effect == Effect.DENY ? Codes.POWER_REVOKE : Codes.POWER_GRANT)
-            && (t.effect == Effect.PERMIT || _activeDenies(si) < 16);
+        bool expected =
+            _actsFor(si, by, t.effect == Effect.DENY ? Codes.POWER_REVOKE : Codes.POWER_GRANT) &&
+                (t.effect == Effect.PERMIT || _activeDenies(si) < 16);
         vm.prank(by);
         try consents.grant(_subjects[si].id, t) returns (ConsentId id) {
             ++grantsOk;
@@ -398,8 +447,9 @@ contract AccessHandler is Consortium {
         uint256 i = seed % _consents.length;
         GConsent storage c = _consents[i];
         address by = _writer(c.subject, seed >> 16);
-        bool expected = c.revokedAt == 0
-            && _actsFor(c.subject, by, c.terms.effect == Effect.DENY ? Codes.POWER_GRANT : Codes.POWER_REVOKE);
+        bool expected =
+            c.revokedAt == 0 &&
+                _actsFor(c.subject, by, c.terms.effect == Effect.DENY ? Codes.POWER_GRANT : Codes.POWER_REVOKE);
         vm.prank(by);
         try consents.revoke(_subjects[c.subject].id, c.id) {
             ++revokesOk;
@@ -427,7 +477,7 @@ contract AccessHandler is Consortium {
     function toggleOrganization(uint256 seed) external {
         ++calls;
         seed = _mix(seed);
-        uint32 org = uint32(1 + seed % ORG_COUNT);
+        uint32 org = uint32(1 + (seed % ORG_COUNT));
         bool suspend = (seed >> 8) % 3 == 0;
         if (suspend == _orgSuspended[org]) return;
         if (suspend) directory.suspendOrganization(org);
@@ -439,7 +489,7 @@ contract AccessHandler is Consortium {
         ++calls;
         seed = _mix(seed);
         // Mostly hours to days; sometimes a few seconds (to land on window edges).
-        uint256 dt = seed % 4 == 0 ? 1 + (seed >> 2) % 120 : 1 + (seed >> 2) % (2 * DAY);
+        uint256 dt = seed % 4 == 0 ? 1 + ((seed >> 2) % 120) : 1 + ((seed >> 2) % (2 * DAY));
         vm.warp(block.timestamp + dt);
     }
 
@@ -450,8 +500,8 @@ contract AccessHandler is Consortium {
         // Opt out 1 time in 3, back in otherwise (a repeated preference must revert).
         bool optedOut = (seed >> 8) % 3 == 0;
         address by = _writer(si, seed >> 16);
-        bool expected = optedOut != _subjects[si].optedOut
-            && _actsFor(si, by, optedOut ? Codes.POWER_REVOKE : Codes.POWER_GRANT);
+        bool expected =
+            optedOut != _subjects[si].optedOut && _actsFor(si, by, optedOut ? Codes.POWER_REVOKE : Codes.POWER_GRANT);
         vm.prank(by);
         try consents.setBreakGlassOptOut(_subjects[si].id, optedOut) {
             _subjects[si].optedOut = optedOut;
@@ -489,18 +539,31 @@ contract AccessHandler is Consortium {
         RecordId id = RecordId.wrap(_fresh());
         vm.recordLogs();
         vm.prank(who);
-        try records.anchorRecord(id, _subjects[si].id, category, _fresh(), RecordId.wrap(0), "ipfs://r", ConsentId.wrap(hint)) {
+        try
+            records.anchorRecord(
+                id,
+                _subjects[si].id,
+                category,
+                _fresh(),
+                RecordId.wrap(0),
+                "ipfs://r",
+                ConsentId.wrap(hint)
+            )
+        {
             ++anchorOk;
             Logs.Anchored[] memory ev = Logs.anchored(vm.getRecordedLogs(), address(records));
             _records.push(GRecord(id, si, category, false));
-            bool basisOk = ev.length == 1 && ev[0].recordId == RecordId.unwrap(id) && ev[0].anchoredBy == who
-                && _validBasis(
-                    si,
-                    who,
-                    q,
-                    uint8(ev[0].consentId == bytes32(0) ? AccessBasis.SUBJECT : AccessBasis.CONSENT),
-                    ev[0].consentId
-                );
+            bool basisOk =
+                ev.length == 1 &&
+                    ev[0].recordId == RecordId.unwrap(id) &&
+                    ev[0].anchoredBy == who &&
+                    _validBasis(
+                        si,
+                        who,
+                        q,
+                        uint8(ev[0].consentId == bytes32(0) ? AccessBasis.SUBJECT : AccessBasis.CONSENT),
+                        ev[0].consentId
+                    );
             if (!expected || !basisOk) ++accessesWithoutBasis;
         } catch {
             vm.getRecordedLogs();
@@ -541,7 +604,7 @@ contract AccessHandler is Consortium {
     function accessBatch(uint256 seed) external {
         ++calls;
         seed = _mix(seed);
-        uint256 n = 1 + seed % 4;
+        uint256 n = 1 + (seed % 4);
         RecordId[] memory ids = new RecordId[](n);
         GRecord[] memory rs = new GRecord[](n);
         (bool guided, address who, uint256 first, uint8 purpose) = _guided(rand(seed, 7));
@@ -561,8 +624,10 @@ contract AccessHandler is Consortium {
         }
         bool expected = true;
         for (uint256 i = 0; i < n; ++i) {
-            if (rs[i].erased || !_allows(rs[i].subject, who, _query(rs[i].category, purpose, Codes.ACTION_READ), false, 0))
-            {
+            if (
+                rs[i].erased ||
+                !_allows(rs[i].subject, who, _query(rs[i].category, purpose, Codes.ACTION_READ), false, 0)
+            ) {
                 expected = false;
             }
         }
@@ -586,7 +651,7 @@ contract AccessHandler is Consortium {
     function breakGlassAccess(uint256 seed) external {
         ++calls;
         seed = _mix(seed);
-        uint256 n = 1 + seed % 3;
+        uint256 n = 1 + (seed % 3);
         uint8 si = uint8((seed >> 4) % _subjects.length);
         RecordId[] memory ids = new RecordId[](n);
         GRecord[] memory rs = new GRecord[](n);
@@ -597,7 +662,12 @@ contract AccessHandler is Consortium {
         }
         address who = _responderBiased(seed >> 16);
         uint256 k = (seed >> 32) % 8;
-        uint8 purpose = k < 4 ? Codes.PURPOSE_ETREAT : k < 7 ? Codes.PURPOSE_BTG : _purpose(seed >> 36);
+        uint8 purpose =
+            k < 4
+                ? Codes.PURPOSE_ETREAT
+                : k < 7
+                    ? Codes.PURPOSE_BTG
+                    : _purpose(seed >> 36);
         bool expected = _breakGlassAllowed(rs, who, purpose);
         vm.recordLogs();
         vm.prank(who);
@@ -606,9 +676,12 @@ contract AccessHandler is Consortium {
             Logs.Accessed[] memory ev = Logs.accessed(vm.getRecordedLogs(), address(records));
             bool basisOk = ev.length == n && _sessionOk(sessionId, who, rs[0].subject);
             for (uint256 i = 0; basisOk && i < n; ++i) {
-                basisOk = ev[i].recordId == RecordId.unwrap(rs[i].id) && ev[i].accessor == who
-                    && ev[i].basis == uint8(AccessBasis.EMERGENCY) && ev[i].basisId == bytes32(sessionId)
-                    && ev[i].purpose == purpose;
+                basisOk =
+                    ev[i].recordId == RecordId.unwrap(rs[i].id) &&
+                    ev[i].accessor == who &&
+                    ev[i].basis == uint8(AccessBasis.EMERGENCY) &&
+                    ev[i].basisId == bytes32(sessionId) &&
+                    ev[i].purpose == purpose;
             }
             if (!expected || !basisOk) ++accessesWithoutBasis;
         } catch {
@@ -628,16 +701,23 @@ contract AccessHandler is Consortium {
             address who = _actor(r >> 8);
             uint8 category = (r >> 16) % 8 == 0 ? uint8((r >> 20) % 34) : _cats[(r >> 20) % _cats.length];
             uint256 k = (r >> 28) % 10;
-            uint8 action = k < 6 ? Codes.ACTION_READ : k < 9 ? Codes.ACTION_APPEND : uint8((r >> 32) % 5);
+            uint8 action =
+                k < 6
+                    ? Codes.ACTION_READ
+                    : k < 9
+                        ? Codes.ACTION_APPEND
+                        : uint8((r >> 32) % 5);
             ConsentModel.Query memory q = _query(category, _purpose(r >> 40), action);
             bytes32 hint = _hint(r >> 64, si);
             ++probes;
             Decision memory d = consents.check(who, _subjects[si].id, q.category, q.purpose, q.action);
             if (d.allowed != _allows(si, who, q, false, 0)) ++checkMismatches;
-            else if (d.allowed && !_validBasis(si, who, q, uint8(d.basis), ConsentId.unwrap(d.consentId))) ++checkMismatches;
+            else if (d.allowed && !_validBasis(si, who, q, uint8(d.basis), ConsentId.unwrap(d.consentId)))
+                ++checkMismatches;
             d = consents.checkWithHint(who, _subjects[si].id, q.category, q.purpose, q.action, ConsentId.wrap(hint));
             if (d.allowed != _allows(si, who, q, true, hint)) ++checkMismatches;
-            else if (d.allowed && !_validBasis(si, who, q, uint8(d.basis), ConsentId.unwrap(d.consentId))) ++checkMismatches;
+            else if (d.allowed && !_validBasis(si, who, q, uint8(d.basis), ConsentId.unwrap(d.consentId)))
+                ++checkMismatches;
         }
     }
 
@@ -646,11 +726,7 @@ contract AccessHandler is Consortium {
     /// @dev A query aimed at an existing consent (permit or deny): a practitioner its grantee
     /// designates, a record of the subject in one of its categories and one of its purposes, so
     /// that covering permits and denies are exercised often, not by luck.
-    function _guided(uint256 r)
-        internal
-        view
-        returns (bool found, address who, uint256 recordIndex, uint8 purpose)
-    {
+    function _guided(uint256 r) internal view returns (bool found, address who, uint256 recordIndex, uint8 purpose) {
         if (_consents.length == 0) return (false, address(0), 0, 0);
         GConsent storage c = _consents[r % _consents.length];
         ConsentTerms memory t = c.terms;
@@ -705,11 +781,12 @@ contract AccessHandler is Consortium {
         return _records[start];
     }
 
-    function _loggedAccessOk(Logs.Accessed memory e, GRecord memory r, address who, uint8 purpose)
-        internal
-        view
-        returns (bool)
-    {
+    function _loggedAccessOk(
+        Logs.Accessed memory e,
+        GRecord memory r,
+        address who,
+        uint8 purpose
+    ) internal view returns (bool) {
         if (r.erased) return false;
         if (e.recordId != RecordId.unwrap(r.id) || e.accessor != who || e.purpose != purpose) return false;
         if (e.subject != SubjectId.unwrap(_subjects[r.subject].id)) return false;
@@ -728,9 +805,11 @@ contract AccessHandler is Consortium {
     }
 
     function _sessionOk(uint256 sessionId, address who, uint8 si) internal view returns (bool) {
-        (SubjectId s, address responder,,,, uint64 expiresAt,) = records.getEmergencySession(sessionId);
-        return responder == who && SubjectId.unwrap(s) == SubjectId.unwrap(_subjects[si].id)
-            && expiresAt > block.timestamp;
+        (SubjectId s, address responder, , , , uint64 expiresAt, ) = records.getEmergencySession(sessionId);
+        return
+            responder == who &&
+            SubjectId.unwrap(s) == SubjectId.unwrap(_subjects[si].id) &&
+            expiresAt > block.timestamp;
     }
 
     function _countBasis(uint8 basis) internal {
@@ -740,8 +819,12 @@ contract AccessHandler is Consortium {
 
     function _countDenied(bytes memory err) internal {
         // AccessDenied(bytes32,address,uint8 reason,bytes32): reason 9 = DENIED_BY_SUBJECT.
-        if (err.length == 4 + 4 * 32 && selectorOf(err) == bytes4(keccak256("AccessDenied(bytes32,address,uint8,bytes32)"))) {
+        if (
+            err.length == 4 + 4 * 32 &&
+            selectorOf(err) == bytes4(keccak256("AccessDenied(bytes32,address,uint8,bytes32)"))
+        ) {
             uint256 reason;
+            // solhint-disable-next-line no-inline-assembly
             assembly ("memory-safe") {
                 reason := mload(add(err, add(32, add(4, 64))))
             }
@@ -751,7 +834,7 @@ contract AccessHandler is Consortium {
 
     /// @notice Activity statistics: calls, access ok/refused, batch ok/refused, break-glass
     /// ok/refused, anchor ok/refused, grants, revokes, consent-based and subject-based accesses,
-    /// DENIED_BY_SUBJECT refusals, probes, ghost consents, ghost records.
+    /// DENIED_BY_SUBJECT refusals, probes, ghost consents, ghost records, seconds elapsed.
     function stats() external view returns (uint256[18] memory s) {
         s = [
             calls,
@@ -771,7 +854,7 @@ contract AccessHandler is Consortium {
             probes,
             _consents.length,
             _records.length,
-            block.timestamp
+            block.timestamp - _start
         ];
     }
 }

@@ -1,15 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
-import {
-    Codes,
-    ConsentId,
-    ConsentTerms,
-    Effect,
-    OrgKind,
-    RecordId,
-    SubjectId
-} from "../../../contracts/libraries/MedLedgerTypes.sol";
+import {Codes, ConsentId, Effect, OrgKind, RecordId, SubjectId} from "../../../contracts/libraries/MedLedgerTypes.sol";
 
 import {Consortium} from "../utils/Consortium.sol";
 import {Logs} from "../utils/Logs.sol";
@@ -88,9 +80,14 @@ contract ChainHandler is Consortium {
         seed = _mix(seed);
         uint8 si = uint8(seed % 3);
         uint256 who = (seed >> 8) % 6;
-        address actor = who < 4 ? _controllers[si] : who == 4 ? CLINICIAN : OUTSIDER;
+        address actor =
+            who < 4
+                ? _controllers[si]
+                : who == 4
+                    ? CLINICIAN
+                    : OUTSIDER;
         bool authorized = who < 4 || (who == 4 && si == 0);
-        uint8 category = (seed >> 12) % 16 == 0 ? uint8(32 + (seed >> 16) % 8) : uint8((seed >> 16) % 32);
+        uint8 category = (seed >> 12) % 16 == 0 ? uint8(32 + ((seed >> 16) % 8)) : uint8((seed >> 16) % 32);
         bytes32 previous = _choosePrevious(si, seed >> 24);
         bytes32 id = (seed >> 40) % 16 == 0 ? _ids[(seed >> 48) % _ids.length] : _fresh();
         if (_ghost[id].known) ++reusedIdAttempts;
@@ -98,9 +95,17 @@ contract ChainHandler is Consortium {
         bool expected = !_ghost[id].known && category <= Codes.MAX_CATEGORY && authorized && _previousOk(si, previous);
         vm.recordLogs();
         vm.prank(actor);
-        try records.anchorRecord(
-            RecordId.wrap(id), _subjects[si], category, _fresh(), RecordId.wrap(previous), "ipfs://v", ConsentId.wrap(0)
-        ) {
+        try
+            records.anchorRecord(
+                RecordId.wrap(id),
+                _subjects[si],
+                category,
+                _fresh(),
+                RecordId.wrap(previous),
+                "ipfs://v",
+                ConsentId.wrap(0)
+            )
+        {
             ++anchorsOk;
             Logs.Anchored[] memory ev = Logs.anchored(vm.getRecordedLogs(), address(records));
             if (!expected) ++unexpectedAnchors;
@@ -124,7 +129,7 @@ contract ChainHandler is Consortium {
         ++calls;
         seed = _mix(seed);
         uint8 si = uint8(seed % 3);
-        uint256 n = 1 + (seed >> 8) % 4;
+        uint256 n = 1 + ((seed >> 8) % 4);
         bytes32[] memory leafIds = new bytes32[](n);
         uint8[] memory cats = new uint8[](n);
         bytes32[] memory digests = new bytes32[](n);
@@ -144,7 +149,14 @@ contract ChainHandler is Consortium {
         for (uint256 i = 0; i < n; ++i) {
             bool expected = !_ghost[leafIds[i]].known;
             // The same id twice in one batch: the second proof must fail.
-            try records.proveRecord(tree[0], RecordId.wrap(leafIds[i]), cats[i], digests[i], StdMerkle.proof(tree, at[i]))
+            try
+                records.proveRecord(
+                    tree[0],
+                    RecordId.wrap(leafIds[i]),
+                    cats[i],
+                    digests[i],
+                    StdMerkle.proof(tree, at[i])
+                )
             {
                 ++provenOk;
                 if (!expected) ++unexpectedAnchors;
@@ -190,10 +202,13 @@ contract ChainHandler is Consortium {
     function _choosePrevious(uint8 si, uint256 r) internal returns (bytes32 previous) {
         uint256 mode = r % 10;
         if (mode < 2) return bytes32(0);
-        if (mode < 6) previous = _head(si, r >> 8); // extend a chain of this subject
-        else if (mode == 6) previous = _head(uint8((si + 1 + (r >> 8) % 2) % 3), r >> 16); // another subject's
+        if (mode < 6)
+            previous = _head(si, r >> 8); // extend a chain of this subject
+        else if (mode == 6)
+            previous = _head(uint8((si + 1 + ((r >> 8) % 2)) % 3), r >> 16); // another subject's
         else if (mode == 7) previous = (r >> 8) % 2 == 0 ? _superseded(r >> 16) : _ids[(r >> 16) % _ids.length];
-        else if (mode == 8) previous = keccak256(abi.encode("unknown", r)); // never anchored
+        else if (mode == 8)
+            previous = keccak256(abi.encode("unknown", r)); // never anchored
         else previous = _erased(r >> 8);
         GRecord storage p = _ghost[previous];
         if (p.known && p.successors != 0) ++forkAttempts;
@@ -285,14 +300,18 @@ contract ChainHandler is Consortium {
         for (uint256 i = 0; i < _ids.length; ++i) {
             bytes32 id = _ids[i];
             GRecord storage g = _ghost[id];
-            (SubjectId s,,,,, uint64 erasedAt, bool superseded) = records.getRecord(RecordId.wrap(id));
+            (SubjectId s, , , , , uint64 erasedAt, bool superseded) = records.getRecord(RecordId.wrap(id));
             if (
-                superseded != (g.successors > 0) || (erasedAt != 0) != g.erased
-                    || SubjectId.unwrap(s) != SubjectId.unwrap(_subjects[g.subject])
+                superseded != (g.successors > 0) ||
+                (erasedAt != 0) != g.erased ||
+                SubjectId.unwrap(s) != SubjectId.unwrap(_subjects[g.subject])
             ) ++bad;
         }
     }
 
+    /// @notice Activity statistics: calls, anchors ok, anchors refused, supersedes, fork attempts,
+    /// cross-subject attempts, erased-previous attempts, reused-id attempts, proven members,
+    /// erasures, versions, (slot for the longest chain).
     function stats() external view returns (uint256[12] memory s) {
         s = [
             calls,

@@ -3,7 +3,6 @@ pragma solidity ^0.8.28;
 
 import {
     Codes,
-    ConsentId,
     ConsentTerms,
     Effect,
     GranteeKind,
@@ -51,11 +50,21 @@ abstract contract ConsentFixture is Consortium {
         _addPractitioner(hospital, address(0xAD01), address(0xD0C), Codes.ROLE_CLINICIAN, licence);
         _addPractitioner(hospital, address(0xAD01), address(0xE3), Codes.ROLE_EMERGENCY_RESPONDER, licence);
         _addPractitioner(
-            hospital, address(0xAD01), address(0x3E55), Codes.ROLE_CLINICIAN | Codes.ROLE_EMERGENCY_RESPONDER, licence
+            hospital,
+            address(0xAD01),
+            address(0x3E55),
+            Codes.ROLE_CLINICIAN | Codes.ROLE_EMERGENCY_RESPONDER,
+            licence
         );
         _addPractitioner(lab, address(0xAD02), address(0x1AB), Codes.ROLE_CLINICIAN, licence);
         _addPractitioner(payer, address(0xAD03), address(0xBA7), Codes.ROLE_PAYER, licence);
-        _addPractitioner(research, address(0xAD04), address(0x5C1), Codes.ROLE_RESEARCHER | Codes.ROLE_AUDITOR, licence);
+        _addPractitioner(
+            research,
+            address(0xAD04),
+            address(0x5C1),
+            Codes.ROLE_RESEARCHER | Codes.ROLE_AUDITOR,
+            licence
+        );
 
         patient = vm.addr(PATIENT_PK);
         guardian = vm.addr(GUARDIAN_PK);
@@ -72,7 +81,14 @@ abstract contract ConsentFixture is Consortium {
 
     /// @dev The model's view of an (active) practitioner of the fixture.
     function _accessor(Practitioner memory p) internal pure returns (ConsentModel.Accessor memory) {
-        return ConsentModel.Accessor({account: p.account, active: true, org: p.org, roles: p.roles, actsForSubject: false});
+        return
+            ConsentModel.Accessor({
+                account: p.account,
+                active: true,
+                org: p.org,
+                roles: p.roles,
+                actsForSubject: false
+            });
     }
 
     function _query(uint8 category, uint8 purpose, bool append) internal pure returns (ConsentModel.Query memory q) {
@@ -83,11 +99,13 @@ abstract contract ConsentFixture is Consortium {
 
     /// @notice Valid random terms of `effect`, biased (about 3 in 4 per dimension) to cover `q` for
     /// `a`, with a random validity window around now.
-    function _randomTerms(uint256 seed, Effect effect, Practitioner memory a, ConsentModel.Query memory q)
-        internal
-        view
-        returns (ConsentTerms memory t)
-    {
+    // solhint-disable-next-line function-max-lines
+    function _randomTerms(
+        uint256 seed,
+        Effect effect,
+        Practitioner memory a,
+        ConsentModel.Query memory q
+    ) internal view returns (ConsentTerms memory t) {
         t.effect = effect;
         uint256 r = rand(seed, 1);
         uint256 g = r % 8;
@@ -100,7 +118,12 @@ abstract contract ConsentFixture is Consortium {
         } else {
             t.granteeKind = GranteeKind.ORG_ROLE;
             uint256 o = (r >> 16) % 4;
-            t.granteeOrg = o == 0 ? 0 : o == 1 ? uint32((r >> 24) % 6) : a.org;
+            t.granteeOrg =
+                o == 0
+                    ? 0
+                    : o == 1
+                        ? uint32((r >> 24) % 6)
+                        : a.org;
             uint8 roles = uint8((r >> 32) % Codes.ALL_ROLES) + 1;
             if ((r >> 40) % 4 != 0) roles |= a.roles;
             t.granteeRoles = roles;

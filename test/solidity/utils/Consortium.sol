@@ -63,9 +63,13 @@ abstract contract Consortium is TestBase {
         directory.registerPatient(subject, controller, _key("patient"));
     }
 
-    function _setGuardian(SubjectId subject, address controller, address guardian, uint8 powers, uint64 validUntil)
-        internal
-    {
+    function _setGuardian(
+        SubjectId subject,
+        address controller,
+        address guardian,
+        uint8 powers,
+        uint64 validUntil
+    ) internal {
         vm.prank(controller);
         directory.setGuardian(subject, guardian, powers, validUntil);
     }
@@ -81,51 +85,59 @@ abstract contract Consortium is TestBase {
     }
 
     /// @dev The controller anchors a record version for its own subject (no consent needed).
-    function _anchorAsSubject(SubjectId subject, address controller, uint8 category, RecordId previous)
-        internal
-        returns (RecordId id)
-    {
+    function _anchorAsSubject(
+        SubjectId subject,
+        address controller,
+        uint8 category,
+        RecordId previous
+    ) internal returns (RecordId id) {
         id = RecordId.wrap(_fresh());
         vm.prank(controller);
         records.anchorRecord(id, subject, category, _fresh(), previous, "ipfs://x", ConsentId.wrap(0));
     }
 
     /// @dev A permit for one practitioner: READ on `categories` for `purposes`, no expiry.
-    function _practitionerPermit(address account, uint32 categories, uint32 purposes, uint8 actions)
-        internal
-        pure
-        returns (ConsentTerms memory)
-    {
-        return ConsentTerms({
-            effect: Effect.PERMIT,
-            granteeKind: GranteeKind.PRACTITIONER,
-            granteeAccount: account,
-            granteeOrg: 0,
-            granteeRoles: 0,
-            categories: categories,
-            purposes: purposes,
-            actions: actions,
-            validFrom: 0,
-            validUntil: Codes.NO_EXPIRATION_TIME
-        });
+    function _practitionerPermit(
+        address account,
+        uint32 categories,
+        uint32 purposes,
+        uint8 actions
+    ) internal pure returns (ConsentTerms memory) {
+        return
+            ConsentTerms({
+                effect: Effect.PERMIT,
+                granteeKind: GranteeKind.PRACTITIONER,
+                granteeAccount: account,
+                granteeOrg: 0,
+                granteeRoles: 0,
+                categories: categories,
+                purposes: purposes,
+                actions: actions,
+                validFrom: 0,
+                validUntil: Codes.NO_EXPIRATION_TIME
+            });
     }
 
-    function _orgRoleTerms(Effect effect, uint32 org, uint8 roles, uint32 categories, uint32 purposes, uint8 actions)
-        internal
-        pure
-        returns (ConsentTerms memory)
-    {
-        return ConsentTerms({
-            effect: effect,
-            granteeKind: GranteeKind.ORG_ROLE,
-            granteeAccount: address(0),
-            granteeOrg: org,
-            granteeRoles: roles,
-            categories: categories,
-            purposes: purposes,
-            actions: actions,
-            validFrom: 0,
-            validUntil: Codes.NO_EXPIRATION_TIME
-        });
+    function _orgRoleTerms(
+        Effect effect,
+        uint32 org,
+        uint8 roles,
+        uint32 categories,
+        uint32 purposes,
+        uint8 actions
+    ) internal pure returns (ConsentTerms memory) {
+        return
+            ConsentTerms({
+                effect: effect,
+                granteeKind: GranteeKind.ORG_ROLE,
+                granteeAccount: address(0),
+                granteeOrg: org,
+                granteeRoles: roles,
+                categories: categories,
+                purposes: purposes,
+                actions: actions,
+                validFrom: 0,
+                validUntil: Codes.NO_EXPIRATION_TIME
+            });
     }
 }

@@ -7,6 +7,8 @@ import {RecordId} from "../../../contracts/libraries/MedLedgerTypes.sol";
 /// (core.ts makeMerkleTree/getProof, sorted leaves, sorted-pair keccak nodes) for the leaf
 /// encoding RecordRegistry documents: (bytes32 recordId, uint8 category, bytes32 digest).
 library StdMerkle {
+    error StdMerkleNoLeaves();
+
     /// @dev standardLeafHash: keccak256(keccak256(abi.encode(values))).
     function leafHash(RecordId recordId, uint8 category, bytes32 digest) internal pure returns (bytes32) {
         return keccak256(bytes.concat(keccak256(abi.encode(recordId, category, digest))));
@@ -19,9 +21,11 @@ library StdMerkle {
 
     /// @notice Builds the array tree; `treeIndexOf[i]` is where `leaves[i]` sits in it.
     /// Leaves are sorted by hash (StandardMerkleTree's default `sortLeaves: true`).
-    function build(bytes32[] memory leaves) internal pure returns (bytes32[] memory tree, uint256[] memory treeIndexOf) {
+    function build(
+        bytes32[] memory leaves
+    ) internal pure returns (bytes32[] memory tree, uint256[] memory treeIndexOf) {
         uint256 n = leaves.length;
-        require(n > 0, "StdMerkle: no leaves");
+        if (n == 0) revert StdMerkleNoLeaves();
         uint256[] memory order = new uint256[](n);
         for (uint256 i = 0; i < n; ++i) order[i] = i;
         // Insertion sort of the indices by leaf hash, ascending.

@@ -6,12 +6,14 @@ import {Vm, VM_ADDRESS} from "./Vm.sol";
 /// @notice A tiny stand-in for forge-std's Test: the cheatcode handle, `bound` and a few
 /// assertions that revert with a custom error naming what failed (the runner decodes it).
 abstract contract TestBase {
+    // solhint-disable-next-line const-name-snakecase
     Vm internal constant vm = Vm(VM_ADDRESS);
 
     error AssertionFailed(string what);
     error AssertionFailedUint(string what, uint256 left, uint256 right);
     error AssertionFailedBytes32(string what, bytes32 left, bytes32 right);
     error AssertionFailedAddress(string what, address left, address right);
+    error BoundInvalidRange(uint256 min, uint256 max);
 
     function assertTrue(bool condition, string memory what) internal pure {
         if (!condition) revert AssertionFailed(what);
@@ -43,7 +45,7 @@ abstract contract TestBase {
 
     /// @dev Maps `x` into [min, max] (inclusive) without bias towards the edges mattering here.
     function bound(uint256 x, uint256 min, uint256 max) internal pure returns (uint256) {
-        require(min <= max, "bound: min > max");
+        if (min > max) revert BoundInvalidRange(min, max);
         if (x >= min && x <= max) return x;
         uint256 size = max - min + 1;
         if (size == 0) return x; // full uint256 range
@@ -53,6 +55,7 @@ abstract contract TestBase {
     /// @dev The selector of a revert payload (zero if shorter than 4 bytes).
     function selectorOf(bytes memory revertData) internal pure returns (bytes4 sel) {
         if (revertData.length < 4) return bytes4(0);
+        // solhint-disable-next-line no-inline-assembly
         assembly ("memory-safe") {
             sel := mload(add(revertData, 32))
         }
