@@ -354,8 +354,12 @@ async function sealRssInChild(
   io: IoOptions,
 ): Promise<number> {
   const worker = fileURLToPath(new URL("./crypto-worker.ts", import.meta.url));
+  // The worker is TypeScript importing ".js" paths: load it through tsx, whoever started us.
+  const tsx = import.meta.resolve("tsx/esm");
   const args = [
-    ...process.execArgv,
+    ...process.execArgv.filter((a) => !a.includes("tsx")),
+    "--import",
+    tsx,
     "--expose-gc",
     worker,
     JSON.stringify({ input, output, key: Buffer.from(key).toString("hex"), backend: backend.name, ...io }),
