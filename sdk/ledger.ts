@@ -352,6 +352,8 @@ export class MedLedger {
 }
 
 class RecordsApi {
+  private readonly inFlight = new Map<string, Promise<RecordId>>();
+
   constructor(private readonly ml: MedLedger) {}
 
   /**
@@ -360,10 +362,21 @@ class RecordsApi {
    * `idempotencyKey`) completes the same record and never anchors twice.
    */
   async put(subject: SubjectId, content: Uint8Array | string, opts: PutOptions): Promise<RecordId> {
-    const entry = await this.prepare(subject, content, opts);
-    if (entry.stage !== "anchored")
-      await this.anchor(entry, opts.idempotencyKey ?? this.keyFor(subject, content, opts));
-    return entry.recordId;
+    const key = opts.idempotencyKey ?? this.keyFor(subject, content, opts);
+    // The same write issued twice at once joins the first attempt instead of racing it.
+    const running = this.inFlight.get(key);
+    if (running !== undefined) return running;
+    const attempt = (async () => {
+      const entry = await this.prepare(subject, content, opts, key);
+      if (entry.stage !== "anchored") await this.anchor(entry, key);
+      return entry.recordId;
+    })();
+    this.inFlight.set(key, attempt);
+    try {
+      return await attempt;
+    } finally {
+      this.inFlight.delete(key);
+    }
   }
 
   /**

@@ -88,6 +88,13 @@ describe("SDK: records, consent and key release end to end (in-process chain)", 
     expect(
       await c.doctor.ml.records.put(c.subject, "v1", { category: "MEDICATIONS", mediaType: "text/plain" }),
     ).to.equal(v1);
+    // The same write issued several times at once yields one record.
+    const same = await Promise.all(
+      [1, 2, 3].map(() =>
+        c.doctor.ml.records.put(c.subject, "once", { category: "MEDICATIONS", mediaType: "text/plain" }),
+      ),
+    );
+    expect(new Set(same).size).to.equal(1);
     const v2 = await c.doctor.ml.records.put(c.subject, "v2", {
       category: "MEDICATIONS",
       mediaType: "text/plain",
