@@ -787,10 +787,9 @@ class RecordsApi {
   }
 
   private async version(id: RecordId, known?: { pointer: string }): Promise<RecordVersion> {
-    const [subject, digest, custodian, category, anchoredAt, erasedAt, superseded] = await this.ml.chain.read(() =>
+    const [, digest, custodian, category, anchoredAt, erasedAt, superseded] = await this.ml.chain.read(() =>
       this.ml.chain.records.getRecord(id),
     );
-    void subject;
     const event = await this.anchoredEvent(id);
     return {
       recordId: id,

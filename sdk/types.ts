@@ -9,6 +9,8 @@
  * const record = asRecordId("0x…64 hex…");   // validates, throws InvalidInputError
  * ```
  */
+import { hexlify } from "ethers";
+
 import { InvalidInputError } from "./errors.js";
 
 export type Hex = `0x${string}`;
@@ -39,7 +41,7 @@ export function asAddress(value: string): Address {
 
 /** 32 random bytes from the platform CSPRNG, as hex. */
 export function randomBytes32(random: (n: number) => Uint8Array = defaultRandom): Hex {
-  return `0x${Buffer.from(random(32)).toString("hex")}`;
+  return hexlify(random(32)) as Hex;
 }
 
 function defaultRandom(n: number): Uint8Array {

@@ -20,6 +20,7 @@ import {
   purposeMask,
 } from "../../sdk/codes.js";
 import { consentDomain as domainFor } from "../../sdk/chain/eip712.js";
+import { deployMedLedger } from "../../sdk/deploy.js";
 import type { ConsentTermsStruct } from "../../types/typechain/ConsentRegistry.js";
 import {
   ConsentRegistry__factory,
@@ -48,17 +49,15 @@ export interface Deployed {
   records: RecordRegistry;
 }
 
+/** Deploys through the SDK's deploy (governance kept by `governance` for the tests). */
 export async function deployContracts(governance: HardhatEthersSigner): Promise<Deployed> {
-  const directory = await new ParticipantDirectory__factory(governance).deploy(governance.address);
-  await directory.waitForDeployment();
-  const consents = await new ConsentRegistry__factory(governance).deploy(await directory.getAddress());
-  await consents.waitForDeployment();
-  const records = await new RecordRegistry__factory(governance).deploy(
-    await directory.getAddress(),
-    await consents.getAddress(),
-  );
-  await records.waitForDeployment();
-  return { directory, consents, records };
+  const book = await deployMedLedger(governance, { network: "test", governance: false });
+  const c = book.contracts;
+  return {
+    directory: ParticipantDirectory__factory.connect(c.ParticipantDirectory.address, governance),
+    consents: ConsentRegistry__factory.connect(c.ConsentRegistry.address, governance),
+    records: RecordRegistry__factory.connect(c.RecordRegistry.address, governance),
+  };
 }
 
 export interface World extends Deployed {

@@ -1,0 +1,134 @@
+import { expect } from "chai";
+import { ZeroHash, getBytes } from "ethers";
+import type { Wallet } from "ethers";
+import { network } from "hardhat";
+
+import { KeyReleaseError, Purpose, keyReleaseMessage, unwrapDataKey } from "../../sdk/index.js";
+import type { Keyholder, RecordId } from "../../sdk/index.js";
+import { setUpConsortium } from "../../scripts/lib/consortium.js";
+import type { Consortium } from "../../scripts/lib/consortium.js";
+
+const conn = await network.create();
+const { networkHelpers } = conn;
+
+describe("keyholder: no logged access, no key", () => {
+  async function world(): Promise<{ c: Consortium; id: RecordId; hospital: Keyholder }> {
+    const [funder] = await conn.ethers.getSigners();
+    const c = await setUpConsortium({ provider: conn.ethers.provider, funder: funder! });
+    await c.patient.ml.consent.grant(c.subject, {
+      grantee: { organization: c.hospital, roles: ["CLINICIAN"] },
+      categories: ["NOTES"],
+      purposes: ["TREAT"],
+      actions: ["APPEND", "READ"],
+    });
+    const id = await c.doctor.ml.records.put(c.subject, "discharge note", {
+      category: "NOTES",
+      mediaType: "text/plain",
+    });
+    return { c, id, hospital: c.keyholders.get(c.hospital)! };
+  }
+
+  async function accessBy(c: Consortium, who: "doctor" | "patient", id: RecordId): Promise<string> {
+    const ml = c[who].ml;
+    const purpose = who === "doctor" ? Purpose.TREAT : Purpose.PATRQT;
+    return (await ml.chain.send(ml.chain.records, "access", [id, purpose, ZeroHash])).receipt.hash;
+  }
+
+  async function request(c: Consortium, signer: Wallet, reader: string, id: RecordId, tx: string, orgId = c.hospital) {
+    const message = keyReleaseMessage({ recordId: id, accessTxHash: tx, chainId: 31337n, orgId });
+    return { recordId: id, reader, accessTxHash: tx, signature: await signer.signMessage(message) };
+  }
+
+  async function refusal(p: Promise<unknown>): Promise<string> {
+    const err = await p.then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).to.be.instanceOf(KeyReleaseError);
+    return (err as KeyReleaseError).shortMessage;
+  }
+
+  it("releases the key, re-wrapped for the reader, after the reader's logged access", async () => {
+    const { c, id, hospital } = await networkHelpers.loadFixture(world);
+    const tx = await accessBy(c, "doctor", id);
+    const slot = await hospital.release(await request(c, c.doctor.wallet, c.doctor.wallet.address, id, tx));
+    const context = c.doctor.ml.context(id, c.subject);
+    expect(
+      unwrapDataKey({ slot: getBytes(slot), recipientPrivateKey: c.doctor.identity.x25519.privateKey, context }),
+    ).to.have.length(32);
+  });
+
+  it("gives the subject their own slot after the subject's logged access", async () => {
+    const { c, id, hospital } = await networkHelpers.loadFixture(world);
+    const tx = await accessBy(c, "patient", id);
+    const slot = await hospital.release(await request(c, c.patient.wallet, c.patient.wallet.address, id, tx));
+    const context = c.patient.ml.context(id, c.subject);
+    expect(
+      unwrapDataKey({ slot: getBytes(slot), recipientPrivateKey: c.patient.identity.x25519.privateKey, context }),
+    ).to.have.length(32);
+  });
+
+  it("refuses a request not signed by the reader", async () => {
+    const { c, id, hospital } = await networkHelpers.loadFixture(world);
+    const tx = await accessBy(c, "doctor", id);
+    const forged = await request(c, c.payerAgent.wallet, c.doctor.wallet.address, id, tx);
+    expect(await refusal(hospital.release(forged))).to.contain("not signed by the reader");
+    const garbage = { ...forged, signature: "0x1234" };
+    expect(await refusal(hospital.release(garbage))).to.contain("bad signature");
+  });
+
+  it("refuses someone else's access transaction, a transaction that logs no access, and an unknown one", async () => {
+    const { c, id, hospital } = await networkHelpers.loadFixture(world);
+    const doctorsTx = await accessBy(c, "doctor", id);
+    const other = await request(c, c.responder.wallet, c.responder.wallet.address, id, doctorsTx);
+    expect(await refusal(hospital.release(other))).to.contain("logs no access");
+    const { result } = await c.patient.ml.consent.grant(c.subject, {
+      grantee: { practitioner: c.doctor.wallet.address },
+      categories: ["NOTES"],
+      purposes: ["TREAT"],
+    });
+    const notAnAccess = await request(c, c.doctor.wallet, c.doctor.wallet.address, id, result.receipt.hash);
+    expect(await refusal(hospital.release(notAnAccess))).to.contain("logs no access");
+    const unknown = await request(c, c.doctor.wallet, c.doctor.wallet.address, id, `0x${"ab".repeat(32)}`);
+    expect(await refusal(hospital.release(unknown))).to.contain("no mined access transaction");
+  });
+
+  it("refuses an access older than its window, and a request for another record", async () => {
+    const { c, id, hospital } = await networkHelpers.loadFixture(world);
+    const tx = await accessBy(c, "doctor", id);
+    const other = await c.doctor.ml.records.put(c.subject, "another note", {
+      category: "NOTES",
+      mediaType: "text/plain",
+    });
+    expect(
+      await refusal(hospital.release(await request(c, c.doctor.wallet, c.doctor.wallet.address, other, tx))),
+    ).to.contain("logs no access");
+    await networkHelpers.time.increase(601);
+    await networkHelpers.mine();
+    expect(
+      await refusal(hospital.release(await request(c, c.doctor.wallet, c.doctor.wallet.address, id, tx))),
+    ).to.contain("too old");
+  });
+
+  it("refuses when it is not the custodian, after erasure, and once the slots are shredded", async () => {
+    const { c, id, hospital } = await networkHelpers.loadFixture(world);
+    const tx = await accessBy(c, "doctor", id);
+    const payerKeyholder = c.keyholders.get(c.payer)!;
+    const toPayer = await request(c, c.doctor.wallet, c.doctor.wallet.address, id, tx, c.payer);
+    expect(await refusal(payerKeyholder.release(toPayer))).to.contain("not the record's custodian");
+
+    const ok = await request(c, c.doctor.wallet, c.doctor.wallet.address, id, tx);
+    await hospital.shred(id);
+    expect(await refusal(hospital.release(ok))).to.contain("no key slots");
+
+    const second = await c.doctor.ml.records.put(c.subject, "third note", {
+      category: "NOTES",
+      mediaType: "text/plain",
+    });
+    const tx2 = await accessBy(c, "doctor", second);
+    await c.patient.ml.chain.send(c.patient.ml.chain.records, "eraseRecord", [second]);
+    expect(
+      await refusal(hospital.release(await request(c, c.doctor.wallet, c.doctor.wallet.address, second, tx2))),
+    ).to.contain("erased");
+  });
+});
