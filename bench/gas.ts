@@ -25,7 +25,7 @@ import {
   randomId,
   terms,
   YEAR,
-} from "../test/helpers/fixture.js";
+} from "../fixtures/world.js";
 import type { ContractTransactionResponse } from "ethers";
 
 /** Targets from the on-chain core issue (gas; checkConsent has none). */

@@ -4,15 +4,16 @@
  */
 import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { gunzipSync } from "node:zlib";
 
 import { network } from "hardhat";
 
 import { filesystem, putFhir, validateFhir } from "../sdk/index.js";
-import { setUpConsortium } from "../scripts/lib/consortium.js";
+import { setUpConsortium } from "../fixtures/consortium.js";
 
-export const SYNTHEA_DIR = resolve(process.cwd(), "../shared/data/fhir/synthea");
+export const SYNTHEA_DIR = fileURLToPath(new URL("../fixtures/data/synthea", import.meta.url));
 
 export interface ImportBenchResult {
   importRecordsPerSec: number;

@@ -11,8 +11,8 @@ import { join } from "node:path";
 import { network } from "hardhat";
 
 import { deployMedLedger, filesystem } from "../sdk/index.js";
-import { setUpConsortium } from "./lib/consortium.js";
-import { runSdkScenario } from "./lib/scenario.js";
+import { setUpConsortium } from "../fixtures/consortium.js";
+import { runSdkScenario } from "../fixtures/sdk-scenario.js";
 
 const step = (title: string) => console.log(`\n── ${title} ${"─".repeat(Math.max(0, 70 - title.length))}`);
 const dir = await mkdtemp(join(tmpdir(), "medledger-demo-"));
@@ -34,7 +34,7 @@ try {
   console.log(`  patient registered as subject ${c.subject} (random; no personal data on chain)`);
   console.log(`  envelopes stored under ${join(dir, "blobs")}`);
   step("Story");
-  const bundle: unknown = JSON.parse(await readFile(new URL("../examples/demo-bundle.json", import.meta.url), "utf8"));
+  const bundle: unknown = JSON.parse(await readFile(new URL("../fixtures/data/demo-bundle.json", import.meta.url), "utf8"));
   const summary = await runSdkScenario(c, bundle, (line) => console.log(`  ${line}`));
   const expected = { payerRefusal: "NO_CONSENT", afterRevocation: "CONSENT_REVOKED", afterErasure: "RECORD_ERASED" };
   for (const [k, v] of Object.entries(expected)) {

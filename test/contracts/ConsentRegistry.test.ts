@@ -31,8 +31,8 @@ import {
   fakeKey,
   randomId,
   terms,
-} from "../helpers/fixture.js";
-import type { World } from "../helpers/fixture.js";
+} from "../../fixtures/world.js";
+import type { World } from "../../fixtures/world.js";
 
 const conn = await network.create();
 const { networkHelpers, ethers } = conn;

@@ -8,8 +8,8 @@ import { expect } from "chai";
 import { ZeroAddress, ZeroHash, id as keccakString } from "ethers";
 import { network } from "hardhat";
 
-import { DAY, OrgKind, Power, Role, YEAR, buildWorld, fakeKey, randomId } from "../helpers/fixture.js";
-import type { World } from "../helpers/fixture.js";
+import { DAY, OrgKind, Power, Role, YEAR, buildWorld, fakeKey, randomId } from "../../fixtures/world.js";
+import type { World } from "../../fixtures/world.js";
 import { ParticipantDirectory__factory } from "../../types/typechain/index.js";
 
 const conn = await network.create();

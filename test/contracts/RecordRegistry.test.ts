@@ -27,8 +27,8 @@ import {
   grantHospitalAppend,
   randomId,
   terms,
-} from "../helpers/fixture.js";
-import type { World } from "../helpers/fixture.js";
+} from "../../fixtures/world.js";
+import type { World } from "../../fixtures/world.js";
 
 const conn = await network.create();
 const { networkHelpers } = conn;

@@ -4,8 +4,8 @@ import { expect } from "chai";
 import { ethers as ethersLib } from "ethers";
 import { network } from "hardhat";
 
-import { buildWorld } from "../helpers/fixture.js";
-import { PLANTED, runScenario } from "../helpers/scenario.js";
+import { buildWorld } from "../../fixtures/world.js";
+import { PLANTED, runScenario } from "../../fixtures/contract-scenario.js";
 
 const conn = await network.create();
 const { ethers } = conn;

@@ -3,10 +3,10 @@ import { network } from "hardhat";
 
 import { fetchLedgerEvents, replay } from "../../sdk/audit/replay.js";
 import type { LedgerState } from "../../sdk/audit/replay.js";
-import { buildWorld } from "../helpers/fixture.js";
-import type { World } from "../helpers/fixture.js";
-import { runScenario } from "../helpers/scenario.js";
-import type { ScenarioResult } from "../helpers/scenario.js";
+import { buildWorld } from "../../fixtures/world.js";
+import type { World } from "../../fixtures/world.js";
+import { runScenario } from "../../fixtures/contract-scenario.js";
+import type { ScenarioResult } from "../../fixtures/contract-scenario.js";
 
 const conn = await network.create();
 const { networkHelpers } = conn;

@@ -1,8 +1,8 @@
 import { expect } from "chai";
 import { network } from "hardhat";
 
-import { Action, Category, Purpose, anchor, buildWorld, grantHospitalAppend, terms } from "../helpers/fixture.js";
-import type { World } from "../helpers/fixture.js";
+import { Action, Category, Purpose, anchor, buildWorld, grantHospitalAppend, terms } from "../../fixtures/world.js";
+import type { World } from "../../fixtures/world.js";
 
 const conn = await network.create();
 const { networkHelpers } = conn;

@@ -6,7 +6,7 @@ import { deployMedLedger } from "../../sdk/deploy.js";
 import { InvalidInputError } from "../../sdk/errors.js";
 import type { PartialAddressBook } from "../../sdk/deploy.js";
 import { MedLedgerTimelock__factory, ParticipantDirectory__factory } from "../../types/typechain/index.js";
-import { fakeKey } from "../helpers/fixture.js";
+import { fakeKey } from "../../fixtures/world.js";
 
 const conn = await network.create();
 const { ethers, networkHelpers } = conn;

@@ -14,12 +14,12 @@ import { Wallet, hexlify } from "ethers";
 
 import { InvalidInputError, MedLedger, filesystemJournal, readAddressBook } from "../../sdk/index.js";
 import type { AddressBook, BlobStore, Journal, RecordId } from "../../sdk/index.js";
-import { setUpConsortium } from "../../scripts/lib/consortium.js";
-import type { Consortium } from "../../scripts/lib/consortium.js";
-import { runSdkScenario } from "../../scripts/lib/scenario.js";
-import type { ScenarioSummary } from "../../scripts/lib/scenario.js";
-import { startAnvil, startHardhatNode } from "../helpers/nodes.js";
-import type { RunningNode } from "../helpers/nodes.js";
+import { setUpConsortium } from "../../fixtures/consortium.js";
+import type { Consortium } from "../../fixtures/consortium.js";
+import { runSdkScenario } from "../../fixtures/sdk-scenario.js";
+import type { ScenarioSummary } from "../../fixtures/sdk-scenario.js";
+import { startAnvil, startHardhatNode } from "../../fixtures/nodes.js";
+import type { RunningNode } from "../../fixtures/nodes.js";
 
 /** Runs the project's deploy command against the node; returns the address book it wrote. */
 async function deployWithCommand(node: RunningNode, dir: string): Promise<AddressBook> {
@@ -36,7 +36,7 @@ async function deployWithCommand(node: RunningNode, dir: string): Promise<Addres
 }
 
 async function bundle(): Promise<unknown> {
-  return JSON.parse(await readFile(new URL("../../examples/demo-bundle.json", import.meta.url), "utf8"));
+  return JSON.parse(await readFile(new URL("../../fixtures/data/demo-bundle.json", import.meta.url), "utf8"));
 }
 
 async function consortiumOn(node: RunningNode, dir: string): Promise<Consortium> {

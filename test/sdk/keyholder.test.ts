@@ -5,8 +5,8 @@ import { network } from "hardhat";
 
 import { KeyReleaseError, Purpose, keyReleaseMessage, unwrapDataKey } from "../../sdk/index.js";
 import type { Keyholder, RecordId } from "../../sdk/index.js";
-import { setUpConsortium } from "../../scripts/lib/consortium.js";
-import type { Consortium } from "../../scripts/lib/consortium.js";
+import { setUpConsortium } from "../../fixtures/consortium.js";
+import type { Consortium } from "../../fixtures/consortium.js";
 
 const conn = await network.create();
 const { networkHelpers } = conn;

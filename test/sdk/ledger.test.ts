@@ -3,8 +3,8 @@ import { network } from "hardhat";
 
 import { AccessDeniedError, IntegrityError, MedLedger, NotFoundError } from "../../sdk/index.js";
 import type { BlobStore } from "../../sdk/index.js";
-import { setUpConsortium } from "../../scripts/lib/consortium.js";
-import type { Consortium } from "../../scripts/lib/consortium.js";
+import { setUpConsortium } from "../../fixtures/consortium.js";
+import type { Consortium } from "../../fixtures/consortium.js";
 
 const conn = await network.create();
 const { networkHelpers } = conn;

@@ -1,6 +1,6 @@
 /**
  * Test input for the FHIR suites: the ten Synthea R4 transaction Bundles of the shared test data
- * (read in place from ../shared/data, never copied into the repository).
+ * (vendored in fixtures/data/synthea; provenance in fixtures/README.md).
  */
 import { readFileSync, readdirSync } from "node:fs";
 import { resolve } from "node:path";
@@ -10,7 +10,7 @@ import { gunzipSync } from "node:zlib";
 import type { Bundle, FhirResource } from "fhir/r4.js";
 
 export const projectRoot = fileURLToPath(new URL("../../../", import.meta.url));
-export const syntheaDir = resolve(projectRoot, "../shared/data/fhir/synthea");
+export const syntheaDir = resolve(projectRoot, "fixtures/data/synthea");
 
 /** File names of the Synthea bundles, sorted. */
 export function syntheaFiles(): string[] {

@@ -5,8 +5,8 @@ import { join } from "node:path";
 import { expect } from "chai";
 import { network } from "hardhat";
 
-import { setUpConsortium } from "../../../scripts/lib/consortium.js";
-import type { Consortium } from "../../../scripts/lib/consortium.js";
+import { setUpConsortium } from "../../../fixtures/consortium.js";
+import type { Consortium } from "../../../fixtures/consortium.js";
 import { startBlock } from "../../../sdk/chain/addressBook.js";
 import { AccessDeniedError } from "../../../sdk/chain/errors.js";
 import { Category } from "../../../sdk/codes.js";

@@ -43,7 +43,7 @@ describe("sdk/fhir validate: R4 JSON schema", function () {
   });
 
   it("the demo bundle and a minimal resource validate", () => {
-    const demo = JSON.parse(readFileSync(resolve(projectRoot, "examples/demo-bundle.json"), "utf8")) as unknown;
+    const demo = JSON.parse(readFileSync(resolve(projectRoot, "fixtures/data/demo-bundle.json"), "utf8")) as unknown;
     expect(validateFhir(demo)).to.deep.equal({ valid: true });
     expect(validateFhir(PATIENT)).to.deep.equal({ valid: true });
     expect(validateFhir({ resourceType: "Patient", birthDate: "2024-02-29" })).to.deep.equal({ valid: true });

@@ -19,7 +19,7 @@ import {
 
 import {TestBase} from "./TestBase.sol";
 
-/// @notice Deploys a consortium the way test/helpers/fixture.ts does:
+/// @notice Deploys a consortium the way fixtures/world.ts does:
 /// ParticipantDirectory(governance) -> ConsentRegistry(directory) -> RecordRegistry(directory, consents),
 /// with `address(this)` as governance, plus small helpers to populate it.
 abstract contract Consortium is TestBase {
