@@ -16,8 +16,23 @@
 import { InvalidInputError } from "../errors.js";
 
 /**
+ * The deepest JSON nesting the FHIR functions accept (objects and arrays, the input itself at
+ * level 0). The deepest resource of the HL7 R4 examples nests 22 levels, a Synthea bundle 11; past
+ * this limit validation refuses the input with a FhirValidationError naming the limit, before any
+ * recursive step (the schema validator, canonical JSON, the classifier) could overflow the stack.
+ *
+ * @example
+ * ```ts
+ * import { MAX_FHIR_DEPTH } from "medledger";
+ * MAX_FHIR_DEPTH; // 100
+ * ```
+ */
+export const MAX_FHIR_DEPTH = 100;
+
+/**
  * Serializes a JSON value canonically (sorted keys, no whitespace). Throws InvalidInputError on
- * anything that is not plain JSON (cycles, NaN, Infinity, functions, bigints, undefined array items).
+ * anything that is not plain JSON (cycles, NaN, Infinity, functions, bigints, undefined array items)
+ * and on nesting deeper than 100 levels (never a stack overflow).
  *
  * @example
  * ```ts
@@ -28,7 +43,7 @@ import { InvalidInputError } from "../errors.js";
 export function canonicalJson(value: unknown): string {
   const parts: string[] = [];
   const ancestors = new Set<object>();
-  const write = (v: unknown, path: string): void => {
+  const write = (v: unknown, path: string, depth: number): void => {
     switch (typeof v) {
       case "string":
       case "boolean":
@@ -48,13 +63,17 @@ export function canonicalJson(value: unknown): string {
       parts.push("null");
       return;
     }
+    if (depth > MAX_FHIR_DEPTH)
+      throw new InvalidInputError(`Not canonical JSON: nested deeper than ${MAX_FHIR_DEPTH} levels`, {
+        details: path.slice(0, 200),
+      });
     if (ancestors.has(v)) throw new InvalidInputError("Not canonical JSON: a circular reference", { details: path });
     ancestors.add(v);
     if (Array.isArray(v)) {
       parts.push("[");
       v.forEach((item, i) => {
         if (i > 0) parts.push(",");
-        write(item, `${path}[${i}]`);
+        write(item, `${path}[${i}]`, depth + 1);
       });
       parts.push("]");
     } else {
@@ -66,12 +85,12 @@ export function canonicalJson(value: unknown): string {
       keys.forEach((k, i) => {
         if (i > 0) parts.push(",");
         parts.push(JSON.stringify(k), ":");
-        write(record[k], `${path}.${k}`);
+        write(record[k], `${path}.${k}`, depth + 1);
       });
       parts.push("}");
     }
     ancestors.delete(v);
   };
-  write(value, "$");
+  write(value, "$", 0);
   return parts.join("");
 }

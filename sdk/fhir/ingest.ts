@@ -4,38 +4,54 @@
  * - The WHOLE input is validated first ({@link assertValidFhir}); if anything is invalid a
  *   {@link FhirValidationError} lists every problem and nothing is stored or anchored.
  * - A Bundle is split into its entries' resources (a nested Bundle is one record, not expanded);
- *   entries without a `resource` (e.g. a transaction DELETE) are skipped. Any other resource is one
- *   record.
+ *   entries without a `resource` (e.g. a transaction DELETE) are left out. Any other resource is
+ *   one record.
+ * - Classification ({@link Classifier}, default {@link defaultClassifier}): every resource gets a
+ *   public clinical category and its sensitive labels, by security label, code and reference
+ *   within the Bundle. Directory, definitional and messaging resources (Practitioner,
+ *   Organization, Questionnaire, MessageHeader, …) are not the patient's health data: they are not
+ *   stored and are reported in `skipped`.
+ * - On chain (contracts 1.0, INTERIM): a labelled record is anchored under its strictest label's
+ *   category ({@link anchorCategoryOf}), an unlabelled one under its public category.
  * - Content: the resource's canonical JSON ({@link canonicalJson}) as UTF-8, media type
- *   {@link FHIR_MEDIA_TYPE}, category from {@link categoryOf} (or `opts.categorize`).
+ *   {@link FHIR_MEDIA_TYPE}.
  * - Identity: (subject, resourceType, id); without an id, the Bundle entry's `fullUrl`
  *   (`urn:uuid:…`); without either, the content itself (such a resource never gets versions).
  * - The writer's journal index maps each identity to its head record: the name is an HMAC of the
  *   identity under the journal's secret, the value holds the head record id and HMACs of the
- *   head's content and of every `meta.versionId` seen (keyed hashes only, and only locally; nothing
- *   derived from content goes on chain but the envelope digest).
+ *   head's content, of its filing (anchored category, public category, labels) and of every
+ *   `meta.versionId` seen (keyed hashes only, and only locally).
  * - A known identity arriving again is `unchanged` (same record id, nothing anchored) if its
  *   `meta.versionId` was seen before, or, when the head or the input has no versionId, if its
- *   canonical content equals the head's. Otherwise it is a `new-version` anchored with
- *   `previous` = the head (a head that is still only a Merkle batch member is proven on chain first).
+ *   canonical content equals the head's; and, for the head, only if it would be filed the same
+ *   way. When the labels (or the category) change, the resource gets a `new-version` under the
+ *   new filing, linked to the head: never silently re-filed, never left under the old labels.
+ * - A known identity whose record was erased (by the patient or a guardian) is reported `erased`
+ *   and nothing is stored: erasure is not undone by a re-import (one event query per call).
  * - Before anything is stored, the writer's APPEND consent is checked for every category it is
- *   about to write (else an AccessDeniedError `RecordAnchorDenied`, nothing stored).
+ *   about to anchor (else an AccessDeniedError `RecordAnchorDenied`, nothing stored).
  * - New first versions of one input are anchored with ONE `records.putBatch` (one Merkle root)
  *   when batching (default for Bundles with more than one resource), else one `records.put` each.
  *   New versions go through `records.put` with `previous`, in input order.
  * - Retries are safe: every write has a deterministic idempotency key (HMAC of subject, identity,
  *   content and previous record), so re-running after a crash completes the same records.
  *
+ * Calls into MedLedger: `ml.records.put`, `ml.records.putBatch`, `ml.records.verify` (to prove a
+ * batch member), `ml.journal` (getIndex, setIndex, byRecord, secret), `ml.chain.consents.check`,
+ * `ml.chain.records` (getRecord, proveRecord through `ml.chain.send`, RecordErased events),
+ * `ml.opts.addressBook` (start block), `ml.account`.
+ *
  * @example
  * ```ts
  * import { putFhir } from "medledger";
- * const { resources } = await putFhir(ml, subject, bundle);
- * for (const r of resources) console.log(r.resourceType, r.id, r.status, r.category, r.recordId);
+ * const { resources, skipped } = await putFhir(ml, subject, bundle);
+ * for (const r of resources) console.log(r.resourceType, r.id, r.status, r.category, r.labels, r.recordId);
  * ```
  */
 import { sha256 } from "@noble/hashes/sha2.js";
 import type { Bundle, FhirResource } from "fhir/r4.js";
 
+import { startBlock } from "../chain/addressBook.js";
 import { AccessDeniedError, ContractRevertError } from "../chain/errors.js";
 import type { CategoryName } from "../codes.js";
 import { Action, Category } from "../codes.js";
@@ -45,7 +61,12 @@ import { idempotencyKey } from "../records/journal.js";
 import { asRecordId, asSubjectId } from "../types.js";
 import type { RecordId, SubjectId } from "../types.js";
 import { canonicalJson } from "./canonical.js";
-import { categoryOf } from "./categories.js";
+import { defaultClassifier } from "./classify.js";
+import type { ClassificationRule, Classifier } from "./classify.js";
+import { anchorCategoryOf } from "./interim.js";
+import { labelMask } from "./labels.js";
+import type { LabelName } from "./labels.js";
+import type { PublicCategoryName, SkipKind } from "./terminology.js";
 import { assertValidFhir } from "./validate.js";
 
 /**
@@ -61,6 +82,10 @@ export const FHIR_MEDIA_TYPE = "application/fhir+json; fhirVersion=4.0";
 
 /**
  * What happened to one resource.
+ * - `created`: a new record (first version);
+ * - `new-version`: a new record linked to the previous one (content or labels changed);
+ * - `unchanged`: already stored and filed the same way: nothing written;
+ * - `erased`: already stored, and that record was erased: nothing written (not undone).
  *
  * @example
  * ```ts
@@ -68,15 +93,16 @@ export const FHIR_MEDIA_TYPE = "application/fhir+json; fhirVersion=4.0";
  * const fresh: FhirPutStatus[] = ["created", "new-version"];
  * ```
  */
-export type FhirPutStatus = "created" | "new-version" | "unchanged";
+export type FhirPutStatus = "created" | "new-version" | "unchanged" | "erased";
 
 /**
- * One resource of a {@link putFhir} call.
+ * One stored resource of a {@link putFhir} call: what happened, and how it was classified (for
+ * an importer's review).
  *
  * @example
  * ```ts
  * import type { FhirPutEntry } from "medledger";
- * const changed = (entries: FhirPutEntry[]) => entries.filter((e) => e.status !== "unchanged");
+ * const labelled = (entries: FhirPutEntry[]) => entries.filter((e) => e.labels.length > 0);
  * ```
  */
 export interface FhirPutEntry {
@@ -84,31 +110,62 @@ export interface FhirPutEntry {
   /** The resource's identity: its `id`, else its Bundle entry's `fullUrl`, else null. */
   id: string | null;
   versionId?: string;
-  /** The record holding this resource's content (for "unchanged": the existing record). */
+  /** The record holding this resource's content (for "unchanged" and "erased": the existing record). */
   recordId: RecordId;
-  category: CategoryName;
+  /** The public clinical category (0..15). */
+  category: PublicCategoryName;
+  /** The sensitive labels (empty: none). */
+  labels: LabelName[];
+  /** INTERIM (contracts 1.0): the category the record is anchored under, see {@link anchorCategoryOf}. */
+  anchoredCategory: CategoryName;
+  /** The rule behind the category and behind each label. */
+  rules: ClassificationRule[];
+  /** What the importer should review (labels that name no class, unknown security labels). */
+  notes?: string[];
   status: FhirPutStatus;
   /** For "new-version": the record this version supersedes. */
   previous?: RecordId;
+  /** For "new-version" with the same content: the filing (labels or category) changed. */
+  refiled?: true;
   /** For Bundle inputs: the index of the entry in `Bundle.entry`. */
   entryIndex?: number;
 }
 
 /**
- * The outcome of {@link putFhir}: one entry per resource, in input order, and counts.
+ * A resource {@link putFhir} did not store: not the patient's health data.
+ *
+ * @example
+ * ```ts
+ * import type { FhirSkippedEntry } from "medledger";
+ * const directory = (s: FhirSkippedEntry[]) => s.filter((e) => e.reason === "directory");
+ * ```
+ */
+export interface FhirSkippedEntry {
+  resourceType: string;
+  id: string | null;
+  reason: SkipKind;
+  rules: ClassificationRule[];
+  entryIndex?: number;
+}
+
+/**
+ * The outcome of {@link putFhir}: one entry per stored resource and one per skipped resource, in
+ * input order, and counts.
  *
  * @example
  * ```ts
  * import { putFhir } from "medledger";
  * const result = await putFhir(ml, subject, bundle);
- * console.log(`${result.created} created, ${result.newVersions} new versions, ${result.unchanged} unchanged`);
+ * console.log(`${result.created} created, ${result.newVersions} new versions, ${result.unchanged} unchanged, ${result.skipped.length} skipped`);
  * ```
  */
 export interface FhirPutResult {
   resources: FhirPutEntry[];
+  skipped: FhirSkippedEntry[];
   created: number;
   newVersions: number;
   unchanged: number;
+  erased: number;
   /** Whether new first versions were anchored as one Merkle batch. */
   batched: boolean;
 }
@@ -118,15 +175,16 @@ export interface FhirPutResult {
  *
  * @example
  * ```ts
- * import { putFhir, categoryOf } from "medledger";
- * await putFhir(ml, subject, bundle, { batch: false, categorize: (r) => (r.resourceType === "Flag" ? "NOTES" : categoryOf(r)) });
+ * import { putFhir, createClassifier, loadClassifierOverrides } from "medledger";
+ * const classifier = createClassifier({ overrides: await loadClassifierOverrides("overrides.json") });
+ * await putFhir(ml, subject, bundle, { batch: false, classifier });
  * ```
  */
 export interface PutFhirOptions {
   /** Anchor new first versions as one Merkle batch. Default: true for Bundles with more than one resource. */
   batch?: boolean;
-  /** The category of each resource. Default: {@link categoryOf}. */
-  categorize?: (resource: FhirResource) => CategoryName;
+  /** The classifier (default rules plus a hospital's overrides). Default: {@link defaultClassifier}. */
+  classifier?: Classifier;
 }
 
 /** What the journal index keeps per identity (JSON). */
@@ -135,6 +193,8 @@ interface IndexValue {
   head: RecordId;
   /** HMAC of the head's canonical content. */
   content: string;
+  /** HMAC of the head's filing: anchored category, public category, label mask (absent before labels). */
+  filing?: string;
   /** HMAC of the head's meta.versionId, if it had one. */
   version?: string;
   /** HMAC of every versionId seen → its record. */
@@ -145,6 +205,7 @@ interface IndexValue {
 interface Write {
   kind: "first" | "next";
   bytes: Uint8Array;
+  /** The category anchored on chain (INTERIM: see anchorCategoryOf). */
   category: CategoryName;
   /** Its idempotency key (set once the previous record is known). */
   key: string;
@@ -160,6 +221,7 @@ type Ref = RecordId | Write;
 interface PlannedState {
   head: Ref;
   content: string;
+  filing?: string;
   version?: string;
   versions: Map<string, Ref>;
 }
@@ -193,12 +255,14 @@ function parseIndex(raw: string | undefined): PlannedState | undefined {
   }
   if (value.v !== 1)
     throw new InvalidInputError("Unsupported FHIR index entry in the journal", { details: `v=${String(value.v)}` });
-  return {
+  const state: PlannedState = {
     head: asRecordId(value.head),
     content: value.content,
     version: value.version,
     versions: new Map(Object.entries(value.versions ?? {}).map(([k, id]) => [k, asRecordId(id)])),
   };
+  if (typeof value.filing === "string") state.filing = value.filing;
+  return state;
 }
 
 function serializeIndex(state: PlannedState): string {
@@ -209,6 +273,7 @@ function serializeIndex(state: PlannedState): string {
     versions: Object.fromEntries([...state.versions].map(([k, ref]) => [k, resolve(ref)])),
   };
   if (state.version !== undefined) value.version = state.version;
+  if (state.filing !== undefined) value.filing = state.filing;
   return JSON.stringify(value);
 }
 
@@ -247,15 +312,27 @@ async function ensureProven(ml: MedLedger, recordId: RecordId): Promise<void> {
   }
 }
 
+/** Record ids (lower case) of the subject that were erased: one event query. */
+async function erasedRecords(ml: MedLedger, subject: SubjectId): Promise<Set<string>> {
+  const records = ml.chain.records;
+  const events = await records.queryFilter(
+    records.filters.RecordErased(undefined, subject),
+    startBlock(ml.opts.addressBook),
+  );
+  return new Set(events.map((e) => String(e.args.recordId).toLowerCase()));
+}
+
 /**
  * Stores FHIR R4 resources as MedLedger records: validates the whole input first (nothing is
- * stored if anything is invalid), writes one record per resource, links re-sent resources as
- * versions, and reports per resource `created`, `new-version` or `unchanged`. See the module
- * documentation for the rules, and docs/fhir.md for the category mapping.
+ * stored if anything is invalid), classifies every resource (public category, sensitive labels,
+ * the rule behind each), skips what is not the patient's health data, writes one record per
+ * resource, links re-sent resources as versions, and reports per resource `created`,
+ * `new-version`, `unchanged` or `erased`. See the module documentation for the rules, and
+ * docs/fhir.md for the classification.
  *
  * @throws FhirValidationError when the input is not valid FHIR R4 (nothing stored or anchored)
  * @throws AccessDeniedError (`RecordAnchorDenied`) when the writer may not append a category it
- *   would write (nothing stored or anchored)
+ *   would anchor (nothing stored or anchored)
  *
  * @example
  * ```ts
@@ -274,77 +351,156 @@ export async function putFhir(
 ): Promise<FhirPutResult> {
   assertValidFhir(input);
   const sid = asSubjectId(subject);
-  const categorize = opts.categorize ?? categoryOf;
+  const classifier = opts.classifier ?? defaultClassifier;
   const secret = ml.journal.secret;
 
   const items: { resource: FhirResource; entryIndex?: number; fullUrl?: string }[] = [];
   if (input.resourceType === "Bundle") {
     (input.entry ?? []).forEach((entry, entryIndex) => {
-      if (entry.resource !== undefined)
-        items.push({ resource: entry.resource as FhirResource, entryIndex, fullUrl: entry.fullUrl });
+      if (entry.resource === undefined) return;
+      const item: { resource: FhirResource; entryIndex?: number; fullUrl?: string } = {
+        resource: entry.resource as FhirResource,
+        entryIndex,
+      };
+      if (entry.fullUrl !== undefined) item.fullUrl = entry.fullUrl;
+      items.push(item);
     });
   } else {
     items.push({ resource: input });
   }
-  const batch = opts.batch ?? (input.resourceType === "Bundle" && items.length > 1);
+  const index = classifier.indexBundle(items);
 
-  // ─── plan: decide every status from the index before writing anything ───
-  const states = new Map<string, PlannedState | undefined>();
-  const writes: Write[] = [];
-  const planned: { entry: Omit<FhirPutEntry, "recordId" | "previous">; ref: Ref; previous?: Ref }[] = [];
-  for (const { resource, entryIndex, fullUrl } of items) {
-    const category = categorize(resource);
-    if (Category[category] === undefined)
-      throw new InvalidInputError(`categorize returned an unknown category ${String(category)}`);
+  // ─── classify and identify; what is not the patient's health data is skipped ───
+  interface Planned {
+    resource: FhirResource;
+    entryIndex?: number;
+    fullUrl?: string;
+    entry: Omit<FhirPutEntry, "recordId" | "previous" | "status">;
+    bytes: Uint8Array;
+    content: string;
+    version?: string;
+    filing: string;
+    name: string;
+  }
+  const skipped: FhirSkippedEntry[] = [];
+  const toPlan: Planned[] = [];
+  index.entries.forEach((indexed, i) => {
+    const { resource, entryIndex, fullUrl } = items[i]!;
+    const c = indexed.classification;
+    const id = resource.id ?? fullUrl ?? null;
+    if (c.skip !== undefined) {
+      const s: FhirSkippedEntry = { resourceType: resource.resourceType, id, reason: c.skip, rules: c.rules };
+      if (entryIndex !== undefined) s.entryIndex = entryIndex;
+      skipped.push(s);
+      return;
+    }
+    const anchoredCategory = anchorCategoryOf(c);
     const bytes = ENC.encode(canonicalJson(resource));
     const content = contentMac(secret, bytes);
     const versionId = resource.meta?.versionId;
-    const version = versionId === undefined ? undefined : mac(secret, ["version", versionId]);
-    const id = resource.id ?? fullUrl ?? null;
     const identity =
       resource.id !== undefined ? `id:${resource.id}` : fullUrl !== undefined ? `url:${fullUrl}` : `content:${content}`;
-    const name = `fhir:${mac(secret, ["index", sid, resource.resourceType, identity])}`;
-    if (!states.has(name)) states.set(name, parseIndex(await ml.journal.getIndex(name)));
-    const state = states.get(name);
-
-    const entry: Omit<FhirPutEntry, "recordId" | "previous"> = {
+    const entry: Planned["entry"] = {
       resourceType: resource.resourceType,
       id,
-      category,
-      status: "created",
+      category: c.category,
+      labels: c.labels,
+      anchoredCategory,
+      rules: c.rules,
     };
+    if (c.notes.length > 0) entry.notes = c.notes;
     if (versionId !== undefined) entry.versionId = versionId;
     if (entryIndex !== undefined) entry.entryIndex = entryIndex;
+    const planned: Planned = {
+      resource,
+      entry,
+      bytes,
+      content,
+      filing: mac(secret, ["filing", anchoredCategory, c.category, String(labelMask(c.labels))]),
+      name: `fhir:${mac(secret, ["index", sid, resource.resourceType, identity])}`,
+    };
+    if (versionId !== undefined) planned.version = mac(secret, ["version", versionId]);
+    toPlan.push(planned);
+  });
 
-    const seen = version === undefined ? undefined : state?.versions.get(version);
-    if (state !== undefined && seen !== undefined) {
-      planned.push({ entry: { ...entry, status: "unchanged" }, ref: seen });
-      continue;
-    }
-    if (state !== undefined && (version === undefined || state.version === undefined) && state.content === content) {
-      planned.push({ entry: { ...entry, status: "unchanged" }, ref: state.head });
-      continue;
+  const states = new Map<string, PlannedState | undefined>();
+  for (const p of toPlan) if (!states.has(p.name)) states.set(p.name, parseIndex(await ml.journal.getIndex(p.name)));
+  const known = [...states.values()].filter((s): s is PlannedState => s !== undefined);
+  // Erased records are not undone by a re-import: one event query, only when something is known.
+  const erased = known.length > 0 ? await erasedRecords(ml, sid) : new Set<string>();
+  const isErased = (ref: Ref): ref is RecordId => typeof ref === "string" && erased.has(ref.toLowerCase());
+  // Index entries written before labels existed carry no filing: compare the head's anchored category.
+  const legacyCategory = new Map<string, number | undefined>();
+  for (const s of known) {
+    if (s.filing === undefined && typeof s.head === "string" && !legacyCategory.has(s.head))
+      legacyCategory.set(s.head, (await ml.journal.byRecord(s.head))?.category);
+  }
+  const sameFiling = (state: PlannedState, p: Planned): boolean => {
+    if (state.filing !== undefined) return state.filing === p.filing;
+    if (typeof state.head !== "string") return false;
+    const before = legacyCategory.get(state.head);
+    return before === undefined ? p.entry.labels.length === 0 : before === Category[p.entry.anchoredCategory];
+  };
+
+  // ─── plan: decide every status before writing anything ───
+  const writes: Write[] = [];
+  const planned: { entry: Omit<FhirPutEntry, "recordId" | "previous">; ref: Ref; previous?: Ref }[] = [];
+  for (const p of toPlan) {
+    const state = states.get(p.name);
+    let refiled = false;
+    if (state !== undefined) {
+      const seen = p.version === undefined ? undefined : state.versions.get(p.version);
+      const sameContent = (p.version === undefined || state.version === undefined) && state.content === p.content;
+      const existing = seen ?? (sameContent ? state.head : undefined);
+      if (existing !== undefined) {
+        if (isErased(existing)) {
+          planned.push({ entry: { ...p.entry, status: "erased" }, ref: existing });
+          continue;
+        }
+        // An older version sent again stays what it was; the head is re-filed if its filing changed.
+        if (existing !== state.head || sameFiling(state, p)) {
+          planned.push({ entry: { ...p.entry, status: "unchanged" }, ref: existing });
+          continue;
+        }
+        refiled = true;
+      }
+      if (isErased(state.head)) {
+        planned.push({ entry: { ...p.entry, status: "erased" }, ref: state.head });
+        continue;
+      }
     }
     const previous = state?.head;
-    const write: Write = { kind: previous === undefined ? "first" : "next", bytes, category, key: "", name };
+    const write: Write = {
+      kind: previous === undefined ? "first" : "next",
+      bytes: p.bytes,
+      category: p.entry.anchoredCategory,
+      key: "",
+      name: p.name,
+    };
     if (previous !== undefined) write.previous = previous;
     // The index entry as it will be right after this write (a fresh object: earlier snapshots stay).
-    const next: PlannedState = { head: write, content, versions: new Map(state?.versions) };
-    if (version !== undefined) {
-      next.version = version;
-      next.versions.set(version, write);
+    const next: PlannedState = {
+      head: write,
+      content: p.content,
+      filing: p.filing,
+      versions: new Map(state?.versions),
+    };
+    if (p.version !== undefined) {
+      next.version = p.version;
+      next.versions.set(p.version, write);
     }
     write.state = next;
-    states.set(name, next);
+    states.set(p.name, next);
     writes.push(write);
-    planned.push({
-      entry: { ...entry, status: previous === undefined ? "created" : "new-version" },
-      ref: write,
-      ...(previous === undefined ? {} : { previous }),
-    });
+    const entry: Omit<FhirPutEntry, "recordId" | "previous"> = {
+      ...p.entry,
+      status: previous === undefined ? "created" : "new-version",
+    };
+    if (refiled) entry.refiled = true;
+    planned.push({ entry, ref: write, ...(previous === undefined ? {} : { previous }) });
   }
 
-  // The writer must be allowed to append every category it is about to write: checked before
+  // The writer must be allowed to append every category it is about to anchor: checked before
   // anything is stored (the contract would refuse the anchor after the envelopes were stored).
   for (const category of new Set(writes.map((w) => w.category))) {
     const code = Category[category];
@@ -363,6 +519,7 @@ export async function putFhir(
     mac(secret, ["put", sid, w.name, contentMac(secret, w.bytes), w.previous === undefined ? "" : resolve(w.previous)]);
 
   // ─── write: first versions (one Merkle batch), then new versions in input order ───
+  const batch = opts.batch ?? (input.resourceType === "Bundle" && items.length > 1);
   const firsts = writes.filter((w) => w.kind === "first");
   const useBatch = batch && firsts.length > 1;
   if (useBatch) {
@@ -411,9 +568,11 @@ export async function putFhir(
   const count = (status: FhirPutStatus) => resources.filter((r) => r.status === status).length;
   return {
     resources,
+    skipped,
     created: count("created"),
     newVersions: count("new-version"),
     unchanged: count("unchanged"),
+    erased: count("erased"),
     batched: useBatch,
   };
 }

@@ -5,10 +5,10 @@
  *
  * How it uses the package: its `JSONSchemaValidator` class (and so its AJV 6 and draft-06 set-up) is
  * constructed ONCE, lazily on first use, with `allErrors` on, over a copy of the shipped schema in
- * which `ResourceList` (the `oneOf` over all 147 resource types, used for `Bundle.entry.resource`,
+ * which `ResourceList` (the `oneOf` over all 146 resource types, used for `Bundle.entry.resource`,
  * `contained`, `Parameters.parameter.resource`) is replaced by a keyword that dispatches on
  * `resourceType` to that type's own validator (compiled once, on first need, and cached). So an
- * invalid entry deep in a Bundle gives precise errors at its own path, instead of the 147 branch
+ * invalid entry deep in a Bundle gives precise errors at its own path, instead of the 146 branch
  * failures a `oneOf` produces. The package's own `validate()` is not used: by default it stops at
  * the first error, its concise mode recompiles the whole 3.3 MB schema on every invalid input (about
  * 4 s) and mutates the shared schema object (after one invalid input, validators created later
@@ -37,6 +37,7 @@ import { dirname, join } from "node:path";
 
 import type { FhirResource } from "fhir/r4.js";
 
+import { MAX_FHIR_DEPTH } from "./canonical.js";
 import { FhirValidationError } from "./errors.js";
 import type { FhirProblem } from "./errors.js";
 
@@ -219,9 +220,11 @@ interface ShapeResult {
 function checkJsonShape(input: unknown): ShapeResult {
   const problems: AjvError[] = [];
   let fatal = false;
+  // Past the depth limit: stop at once (one problem, not one per deep branch).
+  let tooDeep = false;
   const ancestors = new Set<object>();
-  const visit = (value: unknown, path: string, inArray: boolean): void => {
-    if (problems.length >= 1000) return;
+  const visit = (value: unknown, path: string, inArray: boolean, depth: number): void => {
+    if (problems.length >= 1000 || tooDeep) return;
     switch (typeof value) {
       case "string":
       case "boolean":
@@ -240,6 +243,14 @@ function checkJsonShape(input: unknown): ShapeResult {
         return;
     }
     if (value === null) return;
+    if (depth > MAX_FHIR_DEPTH) {
+      problems.push(
+        ownError(path, "depth", `is nested deeper than ${MAX_FHIR_DEPTH} levels (the limit MAX_FHIR_DEPTH)`),
+      );
+      fatal = true;
+      tooDeep = true;
+      return;
+    }
     if (ancestors.has(value)) {
       problems.push(ownError(path, "json", "is a circular reference"));
       fatal = true;
@@ -252,13 +263,13 @@ function checkJsonShape(input: unknown): ShapeResult {
     }
     ancestors.add(value);
     if (Array.isArray(value)) {
-      for (let i = 0; i < value.length; i++) visit(value[i], `${path}[${i}]`, true);
+      for (let i = 0; i < value.length; i++) visit(value[i], `${path}[${i}]`, true, depth + 1);
     } else {
-      for (const [key, child] of Object.entries(value)) visit(child, `${path}${propertyPath(key)}`, false);
+      for (const [key, child] of Object.entries(value)) visit(child, `${path}${propertyPath(key)}`, false, depth + 1);
     }
     ancestors.delete(value);
   };
-  visit(input, "", false);
+  visit(input, "", false, 0);
   return { problems, fatal };
 }
 
@@ -390,7 +401,7 @@ export function validateFhir(input: unknown): FhirValidationResult {
 }
 
 /**
- * Whether `name` is a FHIR R4 resource type (one of the 147 the R4 schema knows).
+ * Whether `name` is a FHIR R4 resource type (one of the 146 the R4 schema knows).
  *
  * @example
  * ```ts

@@ -11,7 +11,14 @@ import { startBlock } from "../../../sdk/chain/addressBook.js";
 import { AccessDeniedError } from "../../../sdk/chain/errors.js";
 import { Category } from "../../../sdk/codes.js";
 import type { CategoryName } from "../../../sdk/codes.js";
-import { FHIR_MEDIA_TYPE, FhirValidationError, categoryOf, putFhir } from "../../../sdk/fhir/index.js";
+import {
+  FHIR_MEDIA_TYPE,
+  FhirValidationError,
+  classifyBundle,
+  createClassifier,
+  parseClassifierOverrides,
+  putFhir,
+} from "../../../sdk/fhir/index.js";
 import type { FhirPutResult } from "../../../sdk/fhir/index.js";
 import { StorageError } from "../../../sdk/errors.js";
 import type { MedLedger } from "../../../sdk/ledger.js";
@@ -19,7 +26,15 @@ import { filesystemJournal } from "../../../sdk/records/journal.js";
 import { memory } from "../../../sdk/storage/index.js";
 import type { BlobStore } from "../../../sdk/storage/index.js";
 import type { RecordId } from "../../../sdk/types.js";
-import { RXNORM, SMALL_BUNDLE, cc, clone, loadSynthea } from "./helpers.js";
+import {
+  CONTRACEPTION_BUNDLE,
+  RXNORM,
+  SMALL_BUNDLE,
+  cc,
+  clone,
+  loadSynthea,
+  syntheaAbortionBundle,
+} from "./helpers.js";
 import type { Bundle, FhirResource, MedicationRequest, Observation, Patient } from "fhir/r4.js";
 
 const conn = await network.create();
@@ -150,40 +165,49 @@ describe("sdk/fhir putFhir: Synthea bundle end to end (in-process chain)", funct
     const bundle = loadSynthea(SMALL_BUNDLE);
     const entries = bundle.entry!;
     expect(entries).to.have.length(104);
+    const classified = classifyBundle(bundle);
     const before = await anchors(doctor);
 
     const first = await putFhir(doctor, c.subject, bundle);
-    expect(first.resources).to.have.length(entries.length);
+    // Two Organizations and two Practitioners are directory data: reported, not stored.
+    expect(first.skipped.map((s) => [s.entryIndex, s.resourceType, s.reason])).to.deep.equal([
+      [1, "Organization", "directory"],
+      [2, "Practitioner", "directory"],
+      [54, "Organization", "directory"],
+      [55, "Practitioner", "directory"],
+    ]);
+    expect(first.resources).to.have.length(100);
     expect(first.batched).to.equal(true);
-    expect([first.created, first.newVersions, first.unchanged]).to.deep.equal([104, 0, 0]);
-    first.resources.forEach((r, i) => {
-      const resource = entries[i]!.resource!;
-      expect(r.entryIndex).to.equal(i);
+    expect([first.created, first.newVersions, first.unchanged, first.erased]).to.deep.equal([100, 0, 0, 0]);
+    for (const r of first.resources) {
+      const resource = entries[r.entryIndex!]!.resource!;
+      const c = classified.find((e) => e.entryIndex === r.entryIndex)!.classification;
       expect(r.resourceType).to.equal(resource.resourceType);
       expect(r.id).to.equal(resource.id);
       expect(r.status).to.equal("created");
-      expect(r.category).to.equal(categoryOf(resource));
+      expect([r.category, r.labels, r.rules]).to.deep.equal([c.category, c.labels, c.rules]);
+      expect(r.anchoredCategory).to.equal(r.category); // nothing sensitive in this bundle
       expect(r).not.to.have.property("previous");
-    });
-    expect(new Set(first.resources.map((r) => r.recordId)).size).to.equal(104);
+    }
+    expect(new Set(first.resources.map((r) => r.recordId)).size).to.equal(100);
     const byType = (t: string) => first.resources.filter((r) => r.resourceType === t);
     expect(byType("Patient").map((r) => r.category)).to.deep.equal(["DEMOGRAPHICS"]);
     expect(new Set(byType("Observation").map((r) => r.category))).to.deep.equal(new Set(["OBSERVATIONS"]));
     expect(new Set(byType("Claim").map((r) => r.category))).to.deep.equal(new Set(["FINANCIAL"]));
-    expect(new Set(byType("Organization").map((r) => r.category))).to.deep.equal(new Set(["OTHER"]));
+    expect(byType("Organization")).to.deep.equal([]);
 
-    // ONE batch anchor for all 104, no single anchors.
+    // ONE batch anchor for all 100, no single anchors.
     const after = await anchors(doctor);
     expect(after.records - before.records).to.equal(0);
     expect(after.batches - before.batches).to.equal(1);
-    expect(after.batchSizes.at(-1)).to.equal(104);
+    expect(after.batchSizes.at(-1)).to.equal(100);
 
     // Spot checks: the patient reads with their own key slot; the content is the same resource.
-    for (const i of [0, 1, 17, 50, 103]) {
+    for (const i of [0, 1, 17, 50, 99]) {
       const r = first.resources[i]!;
       const read = await readAsPatient(c, r.recordId);
-      expect(read.resource).to.deep.equal(entries[i]!.resource);
-      expect(read.category).to.equal(r.category);
+      expect(read.resource).to.deep.equal(entries[r.entryIndex!]!.resource);
+      expect(read.category).to.equal(r.anchoredCategory);
       expect(read.mediaType).to.equal(FHIR_MEDIA_TYPE);
     }
 
@@ -191,16 +215,16 @@ describe("sdk/fhir putFhir: Synthea bundle end to end (in-process chain)", funct
     const putsBefore = store.puts();
     const blockBefore = await conn.ethers.provider.getBlockNumber();
     const again = await putFhir(doctor, c.subject, loadSynthea(SMALL_BUNDLE));
-    expect(again.resources.map((r) => r.status)).to.deep.equal(Array<string>(104).fill("unchanged"));
+    expect(again.resources.map((r) => r.status)).to.deep.equal(Array<string>(100).fill("unchanged"));
     expect(again.resources.map((r) => r.recordId)).to.deep.equal(first.resources.map((r) => r.recordId));
-    expect([again.created, again.newVersions, again.unchanged]).to.deep.equal([0, 0, 104]);
+    expect([again.created, again.newVersions, again.unchanged]).to.deep.equal([0, 0, 100]);
     expect(store.puts()).to.equal(putsBefore);
     expect(await conn.ethers.provider.getBlockNumber()).to.equal(blockBefore);
     expect(await anchors(doctor)).to.deep.equal(after);
 
     // A modified copy of one resource (meta.versionId changed) → a new version linked to the old.
-    const k = entries.findIndex((e, i) => e.resource!.resourceType === "Encounter" && ![0, 1, 17, 50, 103].includes(i));
-    const original = entries[k]!.resource!;
+    const k = first.resources.findIndex((r, i) => r.resourceType === "Encounter" && ![0, 1, 17, 50, 99].includes(i));
+    const original = entries[first.resources[k]!.entryIndex!]!.resource!;
     const v2 = { ...clone(original), meta: { versionId: "2" } } as FhirResource;
     const updated = await putFhir(doctor, c.subject, v2);
     expect(updated.resources).to.have.length(1);
@@ -318,7 +342,12 @@ describe("sdk/fhir putFhir: Synthea bundle end to end (in-process chain)", funct
     const after = await anchors(doctor);
     expect([after.records - before.records, after.batches - before.batches]).to.deep.equal([3, 0]);
 
-    expect(mr!.category).to.equal("SEXUAL_REPRODUCTIVE");
+    expect([mr!.category, mr!.labels, mr!.anchoredCategory]).to.deep.equal([
+      "MEDICATIONS",
+      ["SEXUAL_REPRODUCTIVE"],
+      "SEXUAL_REPRODUCTIVE",
+    ]);
+    expect(mr!.rules.find((r) => "label" in r)).to.deep.include({ label: "SEXUAL_REPRODUCTIVE", source: "code" });
     const read = await readAsPatient(c, mr!.recordId);
     expect(read.category).to.equal("SEXUAL_REPRODUCTIVE");
     expect(read.resource).to.deep.equal(contraceptive);
@@ -327,9 +356,17 @@ describe("sdk/fhir putFhir: Synthea bundle end to end (in-process chain)", funct
       v2!.recordId,
     ]);
 
-    // A custom policy decides the category.
-    const custom = await putFhir(doctor, c.subject, observation("other", 1), { categorize: () => "NOTES" });
+    // A hospital override decides the category.
+    const classifier = createClassifier({
+      overrides: parseClassifierOverrides({
+        medledgerClassifierOverrides: 1,
+        resourceTypes: [{ resourceType: "Observation", category: "NOTES", source: "test policy" }],
+      }),
+      log: () => undefined,
+    });
+    const custom = await putFhir(doctor, c.subject, observation("other", 1), { classifier });
     expect(custom.resources[0]!.category).to.equal("NOTES");
+    expect(custom.resources[0]!.rules[0]).to.deep.include({ category: "NOTES", source: "override" });
     expect((await readAsPatient(c, custom.resources[0]!.recordId)).category).to.equal("NOTES");
   });
 
@@ -344,12 +381,12 @@ describe("sdk/fhir putFhir: Synthea bundle end to end (in-process chain)", funct
     store.failAfter(undefined);
     const putsBefore = store.puts();
     const retried = await putFhir(doctor, c.subject, bundle);
-    expect(retried.created).to.equal(104);
+    expect(retried.created).to.equal(100);
     // The 40 envelopes of the first attempt were reused: only the rest (and the manifest) stored now.
-    expect(store.puts() - putsBefore).to.equal(104 - 40 + 1);
+    expect(store.puts() - putsBefore).to.equal(100 - 40 + 1);
     const after = await anchors(doctor);
     expect([after.records - before.records, after.batches - before.batches]).to.deep.equal([0, 1]);
-    expect((await putFhir(doctor, c.subject, bundle)).unchanged).to.equal(104);
+    expect((await putFhir(doctor, c.subject, bundle)).unchanged).to.equal(100);
   });
 
   it("the writer's journal holds keyed hashes only: no resource ids, names or codes in its files", async () => {
@@ -374,7 +411,7 @@ describe("sdk/fhir putFhir: Synthea bundle end to end (in-process chain)", funct
       for (const sub of ["entries", "records", "index"]) {
         for (const f of await readdir(join(dir, sub))) files.push(join(dir, sub, f));
       }
-      expect(files.length).to.equal(3 * 30); // one entry, one record link and one index entry per resource
+      expect(files.length).to.equal(3 * 28); // per stored resource (2 of the 30 are directory data): entry, record link, index
       for (const file of files) {
         const text = await readFile(file, "utf8");
         for (const needle of needles) expect(text.includes(needle), `${needle} in ${file}`).to.equal(false);
@@ -407,5 +444,128 @@ describe("sdk/fhir putFhir: Synthea bundle end to end (in-process chain)", funct
       [2, "Observation", "out", "OBSERVATIONS"],
     ]);
     expect((await readAsPatient(c, result.resources[0]!.recordId)).resource).to.deep.equal(inner);
+  });
+  it("the report: public category, labels, the rule behind each, and the 1.0 anchor; a record with two labels", async () => {
+    const { c, doctor } = await fresh();
+    const result = await putFhir(doctor, c.subject, syntheaAbortionBundle());
+    const byId = new Map(result.resources.map((r) => [r.id!.slice(-2), r]));
+    const exam = byId.get("13")!; // 5880005, labelled by its reason
+    expect([exam.category, exam.labels, exam.anchoredCategory]).to.deep.equal([
+      "PROCEDURES",
+      ["SEXUAL_REPRODUCTIVE"],
+      "SEXUAL_REPRODUCTIVE",
+    ]);
+    expect(exam.rules.map((r) => r.source)).to.deep.equal(["resource-type", "reference"]);
+    const screening = byId.get("14")!; // depression screening for the pregnancy: both labels
+    expect(screening.labels).to.deep.equal(["MENTAL_HEALTH", "SEXUAL_REPRODUCTIVE"]);
+    expect(screening.anchoredCategory).to.equal("MENTAL_HEALTH"); // the stricter of the two (interim)
+    const claim = byId.get("20")!;
+    expect([claim.category, claim.labels, claim.anchoredCategory]).to.deep.equal([
+      "FINANCIAL",
+      ["SEXUAL_REPRODUCTIVE"],
+      "SEXUAL_REPRODUCTIVE",
+    ]);
+    expect((await readAsPatient(c, claim.recordId)).category).to.equal("SEXUAL_REPRODUCTIVE");
+    expect(byId.get("40")!.labels).to.deep.equal([]);
+    expect((await readAsPatient(c, byId.get("40")!.recordId)).category).to.equal("OBSERVATIONS");
+  });
+
+  it("re-import: when the labels change, a new version under the new labels, never silently re-filed", async () => {
+    const { c, store, doctor } = await fresh();
+    const bundle = syntheaAbortionBundle();
+    // The physical exam alone: its reason (the pregnancy) is not in the input, so no label.
+    const exam = clone(bundle.entry!.find((e) => e.resource!.id!.endsWith("13"))!);
+    const alone: Bundle<FhirResource> = { resourceType: "Bundle", type: "collection", entry: [exam] };
+    const first = await putFhir(doctor, c.subject, alone);
+    expect([first.resources[0]!.status, first.resources[0]!.labels]).to.deep.equal(["created", []]);
+
+    // The whole bundle: the same content, now labelled by reference → a new version, refiled.
+    const full = await putFhir(doctor, c.subject, bundle);
+    const again = full.resources.find((r) => r.id === exam.fullUrl!.slice("urn:uuid:".length))!;
+    expect(again).to.deep.include({ status: "new-version", refiled: true, previous: first.resources[0]!.recordId });
+    expect(again.labels).to.deep.equal(["SEXUAL_REPRODUCTIVE"]);
+    expect((await readAsPatient(c, again.recordId)).category).to.equal("SEXUAL_REPRODUCTIVE");
+    const history = await c.patient.ml.records.history(again.recordId);
+    expect(history.map((h) => [h.recordId, h.category, h.superseded])).to.deep.equal([
+      [first.resources[0]!.recordId, Category.PROCEDURES, true],
+      [again.recordId, Category.SEXUAL_REPRODUCTIVE, false],
+    ]);
+
+    // The same bundle again: nothing changes, nothing is stored.
+    const putsBefore = store.puts();
+    const third = await putFhir(doctor, c.subject, syntheaAbortionBundle());
+    expect(third.unchanged).to.equal(third.resources.length);
+    expect(store.puts()).to.equal(putsBefore);
+
+    // A hospital override that labels a code: the next import re-files that resource only.
+    const classifier = createClassifier({
+      overrides: parseClassifierOverrides({
+        medledgerClassifierOverrides: 1,
+        codes: [{ system: "http://loinc.org", code: "8480-6", labels: ["GENETICS"], source: "test policy" }],
+      }),
+      log: () => undefined,
+    });
+    const fourth = await putFhir(doctor, c.subject, syntheaAbortionBundle(), { classifier });
+    expect(
+      fourth.resources.filter((r) => r.status !== "unchanged").map((r) => [r.id!.slice(-2), r.status, r.labels]),
+    ).to.deep.equal([
+      ["04", "new-version", ["MENTAL_HEALTH", "SEXUAL_REPRODUCTIVE", "GENETICS"]], // the encounter it was taken at
+      ["40", "new-version", ["GENETICS"]],
+    ]);
+  });
+
+  it("re-import of an erased record reports `erased`, not `unchanged`, and stores nothing", async () => {
+    const { c, store, doctor } = await fresh();
+    const hr = observation("hr-erased", 72);
+    const first = await putFhir(doctor, c.subject, hr);
+    const id = first.resources[0]!.recordId;
+    await c.patient.ml.records.erase(id);
+
+    const putsBefore = store.puts();
+    const blockBefore = await conn.ethers.provider.getBlockNumber();
+    const again = await putFhir(doctor, c.subject, clone(hr));
+    expect(again.resources[0]).to.deep.include({ status: "erased", recordId: id });
+    expect([again.created, again.newVersions, again.unchanged, again.erased]).to.deep.equal([0, 0, 0, 1]);
+    // Changed content for the erased identity: still not stored (an erasure is not undone).
+    const changed = await putFhir(doctor, c.subject, observation("hr-erased", 73));
+    expect(changed.resources[0]).to.deep.include({ status: "erased", recordId: id });
+    expect(store.puts()).to.equal(putsBefore);
+    expect(await conn.ethers.provider.getBlockNumber()).to.equal(blockBefore);
+    // Another resource in the same call is stored as usual.
+    const mixed = await putFhir(doctor, c.subject, {
+      resourceType: "Bundle",
+      type: "collection",
+      entry: [{ resource: clone(hr) }, { resource: observation("hr-new", 60) }],
+    });
+    expect(mixed.resources.map((r) => r.status)).to.deep.equal(["erased", "created"]);
+  });
+
+  it("end to end: a patient's deny on SEXUAL_REPRODUCTIVE for a payer refuses the claim for an IUD insertion from a Synthea bundle", async () => {
+    const { c, doctor } = await fresh();
+    const result = await putFhir(doctor, c.subject, loadSynthea(CONTRACEPTION_BUNDLE));
+    const claims = result.resources.filter((r) => r.resourceType === "Claim");
+    const iud = claims.find(
+      (r) => r.labels.includes("SEXUAL_REPRODUCTIVE") && r.rules.some((x) => x.detail.includes("65200003")),
+    )!;
+    const plain = claims.find((r) => r.labels.length === 0)!;
+    expect(iud.category).to.equal("FINANCIAL");
+
+    // The payer may read financial records for payment, and (a broad grant) sexual health too…
+    await c.patient.ml.consent.grant(c.subject, {
+      grantee: { organization: c.payer, roles: ["PAYER"] },
+      categories: ["FINANCIAL", "SEXUAL_REPRODUCTIVE"],
+      purposes: ["HPAYMT"],
+    });
+    // …but the patient denies sexual and reproductive health to the payer: the deny wins.
+    await c.patient.ml.consent.grant(c.subject, {
+      grantee: { organization: c.payer, roles: ["PAYER"] },
+      categories: ["SEXUAL_REPRODUCTIVE"],
+      effect: "deny",
+    });
+    const ok = await c.payerAgent.ml.records.get(plain.recordId, { purpose: "HPAYMT" });
+    expect(ok.category).to.equal("FINANCIAL");
+    const refused = await c.payerAgent.ml.records.get(iud.recordId, { purpose: "HPAYMT" }).catch((e: unknown) => e);
+    expect(refused).to.be.instanceOf(AccessDeniedError);
+    expect((refused as AccessDeniedError).reason).to.equal("DENIED_BY_SUBJECT");
   });
 });

@@ -3,8 +3,14 @@ import { resolve } from "node:path";
 
 import { expect } from "chai";
 
-import { ErrorCodes, MedLedgerError } from "../../../sdk/errors.js";
-import { FhirValidationError, assertValidFhir, canonicalJson, validateFhir } from "../../../sdk/fhir/index.js";
+import { ErrorCodes, InvalidInputError, MedLedgerError } from "../../../sdk/errors.js";
+import {
+  FhirValidationError,
+  MAX_FHIR_DEPTH,
+  assertValidFhir,
+  canonicalJson,
+  validateFhir,
+} from "../../../sdk/fhir/index.js";
 import type { FhirProblem } from "../../../sdk/fhir/index.js";
 import { SMALL_BUNDLE, clone, loadSynthea, projectRoot, syntheaFiles } from "./helpers.js";
 
@@ -219,6 +225,39 @@ describe("sdk/fhir validate: R4 JSON schema", function () {
     validateFhir(broken);
     expect(canonicalJson(bundle)).to.equal(before);
   });
+  it("deeply nested FHIR or JSON: one problem naming the depth limit, never a RangeError", () => {
+    // 100,000 levels: far past the stack a recursive walk could take.
+    let deep: unknown = { url: "http://example.org/x", valueString: "leaf" };
+    for (let i = 0; i < 100_000; i++) deep = { url: "http://example.org/x", extension: [deep] };
+    const patient = { resourceType: "Patient", extension: [deep] };
+    const result = validateFhir(patient);
+    expect(result.valid).to.equal(false);
+    const problems = (result as { problems: FhirProblem[] }).problems;
+    expect(problems).to.have.length(1);
+    expect(problems[0]!.message).to.equal(`is nested deeper than ${MAX_FHIR_DEPTH} levels (the limit MAX_FHIR_DEPTH)`);
+    const err = (() => {
+      try {
+        assertValidFhir(patient);
+        return undefined;
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(err).to.be.instanceOf(FhirValidationError);
+    expect(err).not.to.be.instanceOf(RangeError);
+    // Plain nested arrays (not even FHIR) and nesting inside a Bundle entry are refused the same way.
+    let arrays: unknown = [];
+    for (let i = 0; i < 50_000; i++) arrays = [arrays];
+    expect(() => assertValidFhir({ resourceType: "Basic", code: { text: "x" }, extension: arrays })).to.throw(
+      FhirValidationError,
+    );
+    const bundle = { resourceType: "Bundle", type: "collection", entry: [{ resource: patient }] };
+    expect(() => assertValidFhir(bundle)).to.throw(FhirValidationError, "1 problem");
+    // Just under the limit is fine (the deepest HL7 R4 example nests 22 levels).
+    let ok: unknown = { url: "http://example.org/x", valueString: "leaf" };
+    for (let i = 0; i < (MAX_FHIR_DEPTH - 4) / 2; i++) ok = { url: "http://example.org/x", extension: [ok] };
+    expect(validateFhir({ resourceType: "Patient", extension: [ok] })).to.deep.equal({ valid: true });
+  });
 });
 
 describe("sdk/fhir canonicalJson", () => {
@@ -241,5 +280,10 @@ describe("sdk/fhir canonicalJson", () => {
     expect(() => canonicalJson(cyclic)).to.throw(MedLedgerError, /circular/);
     expect(() => canonicalJson({ n: Number.POSITIVE_INFINITY })).to.throw(MedLedgerError, /non-finite/);
     expect(() => canonicalJson({ n: 1n })).to.throw(MedLedgerError, /bigint/);
+  });
+  it("refuses nesting past the limit with InvalidInputError, not RangeError", () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+    expect(() => canonicalJson(deep)).to.throw(InvalidInputError, "nested deeper than 100 levels");
   });
 });
