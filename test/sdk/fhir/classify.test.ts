@@ -33,6 +33,7 @@ import {
   hl7Files,
   loadHl7,
   syntheaAbortionBundle,
+  thrown,
 } from "./helpers.js";
 
 const OBS_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category";
@@ -403,14 +404,7 @@ describe("sdk/fhir classify: step 2, codes", () => {
   it("deep nesting: a FhirValidationError naming the limit, never a RangeError", () => {
     let deep: Record<string, unknown> = { system: SNOMED, code: "1" };
     for (let i = 0; i < 20_000; i++) deep = { extension: [deep] };
-    const err = (() => {
-      try {
-        classifyResource({ resourceType: "Observation", code: deep });
-        return undefined;
-      } catch (e) {
-        return e;
-      }
-    })();
+    const err = thrown(() => classifyResource({ resourceType: "Observation", code: deep }));
     expect(err).to.be.instanceOf(FhirValidationError);
     expect((err as FhirValidationError).problems[0]!.message).to.include("MAX_FHIR_DEPTH");
   });

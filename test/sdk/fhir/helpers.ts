@@ -32,6 +32,16 @@ export function clone<T>(value: T): T {
   return structuredClone(value);
 }
 
+/** What `fn` throws (undefined if it returns). */
+export function thrown(fn: () => unknown): unknown {
+  try {
+    fn();
+    return undefined;
+  } catch (err) {
+    return err;
+  }
+}
+
 /** A CodeableConcept with one coding. */
 export function cc(
   system: string,
@@ -120,6 +130,15 @@ export function syntheaAbortionBundle(): Bundle<FhirResource> {
     ],
     total: { value: 700, currency: "USD" },
   });
+  const encounter = (id: string, code: string, display: string, day: string): FhirResource => ({
+    resourceType: "Encounter",
+    id,
+    status: "finished",
+    class: { system: "http://terminology.hl7.org/CodeSystem/v3-ActCode", code: "AMB" },
+    type: [cc(SNOMED, code, display)],
+    subject: ref(patient),
+    period: { start: `${day}T10:00:00+00:00`, end: `${day}T11:00:00+00:00` },
+  });
   const eob = (n: number, claimN: number, encounter: string): FhirResource => ({
     resourceType: "ExplanationOfBenefit",
     id: u(n),
@@ -152,15 +171,7 @@ export function syntheaAbortionBundle(): Bundle<FhirResource> {
       encounter: ref(enc1),
       onsetDateTime: "2019-01-20T10:00:00+00:00",
     },
-    {
-      resourceType: "Encounter",
-      id: enc1,
-      status: "finished",
-      class: { system: "http://terminology.hl7.org/CodeSystem/v3-ActCode", code: "AMB" },
-      type: [cc(SNOMED, "270427003", "Patient-initiated encounter")],
-      subject: ref(patient),
-      period: { start: "2019-03-02T10:00:00+00:00", end: "2019-03-02T11:00:00+00:00" },
-    },
+    encounter(enc1, "270427003", "Patient-initiated encounter", "2019-03-02"),
     procedure(10, enc1, "10383002", "Counseling for termination of pregnancy"),
     procedure(11, enc1, "714812005", "Induced termination of pregnancy"),
     claim(20, enc1, [
@@ -168,15 +179,7 @@ export function syntheaAbortionBundle(): Bundle<FhirResource> {
       [11, "714812005", "Induced termination of pregnancy"],
     ]),
     eob(30, 20, enc1),
-    {
-      resourceType: "Encounter",
-      id: enc2,
-      status: "finished",
-      class: { system: "http://terminology.hl7.org/CodeSystem/v3-ActCode", code: "AMB" },
-      type: [cc(SNOMED, "424619006", "Prenatal visit")],
-      subject: ref(patient),
-      period: { start: "2019-03-16T10:00:00+00:00", end: "2019-03-16T11:00:00+00:00" },
-    },
+    encounter(enc2, "424619006", "Prenatal visit", "2019-03-16"),
     procedure(12, enc2, "386394001", "Pregnancy termination care"),
     procedure(13, enc2, "5880005", "Physical examination procedure"),
     procedure(14, enc2, "171207006", "Depression screening"),

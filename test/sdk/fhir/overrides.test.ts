@@ -11,7 +11,7 @@ import {
   loadClassifierOverrides,
   parseClassifierOverrides,
 } from "../../../sdk/fhir/index.js";
-import { CONFIDENTIALITY, ICD10CM, SNOMED, cc } from "./helpers.js";
+import { CONFIDENTIALITY, ICD10CM, SNOMED, cc, thrown } from "./helpers.js";
 
 const FILE = {
   medledgerClassifierOverrides: 1,
@@ -70,14 +70,7 @@ describe("sdk/fhir classifier overrides", () => {
       [{ ...FILE, resourceTypes: [{ resourceType: "Flag", source: "x" }] }, "needs a category or labels"],
     ];
     for (const [json, message, allowed] of bad) {
-      const err = (() => {
-        try {
-          parseClassifierOverrides(json);
-          return undefined;
-        } catch (e) {
-          return e;
-        }
-      })();
+      const err = thrown(() => parseClassifierOverrides(json));
       expect(err, message).to.be.instanceOf(InvalidInputError);
       expect((err as InvalidInputError).shortMessage, message).to.include(message);
       if (allowed !== undefined) expect((err as InvalidInputError).details).to.include(allowed);

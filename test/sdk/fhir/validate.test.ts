@@ -235,14 +235,7 @@ describe("sdk/fhir validate: R4 JSON schema", function () {
     const problems = (result as { problems: FhirProblem[] }).problems;
     expect(problems).to.have.length(1);
     expect(problems[0]!.message).to.equal(`is nested deeper than ${MAX_FHIR_DEPTH} levels (the limit MAX_FHIR_DEPTH)`);
-    const err = (() => {
-      try {
-        assertValidFhir(patient);
-        return undefined;
-      } catch (e) {
-        return e;
-      }
-    })();
+    const err = thrown(() => assertValidFhir(patient));
     expect(err).to.be.instanceOf(FhirValidationError);
     expect(err).not.to.be.instanceOf(RangeError);
     // Plain nested arrays (not even FHIR) and nesting inside a Bundle entry are refused the same way.
