@@ -49,6 +49,8 @@ export interface LedgerState {
   readonly inFlight: Map<string, Promise<RecordId>>;
   /** Consent hints learned from this participant's own anchors and reads ("subject/category[/purpose]"). */
   readonly hints: Map<string, ConsentId>;
+  /** The organization this participant wrote for last (its key is read alongside the status). */
+  lastOrg?: number;
 }
 
 /** What every action takes. */

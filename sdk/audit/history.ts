@@ -9,6 +9,7 @@
  * ```
  */
 import { startBlock } from "../chain/addressBook.js";
+import { decodeLog } from "../chain/events.js";
 import type { AccessBasisName, PurposeName } from "../codes.js";
 import { accessBasisName, purposeName } from "../codes.js";
 import type { LedgerContext } from "../context.js";
@@ -47,7 +48,7 @@ export async function accessHistory(ctx: LedgerContext, p: { subject: SubjectId 
       timestamp = await ctx.chain.rpc.blockTimestamp(log.blockNumber);
       times.set(log.blockNumber, timestamp);
     }
-    const { args } = records.interface.parseLog(log)!;
+    const { args } = decodeLog(log)!;
     out.push({
       recordId: asRecordId(args.recordId as string),
       subject: asSubjectId(args.subject as string),

@@ -15,7 +15,7 @@
  * const { receipt, events } = await chain.send(chain.consents.revoke.populateTransaction(subject, consentId));
  * ```
  */
-import type { BaseContract, ContractTransaction, Interface, LogDescription, Signer } from "ethers";
+import type { BaseContract, ContractTransaction, LogDescription, Signer } from "ethers";
 import { keccak256, toUtf8Bytes } from "ethers";
 
 import {
@@ -26,6 +26,7 @@ import {
 import type { ConsentRegistry, ParticipantDirectory, RecordRegistry } from "../../types/typechain/index.js";
 import type { TypedContractMethod } from "../../types/typechain/common.js";
 import { DeploymentMismatchError, InvalidInputError, TransactionError } from "../errors.js";
+import { decodeLog } from "./events.js";
 import type { AddressBook } from "./addressBook.js";
 import { validateAddressBook } from "./addressBook.js";
 import { readRunner, rpcOf } from "./rpc.js";
@@ -74,12 +75,6 @@ export interface Write<T, R extends RpcReceipt | null = RpcReceipt> {
   value: T;
   receipt: R;
 }
-
-const INTERFACES: Interface[] = [
-  ParticipantDirectory__factory.createInterface(),
-  ConsentRegistry__factory.createInterface(),
-  RecordRegistry__factory.createInterface(),
-];
 
 /** The names of a contract's TypeChain methods, and their argument lists. */
 type MethodName<C> = {
@@ -199,17 +194,7 @@ export class ChainClient {
 
   /** Decodes the MedLedger events among `logs`. */
   decodeLogs(logs: readonly RpcLog[]): LogDescription[] {
-    const out: LogDescription[] = [];
-    for (const log of logs) {
-      for (const iface of INTERFACES) {
-        const parsed = iface.parseLog(log);
-        if (parsed !== null) {
-          out.push(parsed);
-          break;
-        }
-      }
-    }
-    return out;
+    return logs.map(decodeLog).filter((e): e is LogDescription => e !== null);
   }
 }
 

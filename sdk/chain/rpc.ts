@@ -1,11 +1,13 @@
 /**
- * The few JSON-RPC calls the SDK makes on its hot paths, sent straight through the provider's
- * `send` when it has one (JsonRpcProvider, BrowserProvider, WebSocketProvider, Hardhat's):
+ * The few JSON-RPC calls the SDK makes on its hot paths, sent straight to the node (see
+ * `sender`: an HTTP JsonRpcProvider's request primitive, else the provider's `send`):
  *
  * - no cache: ethers caches identical requests for 250 ms (`cacheTimeout`), which served deploys
  *   a stale nonce ("nonce too low") on instant-mining nodes; these calls never go through it;
  * - no chain id round trip per call: ethers re-asks `eth_chainId` before each call on a provider
  *   built without `staticNetwork`; the SDK checks the chain id once, at start-up;
+ * - no batching delay: ethers holds each request 10 ms (`batchStallTime`) to batch it with
+ *   others; the SDK's calls are sequential, so it only added latency;
  * - RPC failures (connection refused, timeouts, node errors that are not reverts) become
  *   `RpcError` naming the method; reverts keep their data for the decoder.
  *
@@ -14,7 +16,16 @@
  * @internal
  */
 import { toQuantity } from "ethers";
-import type { ContractRunner, Log, Provider, TransactionReceipt, TransactionRequest } from "ethers";
+import type {
+  ContractRunner,
+  JsonRpcError,
+  JsonRpcPayload,
+  JsonRpcResult,
+  Log,
+  Provider,
+  TransactionReceipt,
+  TransactionRequest,
+} from "ethers";
 
 import { MedLedgerError, RpcError } from "../errors.js";
 import { revertData, toSdkError } from "./errors.js";
@@ -154,11 +165,40 @@ export function rpcFailure(err: unknown, method: string, url: string | undefined
   });
 }
 
+/** The JSON-RPC primitives of an ethers JsonRpcProvider (HTTP). */
+interface JsonRpcPrimitives {
+  _send(payload: JsonRpcPayload): Promise<(JsonRpcResult | JsonRpcError)[]>;
+  getRpcError(payload: JsonRpcPayload, error: JsonRpcError): Error;
+  _getConnection(): unknown;
+}
+
+let directId = 1_000_000_000;
+
+/**
+ * How to send one JSON-RPC request. On an HTTP JsonRpcProvider, straight through its `_send`
+ * primitive (the one ethers itself uses to detect the network): no batch queue, so no 10 ms
+ * `batchStallTime` per call whatever options the app built the provider with; errors are
+ * standardized by the provider's own `getRpcError`. Elsewhere through `send`.
+ */
+function sender(provider: Provider): Send | undefined {
+  const p = provider as Partial<JsonRpcPrimitives> & { send?: Send };
+  if (typeof p._send === "function" && typeof p.getRpcError === "function" && typeof p._getConnection === "function") {
+    const primitives = p as JsonRpcPrimitives;
+    return async (method, params) => {
+      const payload: JsonRpcPayload = { method, params, id: directId++, jsonrpc: "2.0" };
+      const [result] = await primitives._send(payload);
+      if (result === undefined) throw new RpcError(`JSON-RPC ${method}: empty response`, { method });
+      if ("error" in result) throw primitives.getRpcError(payload, result);
+      return result.result as unknown;
+    };
+  }
+  return typeof p.send === "function" ? p.send.bind(provider) : undefined;
+}
+
 /** The SDK's view of a provider's JSON-RPC endpoint. */
 export function rpcOf(provider: Provider): Rpc {
   const url = urlOf(provider);
-  const maybeSend = (provider as { send?: Send }).send;
-  const send: Send | undefined = typeof maybeSend === "function" ? maybeSend.bind(provider) : undefined;
+  const send = sender(provider);
   const call = async <T>(method: string, raw: () => Promise<T>): Promise<T> => {
     try {
       return await raw();

@@ -19,7 +19,7 @@
  *
  * @internal
  */
-import { Transaction } from "ethers";
+import { keccak256 } from "ethers";
 import type { Signer, TransactionRequest } from "ethers";
 
 import { MedLedgerError, TransactionError } from "../errors.js";
@@ -189,7 +189,8 @@ export class TransactionSender {
 
   async #sendSigned(tx: TransactionRequest): Promise<{ hash: string; resend: () => Promise<void> }> {
     const signed = await this.#o.signer.signTransaction({ ...tx, from: this.account });
-    const hash = Transaction.from(signed).hash!;
+    // The transaction hash is keccak256 of the signed serialization.
+    const hash = keccak256(signed);
     const broadcast = async () => {
       try {
         await this.rpc.sendRaw(signed);

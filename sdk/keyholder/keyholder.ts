@@ -24,6 +24,7 @@ import type { KeyReleaseReason } from "../errors.js";
 import { ParticipantDirectory__factory, RecordRegistry__factory } from "../../types/typechain/index.js";
 import type { AddressBook } from "../chain/addressBook.js";
 import { toSdkError } from "../chain/errors.js";
+import { decodeLog } from "../chain/events.js";
 import { readRunner, rpcOf } from "../chain/rpc.js";
 import type { Hex, RecordId } from "../types.js";
 import type { SlotStore, StoredSlots } from "./slotStore.js";
@@ -104,12 +105,17 @@ export function createKeyholder(opts: KeyholderOptions): Keyholder {
     if (signer.toLowerCase() !== req.reader.toLowerCase())
       refuse("NOT_SIGNED_BY_READER", "the request is not signed by the reader", signer);
 
+    // The record's state and the latest block are read while the access transaction is fetched.
+    const record = records.getRecord(req.recordId);
+    const latestBlock = rpc.latestBlock();
+    record.catch(() => undefined); // awaited below
+    latestBlock.catch(() => undefined);
     const receipt = await rpc.receipt(req.accessTxHash);
     if (receipt === null || receipt.status !== 1)
       return refuse("NO_ACCESS_TRANSACTION", "no mined access transaction", req.accessTxHash);
     const logged = receipt.logs
       .filter((log) => log.address.toLowerCase() === registry)
-      .map((log) => records.interface.parseLog(log))
+      .map(decodeLog)
       .find(
         (e) =>
           e?.name === "RecordAccessed" &&
@@ -118,10 +124,17 @@ export function createKeyholder(opts: KeyholderOptions): Keyholder {
       );
     if (logged === undefined || logged === null)
       return refuse("NO_ACCESS_LOGGED", "the transaction logs no access to this record by the reader", req.accessTxHash);
-    const [loggedAt, latest] = await Promise.all([rpc.blockTimestamp(receipt.blockNumber), rpc.latestBlock()]);
+    const subjectRead = (logged.args.basis as bigint) === SUBJECT_BASIS;
+    const [latest, reader] = await Promise.all([
+      latestBlock,
+      subjectRead ? undefined : directory.getPractitioner(signer),
+    ]);
+    // A read right after its access: the access is usually in the latest block.
+    const loggedAt =
+      latest.number === receipt.blockNumber ? latest.timestamp : await rpc.blockTimestamp(receipt.blockNumber);
     if (latest.timestamp - loggedAt > maxAge)
       refuse("ACCESS_TOO_OLD", "the access is too old", `logged at ${loggedAt}, now ${latest.timestamp}, max age ${maxAge}s`);
-    const [subject, , custodian, , , erasedAt] = await records.getRecord(req.recordId);
+    const [subject, , custodian, , , erasedAt] = await record;
     if (Number(custodian) !== opts.orgId)
       refuse("NOT_CUSTODIAN", "this keyholder is not the record's custodian", `custodian ${custodian}`);
     if (erasedAt !== 0n) refuse("RECORD_ERASED", "the record was erased", req.recordId);
@@ -129,7 +142,7 @@ export function createKeyholder(opts: KeyholderOptions): Keyholder {
     if (slots === undefined) return refuse("NO_KEY_SLOTS", "no key slots for this record", req.recordId);
 
     // The subject reads with their own slot; anyone else gets the key re-wrapped to their registered key.
-    if ((logged.args.basis as bigint) === SUBJECT_BASIS) return slots.subject;
+    if (subjectRead) return slots.subject;
     if (slots.custodian === undefined)
       return refuse("NO_CUSTODIAN_SLOT", "the record has no custodian slot", req.recordId);
     const context: EnvelopeContext = {
@@ -138,7 +151,7 @@ export function createKeyholder(opts: KeyholderOptions): Keyholder {
       chainId,
       registry,
     };
-    const [, , , , readerKey, readerKeyVersion] = await directory.getPractitioner(signer);
+    const [, , , , readerKey, readerKeyVersion] = reader!;
     const dataKey = unwrapDataKey({ slot: getBytes(slots.custodian), recipientPrivateKey: opts.privateKey, context });
     try {
       return hexlify(

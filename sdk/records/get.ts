@@ -65,11 +65,12 @@ export async function get(ctx: LedgerContext, params: GetParams): Promise<Record
       : uint(object(params.emergency, "emergency").reasonCode, "emergency.reasonCode", 16);
   privateKeyOf(ctx);
 
+  // The storage pointer is looked up while the anchor state is read (both are reads).
+  const pointer = pointerOf(ctx, id);
+  pointer.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
   const anchor = await anchorStateOf(ctx, id);
   // Before the access is logged: no keyholder, no point in logging a read that cannot complete.
   const keyholder = keyholderOf(ctx, anchor.custodian);
-  const pointer = pointerOf(ctx, id);
-  pointer.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
   const name = hintKey(anchor.subject, anchor.category, purpose);
   const call =
     reasonCode !== undefined

@@ -12,6 +12,7 @@
  */
 import { ContractRevertError } from "../chain/errors.js";
 import { startBlock } from "../chain/addressBook.js";
+import { decodeLog } from "../chain/events.js";
 import type { LedgerContext } from "../context.js";
 import { IntegrityError, NotFoundError } from "../errors.js";
 import { asRecordId, ZERO_BYTES32 } from "../types.js";
@@ -85,7 +86,7 @@ async function events(ctx: LedgerContext, name: "RecordAnchored" | "RecordProven
     topics: records.interface.encodeFilterTopics(name, args) as (string | string[] | null)[],
     fromBlock: startBlock(ctx.chain.addressBook),
   });
-  return logs.map((log) => ({ log, parsed: records.interface.parseLog(log)! }));
+  return logs.map((log) => ({ log, parsed: decodeLog(log)! }));
 }
 
 /** The RecordAnchored event of a record (undefined for batch members and unknown ids). */

@@ -97,23 +97,25 @@ function check(ctx: LedgerContext, p: PutParams, field = "params"): Checked {
 
 const hintKey = (subject: SubjectId, category: number) => `${subject}/${category}/append`;
 
-/** Reads the registered keys of the subject and of the writer's organization. */
+/**
+ * Reads the registered keys of the subject and of the writer's organization. The organization's
+ * key is read at the same time as the writer's status, for the organization the writer belonged
+ * to last time (one round trip); only when the status names another one is it read again.
+ */
 async function recipientsOf(ctx: LedgerContext, subject: SubjectId): Promise<Recipients> {
   const d = ctx.chain.directory;
-  const [patient, [status, orgId]] = await Promise.all([d.getPatient(subject), d.accessorStatus(ctx.chain.account)]);
+  const lastOrg = ctx.state.lastOrg;
+  const [patient, [status, orgId], guess] = await Promise.all([
+    d.getPatient(subject),
+    d.accessorStatus(ctx.chain.account),
+    lastOrg === undefined ? undefined : d.getOrganization(lastOrg),
+  ]);
   const custodian = status === ACTIVE ? Number(orgId) : 0;
-  const base = {
-    subjectKey: parseHex(patient.encryptionKey)!,
-    subjectKeyVersion: Number(patient.keyVersion),
-    custodian,
-  };
+  const base = { subjectKey: parseHex(patient.encryptionKey)!, subjectKeyVersion: Number(patient.keyVersion), custodian };
   if (custodian === 0) return { ...base, custodianKeyVersion: 0 };
-  const org = await d.getOrganization(custodian);
-  return {
-    ...base,
-    custodianKey: parseHex(org.encryptionKey)!,
-    custodianKeyVersion: Number(org.keyVersion),
-  };
+  ctx.state.lastOrg = custodian;
+  const org = guess !== undefined && lastOrg === custodian ? guess : await d.getOrganization(custodian);
+  return { ...base, custodianKey: parseHex(org.encryptionKey)!, custodianKeyVersion: Number(org.keyVersion) };
 }
 
 /**

@@ -53,8 +53,9 @@ export function registerDeploy(program: Command, io: CliIo): void {
     .description(
       "Deploys the ParticipantDirectory, ConsentRegistry and RecordRegistry, then hands governance to a TimelockController (proposers and delay given here) or to a multisig; the deployer keeps no power. Resumable and repeatable.",
     )
-    .requiredOption("--rpc <url>", "JSON-RPC URL of a node of the network", httpUrl)
-    .requiredOption("--network <name>", "network name: the address book is <out>/<name>.json", plainName)
+    // Required, but checked in the action: a misspelled option is then reported first.
+    .option("--rpc <url>", "JSON-RPC URL of a node of the network (required)", httpUrl)
+    .option("--network <name>", "network name: the address book is <out>/<name>.json (required)", plainName)
     .option("--out <dir>", "directory of the address books", "deployments")
     .addOption(
       new Option("--governance <address>", "hand governance to this multisig instead of a timelock")
@@ -71,7 +72,15 @@ export function registerDeploy(program: Command, io: CliIo): void {
     .option("--executors <addresses>", "comma-separated accounts that may execute them (default: anyone)", addressList("--executors"))
     .option("--development", "allow governance that leaves the deployer in control (development chains only)")
     .addHelpText("after", EXAMPLES)
-    .action(async (flags: DeployFlags) => {
+    .action(async (flags: Partial<DeployFlags>) => {
+      if (flags.rpc === undefined) throw new UsageError("--rpc <url> is required", "the JSON-RPC URL of a node, e.g. http://127.0.0.1:8545");
+      if (flags.network === undefined)
+        throw new UsageError("--network <name> is required", "a plain name; the address book is <out>/<name>.json");
+      await deploy(flags as DeployFlags, io);
+    });
+}
+
+async function deploy(flags: DeployFlags, io: CliIo): Promise<void> {
       const key = io.env.MEDLEDGER_DEPLOYER_KEY;
       if (key === undefined || key === "")
         throw new UsageError("MEDLEDGER_DEPLOYER_KEY is not set", "export the deployer's private key (0x + 64 hex digits)");
@@ -105,5 +114,4 @@ export function registerDeploy(program: Command, io: CliIo): void {
       } finally {
         provider.destroy();
       }
-    });
 }
