@@ -12,14 +12,10 @@
  *
  *   npx tsx bench/rpc.ts [--pairs 100]     # prints JSON
  */
-import { Wallet, hexlify } from "ethers";
-import type { JsonRpcApiProviderOptions } from "ethers";
-
-import { MedLedger, RECOMMENDED_PROVIDER_OPTIONS, memoryJournal } from "../sdk/index.js";
+import { RECOMMENDED_PROVIDER_OPTIONS } from "../sdk/index.js";
 import { setUpConsortium } from "../fixtures/consortium.js";
-import type { Consortium, Participant } from "../fixtures/consortium.js";
 import { startAnvil } from "../fixtures/nodes.js";
-import { CountingProvider } from "../fixtures/rpc-counter.js";
+import { CountingProvider, countPutGet, total } from "../fixtures/rpc-counter.js";
 
 export interface RpcBenchResult {
   rpcCallsPerPut: number;
@@ -34,59 +30,6 @@ export interface RpcBenchResult {
   rpcGetMethods: Record<string, number>;
 }
 
-interface Run {
-  put: Record<string, number>;
-  get: Record<string, number>;
-  release: Record<string, number>;
-  pairsPerSec: number;
-}
-
-const total = (o: Record<string, number>) => Object.values(o).reduce((a, b) => a + b, 0);
-
-async function run(
-  c: Consortium,
-  url: string,
-  chainId: number,
-  keyholderRpc: CountingProvider,
-  options: JsonRpcApiProviderOptions | undefined,
-  pairs: number,
-): Promise<Run> {
-  const writerRpc = new CountingProvider(url, options === undefined ? undefined : chainId, options);
-  const readerRpc = new CountingProvider(url, options === undefined ? undefined : chainId, options);
-  const on = (p: Participant, provider: CountingProvider) =>
-    MedLedger.create({
-      ...p.ml.options,
-      signer: new Wallet(hexlify(p.identity.signingKey), provider),
-      journal: memoryJournal(),
-    });
-  const writer = await on(c.doctor, writerRpc);
-  const reader = await on(c.patient, readerRpc); // not the writer: no writer's journal
-  const opts = { category: "OBSERVATIONS" as const, mediaType: "application/fhir+json" };
-  const label = options === undefined ? "default" : "recommended";
-  // Warm-up: the first transaction of an account reads its nonce; consent hints are learned.
-  const warm = await writer.records.put(c.subject, `{"warm-up":"${label}"}`, opts);
-  await reader.records.get(warm, { purpose: "PATRQT" });
-
-  writerRpc.take();
-  const id = await writer.records.put(c.subject, `{"counted":"${label}"}`, opts);
-  const put = writerRpc.take();
-  readerRpc.take();
-  keyholderRpc.take();
-  await reader.records.get(id, { purpose: "PATRQT" });
-  const get = readerRpc.take();
-  const release = keyholderRpc.take();
-
-  const start = performance.now();
-  for (let i = 0; i < pairs; i++) {
-    const r = await writer.records.put(c.subject, `{"pair":${i},"run":"${label}"}`, opts);
-    await reader.records.get(r, { purpose: "PATRQT" });
-  }
-  const pairsPerSec = pairs / ((performance.now() - start) / 1000);
-  writerRpc.destroy();
-  readerRpc.destroy();
-  return { put, get, release, pairsPerSec };
-}
-
 export async function benchRpc(opts: { pairs?: number } = {}): Promise<RpcBenchResult> {
   const pairs = opts.pairs ?? 100;
   const node = await startAnvil({ blockTime: 0 });
@@ -99,8 +42,8 @@ export async function benchRpc(opts: { pairs?: number } = {}): Promise<RpcBenchR
       purposes: ["TREAT"],
       actions: ["APPEND"],
     });
-    const recommended = await run(c, node.url, node.chainId, keyholderRpc, RECOMMENDED_PROVIDER_OPTIONS, pairs);
-    const defaults = await run(c, node.url, node.chainId, keyholderRpc, undefined, Math.max(10, Math.floor(pairs / 4)));
+    const recommended = await countPutGet(c, node, keyholderRpc, RECOMMENDED_PROVIDER_OPTIONS, pairs);
+    const defaults = await countPutGet(c, node, keyholderRpc, undefined, Math.max(10, Math.floor(pairs / 4)));
     const round = (n: number) => Math.round(n * 10) / 10;
     return {
       rpcCallsPerPut: total(recommended.put),

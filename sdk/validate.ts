@@ -50,7 +50,9 @@ export function hasName(table: object, name: unknown): name is string {
 /** `value` if it is one of `table`'s own keys; InvalidInputError listing the allowed names otherwise. */
 export function nameIn<T extends object>(table: T, value: unknown, field: string): keyof T & string {
   if (!hasName(table, value)) {
-    const kind = field.replace(/\[\d+\]$/, "").replace(/s$/, "");
+    // "consent.categories[0]" → "category"
+    const last = field.split(".").at(-1)!.replace(/\[\d+\]$/, "");
+    const kind = last.endsWith("ies") ? `${last.slice(0, -3)}y` : last.replace(/s$/, "");
     fail(field, `Unknown ${kind}`, value, Object.keys(table));
   }
   return value as keyof T & string;
