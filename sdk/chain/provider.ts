@@ -10,8 +10,10 @@
  *   an app calls directly do not.)
  * - `pollingInterval` 4 s: waits for events and receipts in 4-second steps; 1 s suits 1-second
  *   blocks (the SDK polls receipts itself).
- * The nonce cache that once broke deploys (`cacheTimeout`) does not matter here: the SDK reads
- * nonces without it.
+ * - `cacheTimeout` 250 ms: identical requests within 250 ms get the cached answer — including
+ *   `eth_getTransactionCount`, so an app that sends with ethers right after the SDK (or right
+ *   after its own previous transaction) is served a stale nonce ("nonce too low"). The SDK's own
+ *   calls never use this cache; `cacheTimeout: -1` switches it off for the app's calls too.
  *
  * @example
  * ```ts
@@ -27,7 +29,11 @@ import type { JsonRpcApiProviderOptions } from "ethers";
 import { InvalidInputError, RpcError } from "../errors.js";
 
 /** The provider options the SDK recommends for a private or consortium node (see the module comment). */
-export const RECOMMENDED_PROVIDER_OPTIONS: JsonRpcApiProviderOptions = { batchMaxCount: 1, pollingInterval: 1000 };
+export const RECOMMENDED_PROVIDER_OPTIONS: JsonRpcApiProviderOptions = {
+  batchMaxCount: 1,
+  pollingInterval: 1000,
+  cacheTimeout: -1,
+};
 
 /**
  * Checks that a JSON-RPC node answers at `url` (one `eth_chainId`, with a timeout) and returns a

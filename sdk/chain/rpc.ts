@@ -15,7 +15,7 @@
  *
  * @internal
  */
-import { toQuantity } from "ethers";
+import { getAddress, toQuantity } from "ethers";
 import type {
   ContractRunner,
   JsonRpcError,
@@ -89,7 +89,7 @@ function toReceipt(raw: Record<string, unknown>): RpcReceipt {
     status: num(raw.status),
     blockNumber: num(raw.blockNumber),
     blockHash: String(raw.blockHash),
-    contractAddress: typeof raw.contractAddress === "string" ? raw.contractAddress : null,
+    contractAddress: typeof raw.contractAddress === "string" ? getAddress(raw.contractAddress) : null,
     gasUsed: BigInt(raw.gasUsed as string),
     logs: (raw.logs as Record<string, unknown>[]).map(toLog),
   };
