@@ -21,7 +21,9 @@ console.log(`\nCrypto: sealing and opening a ${sizeMiB} MiB generated file (MB =
 const crypto = await benchCrypto({ sizeMiB });
 console.log("\nImport: putFhir of the ten Synthea bundles, in-process chain, filesystem storage");
 const imported = await benchImport();
-console.log("\nRPC: JSON-RPC calls per records.put / records.get and put+get pairs per second, anvil with instant mining");
+console.log(
+  "\nRPC: JSON-RPC calls per records.put / records.get and put+get pairs per second, anvil with instant mining",
+);
 const rpc = await benchRpc({ pairs: quick ? 40 : 200 });
 
 /** One flat object: nested figures become `<key>.<subkey>`. */

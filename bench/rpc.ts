@@ -33,7 +33,10 @@ export interface RpcBenchResult {
 export async function benchRpc(opts: { pairs?: number } = {}): Promise<RpcBenchResult> {
   const pairs = opts.pairs ?? 100;
   const node = await startAnvil({ blockTime: 0 });
-  const keyholderRpc = new CountingProvider(node.url, node.chainId, { ...RECOMMENDED_PROVIDER_OPTIONS, staticNetwork: true });
+  const keyholderRpc = new CountingProvider(node.url, node.chainId, {
+    ...RECOMMENDED_PROVIDER_OPTIONS,
+    staticNetwork: true,
+  });
   try {
     const c = await setUpConsortium({ provider: keyholderRpc, funder: await node.provider.getSigner(0), funding: 0n });
     await c.patient.ml.consent.grant(c.subject, {

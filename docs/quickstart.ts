@@ -112,7 +112,11 @@ console.log(`patient ${subject.slice(0, 10)}… granted consent ${consentId.slic
 
 // 5. The doctor stores a record (sealed, stored, anchored) and reads it back (the access is
 //    logged on chain first, then the keyholder releases the key).
-const observation = JSON.stringify({ resourceType: "Observation", code: { text: "HbA1c" }, valueQuantity: { value: 6.1, unit: "%" } });
+const observation = JSON.stringify({
+  resourceType: "Observation",
+  code: { text: "HbA1c" },
+  valueQuantity: { value: 6.1, unit: "%" },
+});
 const recordId = await doctor.records.put(subject, observation, {
   category: "OBSERVATIONS",
   mediaType: "application/fhir+json",

@@ -37,12 +37,16 @@ try {
     await provider.send("evm_mine", []);
   };
   const c = await setUpConsortium({ provider, funder: consortium!, addressBook, storage, waitForDelay });
-  console.log(`  hospital #${c.hospital} and payer #${c.payer} admitted through the timelock (scheduled, 1 h delay, executed)`);
+  console.log(
+    `  hospital #${c.hospital} and payer #${c.payer} admitted through the timelock (scheduled, 1 h delay, executed)`,
+  );
   console.log(`  doctor ${c.doctor.wallet.address}, emergency responder ${c.responder.wallet.address}`);
   console.log(`  patient registered as subject ${c.subject} (random; no personal data on chain)`);
   console.log(`  envelopes stored under ${join(dir, "blobs")}`);
   step("Story");
-  const bundle: unknown = JSON.parse(await readFile(new URL("../fixtures/data/demo-bundle.json", import.meta.url), "utf8"));
+  const bundle: unknown = JSON.parse(
+    await readFile(new URL("../fixtures/data/demo-bundle.json", import.meta.url), "utf8"),
+  );
   const summary = await runSdkScenario(c, bundle, (line) => console.log(`  ${line}`));
   const expected = { payerRefusal: "NO_CONSENT", afterRevocation: "CONSENT_REVOKED", afterErasure: "RECORD_ERASED" };
   for (const [k, v] of Object.entries(expected)) {

@@ -169,7 +169,7 @@ export function toConsentTerms(decoded: Readonly<Record<string, unknown>>): Cons
   const out: Record<string, unknown> = {};
   for (const { name, type } of CONSENT_TERMS_FIELDS) {
     const v = decoded[name];
-    out[name] = type === "address" ? String(v) : type === "uint64" ? BigInt(v as bigint) : Number(v as bigint);
+    out[name] = type === "address" ? String(v) : type === "uint64" ? BigInt(v as bigint) : Number(v);
   }
   return out as ConsentTerms;
 }
@@ -188,7 +188,12 @@ export function reviewOutcomeCode(name: Exclude<ReviewOutcomeName, "PENDING">, f
   return closing[nameIn(closing, name, field)];
 }
 
-function bitMask<T extends Record<string, number>>(table: T, names: readonly (keyof T)[], field: string, shift: boolean) {
+function bitMask<T extends Record<string, number>>(
+  table: T,
+  names: readonly (keyof T)[],
+  field: string,
+  shift: boolean,
+) {
   return (
     namesIn(table, names, field, { allowEmpty: true }).reduce((m, n) => m | (shift ? 1 << table[n]! : table[n]!), 0) >>>
     0

@@ -108,14 +108,14 @@ export function checkDeployOptions(opts: DeployOptions, deployer: string): Check
   if (g === "deployer" || g === false) {
     checked = { kind: "deployer", keepsPower: ["the deployer keeps governance"] };
   } else if (typeof g === "object" && g !== null && "multisig" in g) {
-    const account = address((g as { multisig: unknown }).multisig, "governance.multisig");
+    const account = address(g.multisig, "governance.multisig");
     checked = {
       kind: "multisig",
       account,
       keepsPower: account.toLowerCase() === deployer.toLowerCase() ? ["the multisig is the deployer"] : [],
     };
   } else if (typeof g === "object" && g !== null && "timelock" in g) {
-    const t = object((g as { timelock: unknown }).timelock, "governance.timelock");
+    const t = object(g.timelock, "governance.timelock");
     const minDelay = durationSeconds(t.minDelay, "governance.timelock.minDelay", MAX_TIMELOCK_DELAY);
     if (t.proposers === undefined || (Array.isArray(t.proposers) && t.proposers.length === 0))
       throw new InvalidInputError(
@@ -127,7 +127,8 @@ export function checkDeployOptions(opts: DeployOptions, deployer: string): Check
       t.executors === undefined ? [ZERO_ADDRESS] : addresses(t.executors, "governance.timelock.executors");
     const keepsPower: string[] = [];
     if (minDelay === 0) keepsPower.push("the timelock delay is 0");
-    if (proposers.some((p) => p.toLowerCase() === deployer.toLowerCase())) keepsPower.push("the deployer is a proposer");
+    if (proposers.some((p) => p.toLowerCase() === deployer.toLowerCase()))
+      keepsPower.push("the deployer is a proposer");
     checked = { kind: "timelock", minDelay, proposers, executors, keepsPower };
   } else {
     throw new InvalidInputError(
@@ -136,11 +137,14 @@ export function checkDeployOptions(opts: DeployOptions, deployer: string): Check
     );
   }
   if (checked.keepsPower.length > 0 && !development)
-    throw new InvalidInputError(`Refusing a deployment where the deployer keeps power: ${checked.keepsPower.join("; ")}`, {
-      field: "governance",
-      details:
-        "give proposers other than the deployer and a non-zero delay (or a multisig); development networks only: development: true (--development)",
-    });
+    throw new InvalidInputError(
+      `Refusing a deployment where the deployer keeps power: ${checked.keepsPower.join("; ")}`,
+      {
+        field: "governance",
+        details:
+          "give proposers other than the deployer and a non-zero delay (or a multisig); development networks only: development: true (--development)",
+      },
+    );
   return checked;
 }
 
@@ -177,7 +181,8 @@ export async function deployMedLedger(deployer: Signer, opts: DeployOptions): Pr
     contracts: { ...opts.previous?.contracts },
     pending: { ...opts.previous?.pending },
   };
-  const fees = opts.gasPrice !== undefined ? { gasPrice: opts.gasPrice } : (await detectZeroGas(rpc)) ? "zero" : "market";
+  const fees =
+    opts.gasPrice !== undefined ? { gasPrice: opts.gasPrice } : (await detectZeroGas(rpc)) ? "zero" : "market";
   const sender = new TransactionSender({
     signer: deployer,
     account: from,
@@ -221,12 +226,15 @@ export async function deployMedLedger(deployer: Signer, opts: DeployOptions): Pr
     const nonce = await sender.peekNonce();
     book.pending![name] = { address: getCreateAddress({ from, nonce }), nonce };
     await save();
-    const receipt = await sender.send({ data }, {
-      onSent: async (hash) => {
-        book.pending![name] = { ...book.pending![name]!, hash };
-        await save();
+    const receipt = await sender.send(
+      { data },
+      {
+        onSent: async (hash) => {
+          book.pending![name] = { ...book.pending![name]!, hash };
+          await save();
+        },
       },
-    });
+    );
     const address = deployedAddress(name, receipt);
     await checkCode(rpc, name, address);
     book.contracts[name] = { address, blockNumber: receipt.blockNumber, version: "", transactionHash: receipt.hash };
@@ -262,8 +270,7 @@ export async function deployMedLedger(deployer: Signer, opts: DeployOptions): Pr
     const { minDelay, proposers, executors } = governance;
     governor = await ensure(
       "TimelockController",
-      async () =>
-        (await new MedLedgerTimelock__factory().getDeployTransaction(minDelay, proposers, executors)).data,
+      async () => (await new MedLedgerTimelock__factory().getDeployTransaction(minDelay, proposers, executors)).data,
       (a) => checkTimelock(rpc, a, governance),
     );
   }
@@ -290,7 +297,10 @@ export async function deployMedLedger(deployer: Signer, opts: DeployOptions): Pr
   c.ConsentRegistry.version = await ConsentRegistry__factory.connect(c.ConsentRegistry.address, runner).version();
   c.RecordRegistry.version = await RecordRegistry__factory.connect(c.RecordRegistry.address, runner).version();
   if (governance.kind === "timelock")
-    c.TimelockController.version = await MedLedgerTimelock__factory.connect(c.TimelockController.address, runner).version();
+    c.TimelockController.version = await MedLedgerTimelock__factory.connect(
+      c.TimelockController.address,
+      runner,
+    ).version();
   else delete book.contracts.TimelockController;
   const addressesSeen = Object.values(book.contracts).map((e) => e.address.toLowerCase());
   if (new Set(addressesSeen).size !== addressesSeen.length)
@@ -354,7 +364,9 @@ async function adoptPending(
         await wired(pending.address);
       } catch (err) {
         if (!(err instanceof DeploymentMismatchError)) throw err;
-        log(`${name}: the interrupted run's address ${pending.address} holds something else (${err.shortMessage}); deploying anew`);
+        log(
+          `${name}: the interrupted run's address ${pending.address} holds something else (${err.shortMessage}); deploying anew`,
+        );
         return undefined;
       }
       const receipt = pending.hash === undefined ? null : await rpc.receipt(pending.hash);
@@ -418,9 +430,12 @@ export function governanceFromFlags(flags: GovernanceFlags): Governance {
   const blank = (v: string | undefined) => v === undefined || v.trim() === "";
   if (!blank(flags.governance)) {
     if (!blank(flags.proposers) || !blank(flags.executors))
-      throw new InvalidInputError("--governance (a multisig) and --proposers/--executors (a timelock) exclude each other", {
-        field: "governance",
-      });
+      throw new InvalidInputError(
+        "--governance (a multisig) and --proposers/--executors (a timelock) exclude each other",
+        {
+          field: "governance",
+        },
+      );
     return { multisig: address(flags.governance!.trim(), "--governance") };
   }
   const rawDelay = flags.timelockDelay ?? DEFAULT_TIMELOCK_DELAY;

@@ -109,7 +109,10 @@ export class InvalidInputError extends MedLedgerError {
   readonly field: string | undefined;
   /** The values that would have been accepted, for names from a fixed list. */
   readonly allowed: readonly string[] | undefined;
-  constructor(shortMessage: string, options: MedLedgerErrorOptions & { field?: string; allowed?: readonly string[] } = {}) {
+  constructor(
+    shortMessage: string,
+    options: MedLedgerErrorOptions & { field?: string; allowed?: readonly string[] } = {},
+  ) {
     super(ErrorCodes.INVALID_INPUT, shortMessage, {
       cause: options.cause,
       details:

@@ -172,7 +172,13 @@ export {
   type KeyReleaseRequest,
 } from "./keyholder/keyholder.js";
 export { memorySlotStore, type SlotStore, type StoredSlots } from "./keyholder/slotStore.js";
-export { memoryJournal, idempotencyKey, type Journal, type JournalEntry, type JournalStage } from "./records/journal.js";
+export {
+  memoryJournal,
+  idempotencyKey,
+  type Journal,
+  type JournalEntry,
+  type JournalStage,
+} from "./records/journal.js";
 
 // Storage adapters (filesystem(): medledger/node).
 export {
@@ -223,10 +229,4 @@ export {
 } from "./crypto/index.js";
 
 // Rebuilding state from events (auditors, indexers).
-export {
-  replay,
-  fetchLedgerEvents,
-  type LedgerEvent,
-  type LedgerState,
-  type LedgerAddresses,
-} from "./audit/replay.js";
+export { replay, fetchLedgerEvents, type LedgerEvent, type LedgerState, type LedgerAddresses } from "./audit/replay.js";

@@ -72,8 +72,13 @@ function consentOf(ctx: LedgerContext) {
     /** Relays a signed grant or revocation (this participant pays the gas). */
     relay: (signed: SignedGrant | SignedRevoke) => consent.relay(ctx, signed),
     list: (subject: SubjectId) => consent.list(ctx, { subject }),
-    check: (q: { accessor: string; subject: SubjectId; category: CategoryName; purpose: PurposeName; action?: ActionName }) =>
-      consent.check(ctx, q),
+    check: (q: {
+      accessor: string;
+      subject: SubjectId;
+      category: CategoryName;
+      purpose: PurposeName;
+      action?: ActionName;
+    }) => consent.check(ctx, q),
     setBreakGlassOptOut: (subject: SubjectId, optedOut: boolean) =>
       consent.setBreakGlassOptOut(ctx, { subject, optedOut }),
   };
@@ -111,7 +116,10 @@ export class MedLedger {
   readonly consent: ReturnType<typeof consentOf>;
   readonly directory: ReturnType<typeof directoryOf>;
   readonly emergency: {
-    closeReview(sessionId: bigint | number, outcome: "JUSTIFIED" | "UNJUSTIFIED"): ReturnType<typeof emergency.closeReview>;
+    closeReview(
+      sessionId: bigint | number,
+      outcome: "JUSTIFIED" | "UNJUSTIFIED",
+    ): ReturnType<typeof emergency.closeReview>;
     pendingReviews(orgId: number): Promise<number>;
   };
   readonly audit: { accessHistory(subject: SubjectId): ReturnType<typeof audit.accessHistory> };

@@ -51,7 +51,10 @@ export function hasName(table: object, name: unknown): name is string {
 export function nameIn<T extends object>(table: T, value: unknown, field: string): keyof T & string {
   if (!hasName(table, value)) {
     // "consent.categories[0]" → "category"
-    const last = field.split(".").at(-1)!.replace(/\[\d+\]$/, "");
+    const last = field
+      .split(".")
+      .at(-1)!
+      .replace(/\[\d+\]$/, "");
     const kind = last.endsWith("ies") ? `${last.slice(0, -3)}y` : last.replace(/s$/, "");
     fail(field, `Unknown ${kind}`, value, Object.keys(table));
   }
@@ -66,7 +69,8 @@ export function namesIn<T extends object>(
   opts: { allowEmpty?: boolean } = {},
 ): (keyof T & string)[] {
   if (!Array.isArray(value)) fail(field, "Expected an array of names", value, Object.keys(table));
-  if (value.length === 0 && opts.allowEmpty !== true) fail(field, "Expected at least one name", value, Object.keys(table));
+  if (value.length === 0 && opts.allowEmpty !== true)
+    fail(field, "Expected at least one name", value, Object.keys(table));
   return value.map((v, i) => nameIn(table, v, `${field}[${i}]`));
 }
 

@@ -37,7 +37,7 @@ export async function accessHistory(ctx: LedgerContext, p: { subject: SubjectId 
   const records = ctx.chain.records;
   const logs = await ctx.chain.rpc.logs({
     address: ctx.chain.addressBook.contracts.RecordRegistry.address,
-    topics: records.interface.encodeFilterTopics("RecordAccessed", [null, subject]) as (string | null)[],
+    topics: records.interface.encodeFilterTopics("RecordAccessed", [null, subject]),
     fromBlock: startBlock(ctx.chain.addressBook),
   });
   const times = new Map<number, number>();

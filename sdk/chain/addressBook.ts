@@ -56,7 +56,10 @@ export function validateAddressBook(value: unknown, source = "address book"): Ad
   if (typeof book.network !== "string") fail("network", "is not a string");
   if (typeof book.contracts !== "object" || book.contracts === null) fail("contracts", "is missing");
   const seen = new Map<string, string>();
-  const names = [...CONTRACT_NAMES, ...(book.contracts!.TimelockController === undefined ? [] : ["TimelockController"])];
+  const names = [
+    ...CONTRACT_NAMES,
+    ...(book.contracts!.TimelockController === undefined ? [] : ["TimelockController"]),
+  ];
   for (const name of names) {
     const entry = (book.contracts as Record<string, ContractEntry | undefined>)[name];
     if (typeof entry !== "object" || entry === null) fail(`contracts.${name}`, "is missing");

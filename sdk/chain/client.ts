@@ -173,7 +173,11 @@ export class ChainClient {
    * `chain.send(contract.method.populateTransaction(...args))`. Kept for existing callers; the
    * method name and arguments are still type-checked.
    */
-  async send<C extends BaseContract, M extends MethodName<C>>(contract: C, method: M, args: ArgsOf<C[M]>): Promise<Sent>;
+  async send<C extends BaseContract, M extends MethodName<C>>(
+    contract: C,
+    method: M,
+    args: ArgsOf<C[M]>,
+  ): Promise<Sent>;
   async send(
     call: ContractTransaction | Promise<ContractTransaction> | BaseContract,
     method?: string | { gas?: bigint },

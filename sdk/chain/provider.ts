@@ -61,7 +61,8 @@ export async function connectRpc(url: string, opts: { timeoutMs?: number } = {})
     if (typeof body.result !== "string") throw new Error(body.error?.message ?? `HTTP ${res.status}`);
     chainId = BigInt(body.result);
   } catch (cause) {
-    const reason = cause instanceof Error ? (cause.cause instanceof Error ? cause.cause.message : cause.message) : String(cause);
+    const reason =
+      cause instanceof Error ? (cause.cause instanceof Error ? cause.cause.message : cause.message) : String(cause);
     throw new RpcError(`Cannot reach the JSON-RPC node at ${url} (${reason})`, {
       url,
       method: "eth_chainId",

@@ -135,7 +135,11 @@ export interface Rpc {
   receipt(hash: string): Promise<RpcReceipt | null>;
   /** Whether the node knows the transaction (mined or pending). */
   knowsTransaction(hash: string): Promise<boolean>;
-  logs(filter: { address: string | string[]; topics: (string | string[] | null)[]; fromBlock: number }): Promise<RpcLog[]>;
+  logs(filter: {
+    address: string | string[];
+    topics: (string | string[] | null)[];
+    fromBlock: number;
+  }): Promise<RpcLog[]>;
 }
 
 function urlOf(provider: Provider): string | undefined {
@@ -157,7 +161,7 @@ export function rpcFailure(err: unknown, method: string, url: string | undefined
   const code = (err as { code?: unknown })?.code;
   // ethers' CALL_EXCEPTION without data (a revert with no reason, e.g. a call to an address without code)
   if (code === "CALL_EXCEPTION") return err;
-  const text = err instanceof Error ? (err as { shortMessage?: string }).shortMessage ?? err.message : String(err);
+  const text = err instanceof Error ? ((err as { shortMessage?: string }).shortMessage ?? err.message) : String(err);
   return new RpcError(`JSON-RPC ${method} failed${url === undefined ? "" : ` at ${url}`}: ${text}`, {
     url,
     method,
@@ -289,7 +293,8 @@ export function rpcOf(provider: Provider): Rpc {
         const r = await provider.getTransactionReceipt(hash);
         return r === null ? null : fromEthersReceipt(r);
       }),
-    knowsTransaction: (hash) => call("eth_getTransactionByHash", async () => (await provider.getTransaction(hash)) !== null),
+    knowsTransaction: (hash) =>
+      call("eth_getTransactionByHash", async () => (await provider.getTransaction(hash)) !== null),
     logs: (f) =>
       call("eth_getLogs", async () =>
         (await provider.getLogs({ address: f.address, topics: f.topics, fromBlock: f.fromBlock })).map((l) => ({
@@ -314,8 +319,8 @@ export function readRunner(rpc: Rpc, from?: string): ContractRunner {
     call: async (tx: TransactionRequest) => {
       try {
         return await rpc.call({
-          from: tx.from === undefined || tx.from === null ? from : String(tx.from),
-          to: tx.to === undefined || tx.to === null ? undefined : String(tx.to),
+          from: typeof tx.from === "string" ? tx.from : from,
+          to: typeof tx.to === "string" ? tx.to : undefined,
           data: tx.data ?? undefined,
         });
       } catch (err) {

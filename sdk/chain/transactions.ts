@@ -57,7 +57,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 function errorText(err: unknown): string {
   const parts: string[] = [];
   for (let e = err, i = 0; e !== undefined && e !== null && i < 8; e = (e as { cause?: unknown }).cause, i++) {
-    parts.push(e instanceof Error ? e.message : String(e));
+    parts.push(e instanceof Error ? e.message : typeof e === "string" ? e : JSON.stringify(e));
     const info = (e as { info?: unknown }).info;
     if (info !== undefined) parts.push(JSON.stringify(info, (_k, v: unknown) => (typeof v === "bigint" ? `${v}` : v)));
   }
@@ -83,7 +83,9 @@ function isAlreadyKnown(err: unknown): boolean {
 
 /** Whether `signer` is a local wallet that signs in process (ethers BaseWallet and subclasses). */
 function isLocalWallet(signer: Signer): boolean {
-  return typeof (signer as { signingKey?: unknown }).signingKey === "object" && typeof signer.signTransaction === "function";
+  return (
+    typeof (signer as { signingKey?: unknown }).signingKey === "object" && typeof signer.signTransaction === "function"
+  );
 }
 
 export class TransactionSender {
@@ -104,7 +106,12 @@ export class TransactionSender {
   /** The gas a call needs; a revert is a typed error (nothing is sent). */
   async estimate(request: SendRequest): Promise<bigint> {
     try {
-      return await this.rpc.estimateGas({ from: this.account, to: request.to, data: request.data, value: request.value });
+      return await this.rpc.estimateGas({
+        from: this.account,
+        to: request.to,
+        data: request.data,
+        value: request.value,
+      });
     } catch (err) {
       throw toSdkError(err, "Estimating gas failed", this.rpc.url);
     }

@@ -26,7 +26,9 @@ const oneLine = (text: string) => text.replace(/\s*\n\s*/g, " ").trim();
 function causes(err: unknown): string {
   const out: string[] = [];
   for (let e = err, i = 0; e !== undefined && e !== null && i < 8; e = (e as { cause?: unknown }).cause, i++)
-    out.push(e instanceof Error ? (e.stack ?? `${e.name}: ${e.message}`) : String(e));
+    out.push(
+      e instanceof Error ? (e.stack ?? `${e.name}: ${e.message}`) : typeof e === "string" ? e : JSON.stringify(e),
+    );
   return out.join("\n--- caused by ---\n");
 }
 

@@ -30,7 +30,9 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   } catch (err) {
     // --help and --version end the parse by "throwing" with exit code 0.
     if (err instanceof CommanderError && err.exitCode === 0) return ExitCode.OK;
-    const command = ["medledger", ...argv.filter((a) => program.commands.some((c) => c.name() === a)).slice(0, 1)].join(" ");
+    const command = ["medledger", ...argv.filter((a) => program.commands.some((c) => c.name() === a)).slice(0, 1)].join(
+      " ",
+    );
     return report(err, io, { command, debug });
   }
 }

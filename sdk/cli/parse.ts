@@ -34,7 +34,8 @@ export const httpUrl = wrap((value: string): string => {
 
 /** A plain name (letters, digits, - and _). */
 export const plainName = (value: string): string => {
-  if (!/^[A-Za-z0-9_-]{1,64}$/.test(value)) throw new InvalidArgumentError("expected a plain name (letters, digits, - and _)");
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(value))
+    throw new InvalidArgumentError("expected a plain name (letters, digits, - and _)");
   return value;
 };
 

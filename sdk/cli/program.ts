@@ -30,7 +30,11 @@ Examples:
   // errors as one line (./errors.ts), so commander itself stays silent about them.
   const configure = (cmd: Command) => {
     cmd.exitOverride();
-    cmd.configureOutput({ writeOut: io.out, writeErr: io.err, outputError: () => undefined });
+    cmd.configureOutput({
+      writeOut: (text) => io.out(text),
+      writeErr: (text) => io.err(text),
+      outputError: () => undefined,
+    });
     for (const sub of cmd.commands) configure(sub);
   };
   configure(program);

@@ -90,7 +90,9 @@ function domain(ctx: LedgerContext) {
 async function signing(ctx: LedgerContext, opts: SignOptions | undefined) {
   const o = opts === undefined ? {} : object(opts, "options");
   const deadline =
-    o.deadline === undefined ? BigInt(Math.floor(Date.now() / 1000) + 3600) : unixSeconds(o.deadline, "options.deadline");
+    o.deadline === undefined
+      ? BigInt(Math.floor(Date.now() / 1000) + 3600)
+      : unixSeconds(o.deadline, "options.deadline");
   const nonce =
     o.nonce === undefined
       ? await ctx.chain.consents.nonces(ctx.chain.account)
@@ -201,7 +203,11 @@ export async function list(ctx: LedgerContext, params: { subject: SubjectId }): 
   for (let i = 1; i <= count; i++) {
     const consentId = asConsentId(await c.consentIdAt(subject, i));
     const [terms, revokedAt] = await c.getConsent(subject, consentId);
-    out.push({ consentId, terms: toConsentTerms(terms as unknown as Readonly<Record<string, unknown>>), revokedAt: Number(revokedAt) });
+    out.push({
+      consentId,
+      terms: toConsentTerms(terms as unknown as Readonly<Record<string, unknown>>),
+      revokedAt: Number(revokedAt),
+    });
   }
   return out;
 }

@@ -10,7 +10,18 @@
  * ```
  */
 import type { ActionName, CategoryName, ConsentTerms, PurposeName, RoleName } from "../codes.js";
-import { actionMask, categoryMask, Effect, GranteeKind, purposeMask, roleMask, Category, Purpose, Role, Action } from "../codes.js";
+import {
+  actionMask,
+  categoryMask,
+  Effect,
+  GranteeKind,
+  purposeMask,
+  roleMask,
+  Category,
+  Purpose,
+  Role,
+  Action,
+} from "../codes.js";
 import { InvalidInputError } from "../errors.js";
 import { ZERO_ADDRESS } from "../types.js";
 import { address, hasName, nameIn, namesIn, object, uint, unixSeconds } from "../validate.js";

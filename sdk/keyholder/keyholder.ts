@@ -15,7 +15,6 @@
 import { getBytes, hexlify, verifyMessage } from "ethers";
 import type { Provider } from "ethers";
 
-
 import { unwrapDataKey, wrapDataKey } from "../crypto/index.js";
 import type { EnvelopeContext } from "../crypto/index.js";
 import { AccessBasis } from "../codes.js";
@@ -86,7 +85,10 @@ export function createKeyholder(opts: KeyholderOptions): Keyholder {
   const rpc = rpcOf(opts.provider);
   const runner = readRunner(rpc);
   const records = RecordRegistry__factory.connect(opts.addressBook.contracts.RecordRegistry.address, runner);
-  const directory = ParticipantDirectory__factory.connect(opts.addressBook.contracts.ParticipantDirectory.address, runner);
+  const directory = ParticipantDirectory__factory.connect(
+    opts.addressBook.contracts.ParticipantDirectory.address,
+    runner,
+  );
   const registry = opts.addressBook.contracts.RecordRegistry.address.toLowerCase();
   const chainId = BigInt(opts.addressBook.chainId);
   const maxAge = opts.maxAccessAgeSeconds ?? 600;
@@ -123,7 +125,11 @@ export function createKeyholder(opts: KeyholderOptions): Keyholder {
           (e.args.accessor as string).toLowerCase() === signer.toLowerCase(),
       );
     if (logged === undefined || logged === null)
-      return refuse("NO_ACCESS_LOGGED", "the transaction logs no access to this record by the reader", req.accessTxHash);
+      return refuse(
+        "NO_ACCESS_LOGGED",
+        "the transaction logs no access to this record by the reader",
+        req.accessTxHash,
+      );
     const subjectRead = (logged.args.basis as bigint) === SUBJECT_BASIS;
     const [latest, reader] = await Promise.all([
       latestBlock,
@@ -133,7 +139,11 @@ export function createKeyholder(opts: KeyholderOptions): Keyholder {
     const loggedAt =
       latest.number === receipt.blockNumber ? latest.timestamp : await rpc.blockTimestamp(receipt.blockNumber);
     if (latest.timestamp - loggedAt > maxAge)
-      refuse("ACCESS_TOO_OLD", "the access is too old", `logged at ${loggedAt}, now ${latest.timestamp}, max age ${maxAge}s`);
+      refuse(
+        "ACCESS_TOO_OLD",
+        "the access is too old",
+        `logged at ${loggedAt}, now ${latest.timestamp}, max age ${maxAge}s`,
+      );
     const [subject, , custodian, , , erasedAt] = await record;
     if (Number(custodian) !== opts.orgId)
       refuse("NOT_CUSTODIAN", "this keyholder is not the record's custodian", `custodian ${custodian}`);

@@ -100,7 +100,14 @@ export async function get(ctx: LedgerContext, params: GetParams): Promise<Record
     }
     const payload = await openBytes(envelope, { key: dataKey, context, backend: ctx.backend });
     const { mediaType, content } = unframe(payload);
-    return { recordId: id, subject: anchor.subject, category: categoryName(anchor.category), mediaType, content, accessTx };
+    return {
+      recordId: id,
+      subject: anchor.subject,
+      category: categoryName(anchor.category),
+      mediaType,
+      content,
+      accessTx,
+    };
   } finally {
     dataKey.fill(0);
   }

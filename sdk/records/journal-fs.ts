@@ -39,7 +39,8 @@ async function journalSecret(dir: string): Promise<Uint8Array> {
   try {
     return parse(await fs.readFile(file, "utf8"));
   } catch (err) {
-    if (!isMissingFile(err)) throw err instanceof StorageError ? err : new StorageError(`Reading ${file} failed`, { cause: err });
+    if (!isMissingFile(err))
+      throw err instanceof StorageError ? err : new StorageError(`Reading ${file} failed`, { cause: err });
   }
   const entries = await fs.readdir(path.join(dir, "entries")).catch(() => []);
   if (entries.length > 0)

@@ -83,7 +83,7 @@ async function events(ctx: LedgerContext, name: "RecordAnchored" | "RecordProven
   const records = ctx.chain.records;
   const logs = await ctx.chain.rpc.logs({
     address: ctx.chain.addressBook.contracts.RecordRegistry.address,
-    topics: records.interface.encodeFilterTopics(name, args) as (string | string[] | null)[],
+    topics: records.interface.encodeFilterTopics(name, args),
     fromBlock: startBlock(ctx.chain.addressBook),
   });
   return logs.map((log) => ({ log, parsed: decodeLog(log)! }));

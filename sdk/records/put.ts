@@ -52,7 +52,12 @@ export interface PutParams {
 
 export interface PutBatchParams {
   subject: SubjectId;
-  items: readonly { content: Uint8Array | string; category: CategoryName; mediaType: string; idempotencyKey?: string }[];
+  items: readonly {
+    content: Uint8Array | string;
+    category: CategoryName;
+    mediaType: string;
+    idempotencyKey?: string;
+  }[];
 }
 
 /** A checked put. */
@@ -111,7 +116,11 @@ async function recipientsOf(ctx: LedgerContext, subject: SubjectId): Promise<Rec
     lastOrg === undefined ? undefined : d.getOrganization(lastOrg),
   ]);
   const custodian = status === ACTIVE ? Number(orgId) : 0;
-  const base = { subjectKey: parseHex(patient.encryptionKey)!, subjectKeyVersion: Number(patient.keyVersion), custodian };
+  const base = {
+    subjectKey: parseHex(patient.encryptionKey)!,
+    subjectKeyVersion: Number(patient.keyVersion),
+    custodian,
+  };
   if (custodian === 0) return { ...base, custodianKeyVersion: 0 };
   ctx.state.lastOrg = custodian;
   const org = guess !== undefined && lastOrg === custodian ? guess : await d.getOrganization(custodian);
@@ -205,7 +214,9 @@ async function anchor(ctx: LedgerContext, entry: JournalEntry, key: string, know
     let gas = known?.gas;
     let hint = known?.hint ?? ZERO_BYTES32;
     if (gas === undefined || entry.pointer.length > PLACEHOLDER_POINTER.length) {
-      ({ gas, hint } = await estimateAnchor(ctx, name, (h) => anchorRecordCall(ctx, entry, entry.digest, entry.pointer, h)));
+      ({ gas, hint } = await estimateAnchor(ctx, name, (h) =>
+        anchorRecordCall(ctx, entry, entry.digest, entry.pointer, h),
+      ));
     }
     const sent = await ctx.chain.send(anchorRecordCall(ctx, entry, entry.digest, entry.pointer, hint), { gas });
     const event = sent.events.find((e) => e.name === "RecordAnchored");

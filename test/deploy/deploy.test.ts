@@ -112,7 +112,12 @@ describe("deploy: governance handed over, repeatable, resumable", () => {
     );
     expect(admitted.value).to.equal(1);
     expect(waited).to.be.within(3590, 3600);
-    const ml = await MedLedger.create({ signer: outsider, addressBook: book, storage: memory(), keyholders: new Map() });
+    const ml = await MedLedger.create({
+      signer: outsider,
+      addressBook: book,
+      storage: memory(),
+      keyholders: new Map(),
+    });
     expect((await ml.chain.directory.getOrganization(1)).admin).to.equal(outsider.address);
   });
 
@@ -156,14 +161,21 @@ describe("deploy: governance handed over, repeatable, resumable", () => {
   it("a pending address holding another contract is not adopted (fails on main: it adopted any code)", async () => {
     const [deployer] = await ethers.getSigners();
     const crashed = recorder(4); // crash when about to deploy the consent registry (nothing sent)
-    await deployMedLedger(deployer!, { network: "test", ...dev, onProgress: crashed.onProgress }).catch(() => undefined);
+    await deployMedLedger(deployer!, { network: "test", ...dev, onProgress: crashed.onProgress }).catch(
+      () => undefined,
+    );
     const partial = crashed.last()!;
     // A stale nonce planned the consent registry at the directory's address (what a cached nonce did).
     const directory = partial.contracts.ParticipantDirectory!.address;
     const directoryNonce = (await ethers.provider.getTransactionCount(deployer!.address)) - 1;
     partial.pending = { ConsentRegistry: { address: directory, nonce: directoryNonce } };
     const lines: string[] = [];
-    const book = await deployMedLedger(deployer!, { network: "test", ...dev, previous: partial, log: (l) => lines.push(l) });
+    const book = await deployMedLedger(deployer!, {
+      network: "test",
+      ...dev,
+      previous: partial,
+      log: (l) => lines.push(l),
+    });
     expect(book.contracts.ConsentRegistry.address).to.not.equal(directory);
     expect(lines.join("\n")).to.contain("holds something else");
     const addresses = Object.values(book.contracts).map((e) => e.address);
@@ -174,7 +186,10 @@ describe("deploy: governance handed over, repeatable, resumable", () => {
   it("an address book entry holding the wrong contract is refused, naming the contract", async () => {
     const { deployer, proposer, rec } = await networkHelpers.loadFixture(deployed);
     const previous = rec.last()!;
-    const wrong = { ...previous, contracts: { ...previous.contracts, ConsentRegistry: previous.contracts.RecordRegistry } };
+    const wrong = {
+      ...previous,
+      contracts: { ...previous.contracts, ConsentRegistry: previous.contracts.RecordRegistry },
+    };
     const err = await deployMedLedger(deployer, {
       network: "test",
       previous: wrong,
@@ -201,7 +216,9 @@ describe("deploy: governance handed over, repeatable, resumable", () => {
       [undefined, "governance must be"],
     ];
     for (const [g, message] of cases) {
-      const err = await deployMedLedger(deployer!, { network: "test", governance: g as never }).catch((e: unknown) => e);
+      const err = await deployMedLedger(deployer!, { network: "test", governance: g as never }).catch(
+        (e: unknown) => e,
+      );
       expect(err, JSON.stringify(g)).to.be.instanceOf(InvalidInputError);
       expect((err as Error).message).to.contain(message);
     }
@@ -224,7 +241,9 @@ describe("deploy: governance handed over, repeatable, resumable", () => {
     await deployMedLedger(deployer!, { ...opts, onProgress: rec.onProgress });
     await deployMedLedger(deployer!, { ...opts, previous: rec.last() });
     expect(warnings).to.have.length(2);
-    expect(warnings[0]).to.match(/WARNING: development deployment: the timelock delay is 0; the deployer is a proposer/);
+    expect(warnings[0]).to.match(
+      /WARNING: development deployment: the timelock delay is 0; the deployer is a proposer/,
+    );
   });
 
   it("refuses an address book of another chain", async () => {
@@ -263,9 +282,12 @@ describe("MedLedger.create / ChainClient.create check the deployment (fails on m
 
   const refusal = async (book: AddressBook) => {
     const [signer] = await ethers.getSigners();
-    const err = await MedLedger.create({ signer: signer!, addressBook: book, storage: memory(), keyholders: new Map() }).catch(
-      (e: unknown) => e,
-    );
+    const err = await MedLedger.create({
+      signer: signer!,
+      addressBook: book,
+      storage: memory(),
+      keyholders: new Map(),
+    }).catch((e: unknown) => e);
     expect(err).to.be.instanceOf(DeploymentMismatchError);
     return err as DeploymentMismatchError;
   };

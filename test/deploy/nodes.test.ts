@@ -117,7 +117,19 @@ describe("deploy on real nodes: a default JsonRpcProvider, and the built CLI kil
       });
 
       it("the built CLI: killed after its first contract, run again, every address checks out; a third run changes nothing", async () => {
-        const args = ["deploy", "--rpc", node.url, "--network", "cli", "--out", dir, "--proposers", MULTISIG, "--timelock-delay", "120"];
+        const args = [
+          "deploy",
+          "--rpc",
+          node.url,
+          "--network",
+          "cli",
+          "--out",
+          dir,
+          "--proposers",
+          MULTISIG,
+          "--timelock-delay",
+          "120",
+        ];
         const killed = await cli(args, { killWhen: /ParticipantDirectory: deployed at/ });
         expect(killed.code, killed.stderr).to.equal(null); // killed
         const partial = JSON.parse(await readFile(join(dir, "cli.json"), "utf8")) as { contracts: object };
@@ -215,7 +227,16 @@ describe("medledger CLI: help, usage errors and input checks (built CLI)", funct
     expect(down.code).to.equal(1);
     oneLine(down);
     expect(down.stderr).to.contain("http://127.0.0.1:9").and.contain("node is running");
-    const debug = await cli(["deploy", "--rpc", "http://127.0.0.1:9", "--network", "x", "--proposers", MULTISIG, "--debug"]);
+    const debug = await cli([
+      "deploy",
+      "--rpc",
+      "http://127.0.0.1:9",
+      "--network",
+      "x",
+      "--proposers",
+      MULTISIG,
+      "--debug",
+    ]);
     expect(debug.stderr).to.match(/\n\s+at /);
   });
 

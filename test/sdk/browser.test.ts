@@ -40,7 +40,9 @@ describe("the package root in a browser", function () {
   it("bundles for platform=browser with no node: import and without the FHIR validator", async () => {
     const { imports, inputs } = await bundle(BUILT_ROOT);
     expect(imports.filter((p) => !OPTIONAL_PEERS.includes(p))).to.deep.equal([]);
-    expect(inputs.some((i) => i.includes("/dist/sdk/fhir/") || i.includes("fhir-json-schema-validator"))).to.equal(false);
+    expect(inputs.some((i) => i.includes("/dist/sdk/fhir/") || i.includes("fhir-json-schema-validator"))).to.equal(
+      false,
+    );
     expect(inputs.some((i) => i.includes("/dist/sdk/node.js") || i.includes("/dist/sdk/cli/"))).to.equal(false);
   });
 

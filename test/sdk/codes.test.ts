@@ -99,8 +99,16 @@ async function compiled(): Promise<Compiled> {
   const enums = new Map<string, string[]>();
   const structs = new Map<string, string[]>();
   for (const node of ast.nodes ?? []) {
-    if (node.nodeType === "EnumDefinition") enums.set(node.name!, node.members!.map((m) => m.name!));
-    if (node.nodeType === "StructDefinition") structs.set(node.name!, node.members!.map((m) => m.name!));
+    if (node.nodeType === "EnumDefinition")
+      enums.set(
+        node.name!,
+        node.members!.map((m) => m.name!),
+      );
+    if (node.nodeType === "StructDefinition")
+      structs.set(
+        node.name!,
+        node.members!.map((m) => m.name!),
+      );
     if (node.nodeType === "ContractDefinition" && node.name === "Codes") {
       for (const c of node.nodes ?? []) {
         if (c.nodeType === "VariableDeclaration" && c.constant === true)
@@ -158,7 +166,7 @@ describe("sdk/codes: every list matches the compiled contracts", () => {
 
   it("ConsentTerms: the fields (names, order) of the struct and their ABI types; the EIP-712 type follows", () => {
     expect(CONSENT_TERMS_FIELDS.map((f) => f.name)).to.deep.equal(c.structs.get("ConsentTerms"));
-    const grant = ConsentRegistry__factory.createInterface().getFunction("grant")!;
+    const grant = ConsentRegistry__factory.createInterface().getFunction("grant");
     const terms = grant.inputs.find((i) => i.name === "terms")!;
     expect(terms.components!.map((p) => ({ name: p.name, type: p.type }))).to.deep.equal(
       CONSENT_TERMS_FIELDS.map((f) => ({ name: f.name, type: f.type })),

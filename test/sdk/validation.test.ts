@@ -30,7 +30,7 @@ import type { Consortium } from "../../fixtures/consortium.js";
 const conn = await network.create();
 const { networkHelpers } = conn;
 
-/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-argument */
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-assignment -- a plain JavaScript caller */
 
 /** Counts what reaches storage, journals, keyholders and signers: it must stay at zero. */
 interface Effects {
@@ -59,7 +59,14 @@ async function world(): Promise<World> {
     purposes: ["TREAT"],
     actions: ["APPEND", "READ"],
   });
-  return { c, effects: { stored: 0, journaled: 0, slots: 0, signed: 0 }, doctor: null, patient: null, admin: null, governance: null };
+  return {
+    c,
+    effects: { stored: 0, journaled: 0, slots: 0, signed: 0 },
+    doctor: null,
+    patient: null,
+    admin: null,
+    governance: null,
+  };
 }
 
 /** Fresh participants whose storage, journal, keyholders and signer count every side effect. */
@@ -89,7 +96,12 @@ async function spied(): Promise<World> {
       get(target, prop) {
         // The wallet's own getters run on the wallet (private fields), not on the proxy.
         const v = Reflect.get(target, prop, target) as unknown;
-        if (prop === "signTypedData" || prop === "signMessage" || prop === "signTransaction" || prop === "sendTransaction")
+        if (
+          prop === "signTypedData" ||
+          prop === "signMessage" ||
+          prop === "signTransaction" ||
+          prop === "sendTransaction"
+        )
           return (...args: unknown[]) => (effects.signed++, (v as (...a: unknown[]) => unknown).apply(target, args));
         return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
       },
@@ -134,14 +146,23 @@ describe("validation: bad input is refused before anything happens (plain JavaSc
     for (const bad of NOT_NAMES) {
       const err = await refused(w.doctor.records.put(subject, "x", { category: bad, mediaType: "text/plain" }), bad);
       expect(err.allowed).to.include("SUBSTANCE_USE");
-      await refused(w.doctor.records.putBatch(subject, [{ content: "x", category: bad, mediaType: "text/plain" }]), bad);
+      await refused(
+        w.doctor.records.putBatch(subject, [{ content: "x", category: bad, mediaType: "text/plain" }]),
+        bad,
+      );
     }
     await refused(w.doctor.records.put(subject, 42, { category: "NOTES", mediaType: "text/plain" }), "content");
-    await refused(w.doctor.records.put(subject, { text: "x" }, { category: "NOTES", mediaType: "text/plain" }), "content");
+    await refused(
+      w.doctor.records.put(subject, { text: "x" }, { category: "NOTES", mediaType: "text/plain" }),
+      "content",
+    );
     await refused(w.doctor.records.put(12345, "x", { category: "NOTES", mediaType: "text/plain" }), "12345");
     await refused(w.doctor.records.put("patient-7", "x", { category: "NOTES", mediaType: "text/plain" }), "patient-7");
     await refused(w.doctor.records.put(subject, "x", { category: "NOTES" }), "mediaType");
-    await refused(w.doctor.records.put(subject, "x", { category: "NOTES", mediaType: "text/plain", previous: 7 }), "previous");
+    await refused(
+      w.doctor.records.put(subject, "x", { category: "NOTES", mediaType: "text/plain", previous: 7 }),
+      "previous",
+    );
     await refused(w.doctor.records.putBatch(subject, "not a list"), "items");
     await refused(records.put(w.doctor.context, null as any), "params");
     await nothingHappened(w, block);
@@ -150,7 +171,10 @@ describe("validation: bad input is refused before anything happens (plain JavaSc
   it("records.get: unknown purposes, wrong-typed record id and reason code", async () => {
     const w = await spied();
     const block = await conn.ethers.provider.getBlockNumber();
-    const id = await w.c.doctor.ml.records.put(w.c.subject, "a note to read", { category: "NOTES", mediaType: "text/plain" });
+    const id = await w.c.doctor.ml.records.put(w.c.subject, "a note to read", {
+      category: "NOTES",
+      mediaType: "text/plain",
+    });
     const after = await conn.ethers.provider.getBlockNumber();
     expect(after).to.equal(block + 1);
     for (const bad of ["TREATMENT", "constructor", "__proto__", "toString"])
@@ -220,11 +244,20 @@ describe("validation: bad input is refused before anything happens (plain JavaSc
       await refused(w.governance.directory.admitOrganization(bad, someone, key), bad);
     await refused(w.governance.directory.admitOrganization("LAB", "lab.eth", key), "lab.eth");
     await refused(w.governance.directory.admitOrganization("LAB", someone, new Uint8Array(31)), "encryptionKey");
-    const enroll = { orgId: w.c.hospital, account: someone, roles: ["CLINICIAN"], credentialValidUntil: 2_000_000_000, encryptionKey: key };
+    const enroll = {
+      orgId: w.c.hospital,
+      account: someone,
+      roles: ["CLINICIAN"],
+      credentialValidUntil: 2_000_000_000,
+      encryptionKey: key,
+    };
     await refused(w.admin.directory.enrollPractitioner({ ...enroll, roles: ["NURSE"] }), "NURSE");
     await refused(w.admin.directory.enrollPractitioner({ ...enroll, roles: ["valueOf"] }), "valueOf");
     await refused(w.admin.directory.enrollPractitioner({ ...enroll, account: "nurse.eth" }), "nurse.eth");
-    await refused(w.admin.directory.enrollPractitioner({ ...enroll, credentialValidUntil: Date.now() + 1e9 }), "milliseconds");
+    await refused(
+      w.admin.directory.enrollPractitioner({ ...enroll, credentialValidUntil: Date.now() + 1e9 }),
+      "milliseconds",
+    );
     await refused(w.patient.directory.setGuardian(w.c.subject, someone, ["READ_ALL"]), "READ_ALL");
     await refused(w.patient.directory.setGuardian(w.c.subject, someone, ["__proto__"]), "__proto__");
     await refused(w.patient.directory.registerPatient({ controller: "me.eth", encryptionKey: key }), "me.eth");
@@ -245,7 +278,10 @@ describe("validation: bad input is refused before anything happens (plain JavaSc
   it("a refusal decided by the contract says so; one decided client-side says nothing was sent", async () => {
     const w = await networkHelpers.loadFixture(world);
     // (A unique content: the fixture's in-memory journal outlives the chain snapshot it reverts to.)
-    const id = await w.c.doctor.ml.records.put(w.c.subject, "refused note", { category: "NOTES", mediaType: "text/plain" });
+    const id = await w.c.doctor.ml.records.put(w.c.subject, "refused note", {
+      category: "NOTES",
+      mediaType: "text/plain",
+    });
     const denied = await w.c.payerAgent.ml.records.get(id, { purpose: "HPAYMT" }).catch((e: unknown) => e);
     expect(denied).to.be.instanceOf(AccessDeniedError);
     expect((denied as AccessDeniedError).decidedBy).to.equal("contract");

@@ -68,12 +68,21 @@ export function registerDeploy(program: Command, io: CliIo): void {
       wholeSeconds("--timelock-delay", MAX_TIMELOCK_DELAY),
       DEFAULT_TIMELOCK_DELAY,
     )
-    .option("--proposers <addresses>", "comma-separated accounts that may schedule governance calls", addressList("--proposers"))
-    .option("--executors <addresses>", "comma-separated accounts that may execute them (default: anyone)", addressList("--executors"))
+    .option(
+      "--proposers <addresses>",
+      "comma-separated accounts that may schedule governance calls",
+      addressList("--proposers"),
+    )
+    .option(
+      "--executors <addresses>",
+      "comma-separated accounts that may execute them (default: anyone)",
+      addressList("--executors"),
+    )
     .option("--development", "allow governance that leaves the deployer in control (development chains only)")
     .addHelpText("after", EXAMPLES)
     .action(async (flags: Partial<DeployFlags>) => {
-      if (flags.rpc === undefined) throw new UsageError("--rpc <url> is required", "the JSON-RPC URL of a node, e.g. http://127.0.0.1:8545");
+      if (flags.rpc === undefined)
+        throw new UsageError("--rpc <url> is required", "the JSON-RPC URL of a node, e.g. http://127.0.0.1:8545");
       if (flags.network === undefined)
         throw new UsageError("--network <name> is required", "a plain name; the address book is <out>/<name>.json");
       await deploy(flags as DeployFlags, io);
@@ -81,37 +90,41 @@ export function registerDeploy(program: Command, io: CliIo): void {
 }
 
 async function deploy(flags: DeployFlags, io: CliIo): Promise<void> {
-      const key = io.env.MEDLEDGER_DEPLOYER_KEY;
-      if (key === undefined || key === "")
-        throw new UsageError("MEDLEDGER_DEPLOYER_KEY is not set", "export the deployer's private key (0x + 64 hex digits)");
-      if (!/^0x[0-9a-fA-F]{64}$/.test(key))
-        throw new UsageError("MEDLEDGER_DEPLOYER_KEY is not a private key", "expected 0x followed by 64 hex digits");
-      const wallet = new Wallet(key);
-      const governanceFlags = {
-        governance: flags.governance,
-        timelockDelay: flags.timelockDelay,
-        proposers: flags.proposers?.join(","),
-        executors: flags.executors?.join(","),
-      };
-      // Everything is checked before the node is contacted: nothing is sent on a bad input.
-      checkDeployOptions(
-        { network: flags.network, governance: governanceFromFlags(governanceFlags), development: flags.development === true },
-        wallet.address,
-      );
-      const provider = await connectRpc(flags.rpc);
-      try {
-        const file = nodeFs("medledger deploy").path.join(flags.out, `${flags.network}.json`);
-        io.out(`Deploying MedLedger to ${flags.network} (${flags.rpc}) as ${wallet.address}\n`);
-        const book = await deployToFile(wallet.connect(provider), {
-          network: flags.network,
-          file,
-          governance: governanceFlags,
-          development: flags.development === true,
-          log: (line) => io.out(`  ${line}\n`),
-          warn: (line) => io.err(`${line}\n`),
-        });
-        io.out(`wrote ${file} (chain ${book.chainId}, governance ${book.governance})\n`);
-      } finally {
-        provider.destroy();
-      }
+  const key = io.env.MEDLEDGER_DEPLOYER_KEY;
+  if (key === undefined || key === "")
+    throw new UsageError("MEDLEDGER_DEPLOYER_KEY is not set", "export the deployer's private key (0x + 64 hex digits)");
+  if (!/^0x[0-9a-fA-F]{64}$/.test(key))
+    throw new UsageError("MEDLEDGER_DEPLOYER_KEY is not a private key", "expected 0x followed by 64 hex digits");
+  const wallet = new Wallet(key);
+  const governanceFlags = {
+    governance: flags.governance,
+    timelockDelay: flags.timelockDelay,
+    proposers: flags.proposers?.join(","),
+    executors: flags.executors?.join(","),
+  };
+  // Everything is checked before the node is contacted: nothing is sent on a bad input.
+  checkDeployOptions(
+    {
+      network: flags.network,
+      governance: governanceFromFlags(governanceFlags),
+      development: flags.development === true,
+    },
+    wallet.address,
+  );
+  const provider = await connectRpc(flags.rpc);
+  try {
+    const file = nodeFs("medledger deploy").path.join(flags.out, `${flags.network}.json`);
+    io.out(`Deploying MedLedger to ${flags.network} (${flags.rpc}) as ${wallet.address}\n`);
+    const book = await deployToFile(wallet.connect(provider), {
+      network: flags.network,
+      file,
+      governance: governanceFlags,
+      development: flags.development === true,
+      log: (line) => io.out(`  ${line}\n`),
+      warn: (line) => io.err(`${line}\n`),
+    });
+    io.out(`wrote ${file} (chain ${book.chainId}, governance ${book.governance})\n`);
+  } finally {
+    provider.destroy();
+  }
 }

@@ -25,7 +25,9 @@ describe("sdk/chain/runtime-code: generated from the artifacts", () => {
         .map((r) => [r.start, r.length])
         .sort((a, b) => a[0]! - b[0]!);
       expect(RUNTIME_CODE[name].immutables).to.deep.equal(immutables);
-      expect(RUNTIME_CODE[name].hash).to.equal(keccak256(maskRuntimeCode(artifact.deployedBytecode, immutables as [number, number][])));
+      expect(RUNTIME_CODE[name].hash).to.equal(
+        keccak256(maskRuntimeCode(artifact.deployedBytecode, immutables as [number, number][])),
+      );
       expect(identifyCode(artifact.deployedBytecode)).to.equal(name);
     });
   }
@@ -33,7 +35,7 @@ describe("sdk/chain/runtime-code: generated from the artifacts", () => {
   it("tells contracts apart, and ignores immutables and the metadata trailer only", async () => {
     const artifact = JSON.parse(await read(DEPLOYABLE.ConsentRegistry)) as { deployedBytecode: string };
     const code = artifact.deployedBytecode;
-    const [start] = RUNTIME_CODE.ConsentRegistry.immutables[0]!;
+    const [start] = RUNTIME_CODE.ConsentRegistry.immutables[0];
     const withImmutable = code.slice(0, 2 + 2 * start) + "ab".repeat(32) + code.slice(2 + 2 * (start + 32));
     expect(isCodeOf("ConsentRegistry", withImmutable)).to.equal(true);
     const withOtherMetadata = code.slice(0, -20) + "00".repeat(8) + code.slice(-4);

@@ -154,7 +154,9 @@ describe("keyholder: no logged access, no key", () => {
       addressBook: c.addressBook,
       slots: memorySlotStore(),
     });
-    const err = await down.release(await request(c, c.doctor.wallet, c.doctor.wallet.address, id, tx)).catch((e: unknown) => e);
+    const err = await down
+      .release(await request(c, c.doctor.wallet, c.doctor.wallet.address, id, tx))
+      .catch((e: unknown) => e);
     expect(err).to.be.instanceOf(RpcError);
     expect(err).to.not.be.instanceOf(KeyReleaseError);
 

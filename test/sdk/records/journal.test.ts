@@ -12,7 +12,7 @@ import { expect } from "chai";
 import { StorageError } from "../../../sdk/errors.js";
 import { filesystemJournal, idempotencyKey, memoryJournal } from "../../../sdk/records/journal.js";
 import type { JournalEntry } from "../../../sdk/records/journal.js";
-import type { Hex, RecordId, SubjectId } from "../../../sdk/types.js";
+import type { RecordId, SubjectId } from "../../../sdk/types.js";
 
 const entry: JournalEntry = {
   recordId: `0x${"11".repeat(32)}` as RecordId,
@@ -21,7 +21,7 @@ const entry: JournalEntry = {
   mediaType: "text/plain",
   previous: null,
   pointer: `sha256:${"33".repeat(32)}`,
-  digest: `0x${"44".repeat(32)}` as Hex,
+  digest: `0x${"44".repeat(32)}`,
   custodian: 1,
   stage: "stored",
 };
@@ -48,7 +48,9 @@ describe("sdk/records/journal", () => {
     await rm(join(dir, "secret.json"));
     const err = await filesystemJournal({ dir }).catch((e: unknown) => e);
     expect(err).to.be.instanceOf(StorageError);
-    expect((err as StorageError).message).to.contain("missing").and.contain("1 entries");
+    expect((err as StorageError).message)
+      .to.contain("missing")
+      .and.contain("1 entries");
   });
 
   it("refuses a corrupt or malformed secret (never regenerates it)", async () => {

@@ -94,9 +94,13 @@ describe("sdk/records/locate: absence is the contract's answer, not an RPC failu
       },
     });
     const opts = { category: "NOTES" as const, mediaType: "text/plain" };
-    expect(await doctor.records.put(c.subject, "outage note", opts).catch((e: unknown) => e)).to.be.instanceOf(RpcError);
+    expect(await doctor.records.put(c.subject, "outage note", opts).catch((e: unknown) => e)).to.be.instanceOf(
+      RpcError,
+    );
     // Still down: the retry's existence check fails instead of reading "not anchored".
-    expect(await doctor.records.put(c.subject, "outage note", opts).catch((e: unknown) => e)).to.be.instanceOf(RpcError);
+    expect(await doctor.records.put(c.subject, "outage note", opts).catch((e: unknown) => e)).to.be.instanceOf(
+      RpcError,
+    );
     f.down(false);
     const id = await doctor.records.put(c.subject, "outage note", opts);
     const r = c.doctor.ml.chain.records;
