@@ -6,8 +6,8 @@
  *
  * @example
  * ```ts
- * import { MedLedger, filesystem } from "medledger";
- * import { readAddressBook } from "medledger/node";
+ * import { MedLedger } from "medledger";
+ * import { filesystem, readAddressBook } from "medledger/node";
  * const ml = await MedLedger.create({
  *   signer: wallet,                      // the participant's Ethereum account
  *   encryptionKey: { privateKey: x25519Private, keyVersion: 1 },

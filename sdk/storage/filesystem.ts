@@ -24,7 +24,7 @@ const TEMP_DIR = ".tmp";
  *
  * @example
  * ```ts
- * import { filesystem, type FilesystemOptions } from "medledger";
+ * import { filesystem, type FilesystemOptions } from "medledger/node";
  * const options: FilesystemOptions = { dir: "/var/lib/medledger/blobs", fileMode: 0o640 };
  * const store = filesystem(options);
  * ```
@@ -72,7 +72,7 @@ export interface FilesystemOptions {
  * @example
  * ```ts
  * import { createReadStream } from "node:fs";
- * import { filesystem } from "medledger";
+ * import { filesystem } from "medledger/node";
  * const store = filesystem({ dir: "./data/blobs" });
  * const address = await store.put(createReadStream("scan.dcm.sealed"));
  * const stream = await store.get(address); // verified while it streams
