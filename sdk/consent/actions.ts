@@ -74,7 +74,7 @@ export interface ConsentRecord {
 }
 
 export interface SignOptions {
-  /** Unix seconds after which the signature is void (default: one hour from now). */
+  /** Unix seconds after which the signature is void (default: one hour after the latest block). */
   deadline?: number | Date;
   /** The signer's ConsentRegistry nonce (default: read from the chain). */
   nonce?: bigint;
@@ -89,9 +89,10 @@ function domain(ctx: LedgerContext) {
 
 async function signing(ctx: LedgerContext, opts: SignOptions | undefined) {
   const o = opts === undefined ? {} : object(opts, "options");
+  // Default: one hour of the chain's time (its clock, not this machine's, decides expiry).
   const deadline =
     o.deadline === undefined
-      ? BigInt(Math.floor(Date.now() / 1000) + 3600)
+      ? BigInt((await ctx.chain.rpc.latestBlock()).timestamp + 3600)
       : unixSeconds(o.deadline, "options.deadline");
   const nonce =
     o.nonce === undefined
