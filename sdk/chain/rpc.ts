@@ -103,14 +103,18 @@ function fromEthersReceipt(r: TransactionReceipt): RpcReceipt {
     blockHash: r.blockHash,
     contractAddress: r.contractAddress,
     gasUsed: r.gasUsed,
-    logs: r.logs.map((l: Log) => ({
-      address: l.address,
-      topics: [...l.topics],
-      data: l.data,
-      blockNumber: l.blockNumber,
-      transactionHash: l.transactionHash,
-      logIndex: l.index,
-    })),
+    logs: r.logs.map(fromEthersLog),
+  };
+}
+
+function fromEthersLog(l: Log): RpcLog {
+  return {
+    address: l.address,
+    topics: [...l.topics],
+    data: l.data,
+    blockNumber: l.blockNumber,
+    transactionHash: l.transactionHash,
+    logIndex: l.index,
   };
 }
 
@@ -297,14 +301,7 @@ export function rpcOf(provider: Provider): Rpc {
       call("eth_getTransactionByHash", async () => (await provider.getTransaction(hash)) !== null),
     logs: (f) =>
       call("eth_getLogs", async () =>
-        (await provider.getLogs({ address: f.address, topics: f.topics, fromBlock: f.fromBlock })).map((l) => ({
-          address: l.address,
-          topics: [...l.topics],
-          data: l.data,
-          blockNumber: l.blockNumber,
-          transactionHash: l.transactionHash,
-          logIndex: l.index,
-        })),
+        (await provider.getLogs({ address: f.address, topics: f.topics, fromBlock: f.fromBlock })).map(fromEthersLog),
       ),
   };
 }

@@ -87,18 +87,24 @@ function domain(ctx: LedgerContext) {
   });
 }
 
-async function signing(ctx: LedgerContext, opts: SignOptions | undefined) {
-  const o = opts === undefined ? {} : object(opts, "options");
+/** Signs `message` (EIP-712 `types`) with a deadline and nonce (given or defaults). */
+async function sign<M extends object>(
+  ctx: LedgerContext,
+  types: typeof GRANT_TYPES,
+  message: M,
+  opts: SignOptions,
+): Promise<M & { signer: string; nonce: bigint; deadline: bigint; signature: Hex }> {
   // Default: one hour of the chain's time (its clock, not this machine's, decides expiry).
   const deadline =
-    o.deadline === undefined
+    opts.deadline === undefined
       ? BigInt((await ctx.chain.rpc.latestBlock()).timestamp + 3600)
-      : unixSeconds(o.deadline, "options.deadline");
+      : unixSeconds(opts.deadline, "options.deadline");
   const nonce =
-    o.nonce === undefined
+    opts.nonce === undefined
       ? await ctx.chain.consents.nonces(ctx.chain.account)
-      : integer(o.nonce, "options.nonce", 0n, (1n << 256n) - 1n);
-  return { deadline, nonce, signer: ctx.chain.account };
+      : integer(opts.nonce, "options.nonce", 0n, (1n << 256n) - 1n);
+  const signature = (await ctx.chain.signer.signTypedData(domain(ctx), types, { ...message, nonce, deadline })) as Hex;
+  return { ...message, signer: ctx.chain.account, nonce, deadline, signature };
 }
 
 function checkTerms(value: unknown, field: string): ConsentTerms {
@@ -142,16 +148,8 @@ export async function signGrant(
   params: { subject: SubjectId; consent: ConsentInput } & SignOptions,
 ): Promise<SignedGrant> {
   object(params, "params");
-  const subject = asSubjectId(params.subject);
-  const terms = consentTerms(params.consent);
-  const { deadline, nonce, signer } = await signing(ctx, params);
-  const signature = (await ctx.chain.signer.signTypedData(domain(ctx), GRANT_TYPES, {
-    subject,
-    terms,
-    nonce,
-    deadline,
-  })) as Hex;
-  return { kind: "grant", subject, terms, signer, nonce, deadline, signature };
+  const message = { subject: asSubjectId(params.subject), terms: consentTerms(params.consent) };
+  return { kind: "grant", ...(await sign(ctx, GRANT_TYPES, message, params)) };
 }
 
 /** Signs a revocation (EIP-712) for anyone to relay. */
@@ -160,16 +158,8 @@ export async function signRevoke(
   params: { subject: SubjectId; consentId: ConsentId } & SignOptions,
 ): Promise<SignedRevoke> {
   object(params, "params");
-  const subject = asSubjectId(params.subject);
-  const consentId = asConsentId(params.consentId);
-  const { deadline, nonce, signer } = await signing(ctx, params);
-  const signature = (await ctx.chain.signer.signTypedData(domain(ctx), REVOKE_TYPES, {
-    subject,
-    consentId,
-    nonce,
-    deadline,
-  })) as Hex;
-  return { kind: "revoke", subject, consentId, signer, nonce, deadline, signature };
+  const message = { subject: asSubjectId(params.subject), consentId: asConsentId(params.consentId) };
+  return { kind: "revoke", ...(await sign(ctx, REVOKE_TYPES, message, params)) };
 }
 
 /** Relays a signed grant or revocation (this participant pays the gas); the value is the consent id. */

@@ -59,25 +59,21 @@ describe("keyholder: no logged access, no key", () => {
     return (err as KeyReleaseError).reason;
   }
 
-  it("releases the key, re-wrapped for the reader, after the reader's logged access", async () => {
-    const { c, id, hospital } = await networkHelpers.loadFixture(world);
-    const tx = await accessBy(c, "doctor", id);
-    const slot = await hospital.release(await request(c, c.doctor.wallet, c.doctor.wallet.address, id, tx));
-    const context = envelopeContext(c.doctor.ml.context, id, c.subject);
-    expect(
-      unwrapDataKey({ slot: getBytes(slot), recipientPrivateKey: c.doctor.identity.x25519.privateKey, context }),
-    ).to.have.length(32);
-  });
-
-  it("gives the subject their own slot after the subject's logged access", async () => {
-    const { c, id, hospital } = await networkHelpers.loadFixture(world);
-    const tx = await accessBy(c, "patient", id);
-    const slot = await hospital.release(await request(c, c.patient.wallet, c.patient.wallet.address, id, tx));
-    const context = envelopeContext(c.patient.ml.context, id, c.subject);
-    expect(
-      unwrapDataKey({ slot: getBytes(slot), recipientPrivateKey: c.patient.identity.x25519.privateKey, context }),
-    ).to.have.length(32);
-  });
+  for (const who of ["doctor", "patient"] as const) {
+    it(
+      who === "doctor"
+        ? "releases the key, re-wrapped for the reader, after the reader's logged access"
+        : "gives the subject their own slot after the subject's logged access",
+      async () => {
+        const { c, id, hospital } = await networkHelpers.loadFixture(world);
+        const tx = await accessBy(c, who, id);
+        const slot = await hospital.release(await request(c, c[who].wallet, c[who].wallet.address, id, tx));
+        const context = envelopeContext(c[who].ml.context, id, c.subject);
+        const recipientPrivateKey = c[who].identity.x25519.privateKey;
+        expect(unwrapDataKey({ slot: getBytes(slot), recipientPrivateKey, context })).to.have.length(32);
+      },
+    );
+  }
 
   it("refuses a request not signed by the reader", async () => {
     const { c, id, hospital } = await networkHelpers.loadFixture(world);
