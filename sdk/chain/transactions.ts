@@ -229,7 +229,7 @@ export class TransactionSender {
     let pause = 0;
     while (Date.now() - start < timeoutMs) {
       if (pause > 0) await sleep(pause);
-      pause = pause === 0 ? 25 : Math.min(pollMs, pause * 2);
+      pause = pause === 0 ? 5 : Math.min(pollMs, pause * 2);
       let receipt: RpcReceipt | null;
       try {
         receipt = await this.rpc.receipt(hash);
