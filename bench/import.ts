@@ -10,7 +10,8 @@ import { gunzipSync } from "node:zlib";
 
 import { network } from "hardhat";
 
-import { filesystem, putFhir, validateFhir } from "../sdk/index.js";
+import { putFhir, validateFhir } from "../sdk/fhir/index.js";
+import { filesystem } from "../sdk/node.js";
 import { setUpConsortium } from "../fixtures/consortium.js";
 
 export const SYNTHEA_DIR = fileURLToPath(new URL("../fixtures/data/synthea", import.meta.url));
@@ -39,10 +40,12 @@ export async function benchImport(): Promise<ImportBenchResult> {
       const subject =
         i === 0
           ? c.subject
-          : await p.ml.directory.registerPatient({
-              controller: p.wallet.address,
-              encryptionKey: p.identity.x25519.publicKey,
-            });
+          : (
+              await p.ml.directory.registerPatient({
+                controller: p.wallet.address,
+                encryptionKey: p.identity.x25519.publicKey,
+              })
+            ).value;
       await p.ml.consent.grant(subject, {
         grantee: { organization: c.hospital, roles: ["CLINICIAN"] },
         categories: [

@@ -2,14 +2,16 @@
  * `npm run bench` (not a test): the gas benchmark (reports/gas.json), then sealing/opening
  * throughput with both cipher backends next to the raw cipher rates and the peak RSS growth while
  * sealing (a 1 GiB generated file; `-- --quick`: 256 MiB), then the end-to-end import rate of the
- * ten Synthea bundles. Writes reports/bench.json (one flat object) and prints each figure against
- * its target.
+ * ten Synthea bundles, then JSON-RPC calls per put/get and put+get pairs per second on anvil
+ * (bench/rpc.ts). Writes reports/bench.json (one flat object) and prints each figure against its
+ * target.
  */
 import { mkdir, writeFile } from "node:fs/promises";
 
 import { benchCrypto } from "./crypto.js";
 import { runGasBench } from "./gas.js";
 import { benchImport } from "./import.js";
+import { benchRpc } from "./rpc.js";
 
 const quick = process.argv.includes("--quick") || process.env.MEDLEDGER_BENCH_QUICK === "1";
 const sizeMiB = quick ? 256 : 1024;
@@ -19,6 +21,10 @@ console.log(`\nCrypto: sealing and opening a ${sizeMiB} MiB generated file (MB =
 const crypto = await benchCrypto({ sizeMiB });
 console.log("\nImport: putFhir of the ten Synthea bundles, in-process chain, filesystem storage");
 const imported = await benchImport();
+console.log(
+  "\nRPC: JSON-RPC calls per records.put / records.get and put+get pairs per second, anvil with instant mining",
+);
+const rpc = await benchRpc({ pairs: quick ? 40 : 200 });
 
 /** One flat object: nested figures become `<key>.<subkey>`. */
 function flat(o: Record<string, unknown>, prefix = ""): Record<string, number | string> {
@@ -29,7 +35,7 @@ function flat(o: Record<string, unknown>, prefix = ""): Record<string, number | 
   }
   return out;
 }
-const figures = flat({ ...crypto, ...imported, benchFileMiB: sizeMiB });
+const figures = flat({ ...crypto, ...imported, ...rpc, benchFileMiB: sizeMiB });
 const checks: [string, boolean][] = [
   [
     `node:crypto seal ${crypto.sealMBpsNode} MB/s ≥ 70% of raw ${crypto.rawMBpsNode}`,
@@ -52,6 +58,9 @@ const checks: [string, boolean][] = [
     `import ${imported.importRecordsPerSec} records/s ≥ 200 (${imported.importRecords} records in ${imported.importSeconds} s)`,
     imported.importRecordsPerSec >= 200,
   ],
+  [`rpcCallsPerPut ${rpc.rpcCallsPerPut} ≤ 6`, rpc.rpcCallsPerPut <= 6],
+  [`rpcCallsPerGet ${rpc.rpcCallsPerGet} ≤ 6`, rpc.rpcCallsPerGet <= 6],
+  [`putGetPairsPerSecAnvil ${rpc.putGetPairsPerSecAnvil} ≥ 40`, rpc.putGetPairsPerSecAnvil >= 40],
 ];
 console.log("");
 for (const [line, ok] of checks) console.log(`${ok ? "met    " : "MISSED "} ${line}`);

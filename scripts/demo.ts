@@ -10,7 +10,8 @@ import { join } from "node:path";
 
 import { network } from "hardhat";
 
-import { deployMedLedger, filesystem } from "../sdk/index.js";
+import { deployMedLedger } from "../sdk/index.js";
+import { filesystem } from "../sdk/node.js";
 import { setUpConsortium } from "../fixtures/consortium.js";
 import { runSdkScenario } from "../fixtures/sdk-scenario.js";
 
@@ -19,22 +20,33 @@ const dir = await mkdtemp(join(tmpdir(), "medledger-demo-"));
 const conn = await network.create();
 try {
   const provider = conn.ethers.provider;
-  const [funder] = await conn.ethers.getSigners();
+  // The deployer keeps no power: governance goes to a timelock (1 hour) whose proposer is the
+  // consortium's governance account (a multisig in production).
+  const [deployer, consortium] = await conn.ethers.getSigners();
   step("Deploy");
-  const addressBook = await deployMedLedger(funder!, {
+  const addressBook = await deployMedLedger(deployer!, {
     network: "in-process",
-    governance: { timelock: { minDelay: 0 } },
+    governance: { timelock: { minDelay: 3600, proposers: [consortium!.address] } },
     log: (line) => console.log(`  ${line}`),
   });
   step("Consortium");
   const storage = filesystem({ dir: join(dir, "blobs") });
-  const c = await setUpConsortium({ provider, funder: funder!, addressBook, storage });
-  console.log(`  hospital #${c.hospital} and payer #${c.payer} admitted through the timelock`);
+  // The in-process chain fast-forwards through the timelock's delay instead of waiting an hour.
+  const waitForDelay = async (seconds: number) => {
+    await provider.send("evm_increaseTime", [seconds]);
+    await provider.send("evm_mine", []);
+  };
+  const c = await setUpConsortium({ provider, funder: consortium!, addressBook, storage, waitForDelay });
+  console.log(
+    `  hospital #${c.hospital} and payer #${c.payer} admitted through the timelock (scheduled, 1 h delay, executed)`,
+  );
   console.log(`  doctor ${c.doctor.wallet.address}, emergency responder ${c.responder.wallet.address}`);
   console.log(`  patient registered as subject ${c.subject} (random; no personal data on chain)`);
   console.log(`  envelopes stored under ${join(dir, "blobs")}`);
   step("Story");
-  const bundle: unknown = JSON.parse(await readFile(new URL("../fixtures/data/demo-bundle.json", import.meta.url), "utf8"));
+  const bundle: unknown = JSON.parse(
+    await readFile(new URL("../fixtures/data/demo-bundle.json", import.meta.url), "utf8"),
+  );
   const summary = await runSdkScenario(c, bundle, (line) => console.log(`  ${line}`));
   const expected = { payerRefusal: "NO_CONSENT", afterRevocation: "CONSENT_REVOKED", afterErasure: "RECORD_ERASED" };
   for (const [k, v] of Object.entries(expected)) {

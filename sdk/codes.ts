@@ -1,17 +1,25 @@
 /**
- * The codes shared with the contracts (contracts/libraries/MedLedgerTypes.sol): practitioner roles,
- * data categories, HL7 v3 PurposeOfUse codes, actions, guardian powers, and the enums the
- * contracts return. The numbers are part of the on-chain ABI and never change.
+ * Every list the SDK shares with the contracts (contracts/libraries/MedLedgerTypes.sol), written
+ * ONCE: data categories, HL7 v3 PurposeOfUse codes, practitioner roles, actions, guardian powers,
+ * organization kinds, the contracts' enums (effect, grantee kind, accessor status, access basis,
+ * deny reason, review outcome) and the fields of ConsentTerms. The numbers are part of the
+ * on-chain ABI and never change; test/sdk/codes.test.ts checks each list against the compiled
+ * contracts' AST and ABI, so a drift fails CI. See docs/contributing-sdk.md to add a code.
+ *
+ * Every function taking names checks them at run time (own properties only) and throws
+ * `InvalidInputError` listing the allowed names.
  *
  * @example
  * ```ts
- * import { Category, Purpose, categoryMask, purposeMask } from "medledger";
- * const categories = categoryMask(["OBSERVATIONS", "MEDICATIONS"]);
+ * import { Category, categoryMask, purposeMask } from "medledger";
+ * const categories = categoryMask(["OBSERVATIONS", "MEDICATIONS"]); // 0b10100
  * const purposes = purposeMask(["TREAT"]);
+ * Category.OBSERVATIONS; // 2
  * ```
  */
+import { nameIn, namesIn } from "./validate.js";
 
-/** Data categories (bit index). A record has one; a consent covers a mask of them. */
+/** Data categories (Codes.CAT_*: bit indexes). A record has one; a consent covers a mask of them. */
 export const Category = {
   DEMOGRAPHICS: 0,
   ENCOUNTERS: 1,
@@ -35,6 +43,7 @@ export const Category = {
   GENETICS: 19,
 } as const;
 export type CategoryName = keyof typeof Category;
+
 /** The sensitive classes, which consents should name explicitly. */
 export const SENSITIVE_CATEGORIES: readonly CategoryName[] = [
   "MENTAL_HEALTH",
@@ -43,7 +52,7 @@ export const SENSITIVE_CATEGORIES: readonly CategoryName[] = [
   "GENETICS",
 ];
 
-/** HL7 v3 PurposeOfUse codes (bit index). */
+/** HL7 v3 PurposeOfUse codes (Codes.PURPOSE_*: bit indexes). */
 export const Purpose = {
   TREAT: 0,
   ETREAT: 1,
@@ -58,7 +67,7 @@ export const Purpose = {
 } as const;
 export type PurposeName = keyof typeof Purpose;
 
-/** Practitioner roles (bit masks). */
+/** Practitioner roles (Codes.ROLE_*: bit masks). */
 export const Role = {
   CLINICIAN: 1 << 0,
   EMERGENCY_RESPONDER: 1 << 1,
@@ -69,11 +78,11 @@ export const Role = {
 } as const;
 export type RoleName = keyof typeof Role;
 
-/** Actions (bit masks). */
+/** Actions (Codes.ACTION_*: bit masks). */
 export const Action = { READ: 1 << 0, APPEND: 1 << 1 } as const;
 export type ActionName = keyof typeof Action;
 
-/** Guardian powers (bit masks). */
+/** Guardian powers (Codes.POWER_*: bit masks). */
 export const Power = {
   GRANT: 1 << 0,
   REVOKE: 1 << 1,
@@ -83,7 +92,7 @@ export const Power = {
 } as const;
 export type PowerName = keyof typeof Power;
 
-/** Organization kinds (enum OrgKind). */
+/** enum OrgKind, the kinds governance can admit (NONE = 0 is "not an organization"). */
 export const OrgKind = { HOSPITAL: 1, LAB: 2, PAYER: 3, RESEARCH_INSTITUTE: 4, REGULATOR: 5 } as const;
 export type OrgKindName = keyof typeof OrgKind;
 
@@ -91,11 +100,23 @@ export type OrgKindName = keyof typeof OrgKind;
 export const Effect = { PERMIT: 0, DENY: 1 } as const;
 /** enum GranteeKind */
 export const GranteeKind = { PRACTITIONER: 0, ORG_ROLE: 1 } as const;
-/** enum AccessBasis */
-export const AccessBasis = ["NONE", "CONSENT", "EMERGENCY", "SUBJECT"] as const;
-export type AccessBasisName = (typeof AccessBasis)[number];
 /** enum ReviewOutcome */
 export const ReviewOutcome = { PENDING: 0, JUSTIFIED: 1, UNJUSTIFIED: 2 } as const;
+export type ReviewOutcomeName = keyof typeof ReviewOutcome;
+
+/** enum AccessorStatus, in ABI order. */
+export const AccessorStatus = [
+  "ACTIVE",
+  "UNKNOWN",
+  "SUSPENDED",
+  "CREDENTIAL_EXPIRED",
+  "ORGANIZATION_SUSPENDED",
+] as const;
+export type AccessorStatusName = (typeof AccessorStatus)[number];
+
+/** enum AccessBasis, in ABI order. */
+export const AccessBasis = ["NONE", "CONSENT", "EMERGENCY", "SUBJECT"] as const;
+export type AccessBasisName = (typeof AccessBasis)[number];
 
 /** enum DenyReason, in ABI order. */
 export const DenyReason = [
@@ -122,40 +143,104 @@ export const DenyReason = [
 ] as const;
 export type DenyReasonName = (typeof DenyReason)[number];
 
-/** The numeric code of a deny reason name. */
-export function denyReasonCode(name: DenyReasonName): number {
-  return DenyReason.indexOf(name);
+/**
+ * struct ConsentTerms, field by field in ABI order with its ABI type: the EIP-712 type, the SDK's
+ * {@link ConsentTerms} type and the conversions are all derived from this list.
+ */
+export const CONSENT_TERMS_FIELDS = [
+  { name: "effect", type: "uint8" },
+  { name: "granteeKind", type: "uint8" },
+  { name: "granteeAccount", type: "address" },
+  { name: "granteeOrg", type: "uint32" },
+  { name: "granteeRoles", type: "uint8" },
+  { name: "categories", type: "uint32" },
+  { name: "purposes", type: "uint32" },
+  { name: "actions", type: "uint8" },
+  { name: "validFrom", type: "uint64" },
+  { name: "validUntil", type: "uint64" },
+] as const;
+
+type TermsField = (typeof CONSENT_TERMS_FIELDS)[number];
+/** The on-chain ConsentTerms tuple (numbers for small integers, bigints for uint64 times). */
+export type ConsentTerms = {
+  [F in TermsField as F["name"]]: F["type"] extends "address" ? string : F["type"] extends "uint64" ? bigint : number;
+};
+
+/** Converts a decoded ConsentTerms struct (bigints, named fields) to {@link ConsentTerms}. */
+export function toConsentTerms(decoded: Readonly<Record<string, unknown>>): ConsentTerms {
+  const out: Record<string, unknown> = {};
+  for (const { name, type } of CONSENT_TERMS_FIELDS) {
+    const v = decoded[name];
+    out[name] = type === "address" ? String(v) : type === "uint64" ? BigInt(v as bigint) : Number(v);
+  }
+  return out as ConsentTerms;
 }
 
-/** The name of a numeric deny reason (UNKNOWN_<n> if the contracts are newer than this SDK). */
-export function denyReasonName(code: number | bigint): DenyReasonName | `UNKNOWN_${number}` {
-  return DenyReason[Number(code)] ?? `UNKNOWN_${Number(code)}`;
+// ─── names → codes (validated) ───
+
+/** The code of a category name; InvalidInputError for an unknown name. */
+export const categoryCode = (name: CategoryName, field = "category"): number => Category[nameIn(Category, name, field)];
+/** The code of a purpose-of-use name; InvalidInputError for an unknown name. */
+export const purposeCode = (name: PurposeName, field = "purpose"): number => Purpose[nameIn(Purpose, name, field)];
+/** The code of an organization kind name; InvalidInputError for an unknown name. */
+export const orgKindCode = (name: OrgKindName, field = "kind"): number => OrgKind[nameIn(OrgKind, name, field)];
+/** The code of a review outcome that closes a review (JUSTIFIED or UNJUSTIFIED). */
+export function reviewOutcomeCode(name: Exclude<ReviewOutcomeName, "PENDING">, field = "outcome"): number {
+  const closing = { JUSTIFIED: ReviewOutcome.JUSTIFIED, UNJUSTIFIED: ReviewOutcome.UNJUSTIFIED } as const;
+  return closing[nameIn(closing, name, field)];
+}
+
+function bitMask<T extends Record<string, number>>(
+  table: T,
+  names: readonly (keyof T)[],
+  field: string,
+  shift: boolean,
+) {
+  return (
+    namesIn(table, names, field, { allowEmpty: true }).reduce((m, n) => m | (shift ? 1 << table[n]! : table[n]!), 0) >>>
+    0
+  );
 }
 
 /** A category mask from names. */
-export function categoryMask(names: readonly CategoryName[]): number {
-  return names.reduce((mask, n) => mask | (1 << Category[n]), 0) >>> 0;
-}
-
+export const categoryMask = (names: readonly CategoryName[], field = "categories"): number =>
+  bitMask(Category, names, field, true);
 /** A purpose mask from names. */
-export function purposeMask(names: readonly PurposeName[]): number {
-  return names.reduce((mask, n) => mask | (1 << Purpose[n]), 0);
-}
-
+export const purposeMask = (names: readonly PurposeName[], field = "purposes"): number =>
+  bitMask(Purpose, names, field, true);
 /** A role mask from names. */
-export function roleMask(names: readonly RoleName[]): number {
-  return names.reduce((mask, n) => mask | Role[n], 0);
-}
-
+export const roleMask = (names: readonly RoleName[], field = "roles"): number => bitMask(Role, names, field, false);
 /** An action mask from names. */
-export function actionMask(names: readonly ActionName[]): number {
-  return names.reduce((mask, n) => mask | Action[n], 0);
-}
-
+export const actionMask = (names: readonly ActionName[], field = "actions"): number =>
+  bitMask(Action, names, field, false);
 /** A guardian power mask from names. */
-export function powerMask(names: readonly PowerName[]): number {
-  return names.reduce((mask, n) => mask | Power[n], 0);
-}
+export const powerMask = (names: readonly PowerName[], field = "powers"): number => bitMask(Power, names, field, false);
 
 /** Every category, as a mask. */
 export const ALL_CATEGORIES = categoryMask(Object.keys(Category) as CategoryName[]);
+
+// ─── codes → names (unknown codes from newer contracts stay visible) ───
+
+function reverse<T extends Record<string, number>>(table: T): Map<number, keyof T & string> {
+  return new Map(Object.entries(table).map(([k, v]) => [v, k]));
+}
+const CATEGORY_NAMES = reverse(Category);
+const PURPOSE_NAMES = reverse(Purpose);
+
+/** The name of a category code (CATEGORY_<n> if the contracts are newer than this SDK). */
+export const categoryName = (code: number | bigint): CategoryName | `CATEGORY_${number}` =>
+  CATEGORY_NAMES.get(Number(code)) ?? `CATEGORY_${Number(code)}`;
+/** The name of a purpose code (PURPOSE_<n> if unknown). */
+export const purposeName = (code: number | bigint): PurposeName | `PURPOSE_${number}` =>
+  PURPOSE_NAMES.get(Number(code)) ?? `PURPOSE_${Number(code)}`;
+/** The name of a numeric deny reason (UNKNOWN_<n> if the contracts are newer than this SDK). */
+export const denyReasonName = (code: number | bigint): DenyReasonName | `UNKNOWN_${number}` =>
+  DenyReason[Number(code)] ?? `UNKNOWN_${Number(code)}`;
+const REASON_CODES = Object.fromEntries(DenyReason.map((n, i) => [n, i])) as Record<DenyReasonName, number>;
+/** The code of a deny reason name. */
+export const denyReasonCode = (name: DenyReasonName): number => REASON_CODES[nameIn(REASON_CODES, name, "reason")];
+/** The name of an access basis code (NONE if unknown). */
+export const accessBasisName = (code: number | bigint): AccessBasisName => AccessBasis[Number(code)] ?? "NONE";
+/** The name of an accessor status code (UNKNOWN if out of range). */
+export const accessorStatusName = (code: number | bigint): AccessorStatusName =>
+  AccessorStatus[Number(code)] ?? "UNKNOWN";

@@ -33,6 +33,7 @@ export const ErrorCodes = {
   ACCESS_DENIED: "ML_ACCESS_DENIED",
   KEY_UNAVAILABLE: "ML_KEY_UNAVAILABLE",
   DEPENDENCY_MISSING: "ML_DEPENDENCY_MISSING",
+  RPC_FAILED: "ML_RPC_FAILED",
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -91,11 +92,36 @@ function walkCauses(start: unknown, predicate?: (err: unknown) => boolean): unkn
   return predicate === undefined ? current : undefined;
 }
 
-/** An argument is malformed (wrong length, out of range, wrong type). Nothing was changed. */
+/**
+ * An argument is malformed (wrong type, unknown name, wrong length, out of range). Raised before
+ * anything is signed, stored or sent: nothing was changed.
+ *
+ * @example
+ * ```ts
+ * import { InvalidInputError } from "medledger";
+ * try { await ml.consent.grant(subject, { categories: ["SUBSTANCE_ABUSE"], … }); }
+ * catch (err) { if (err instanceof InvalidInputError) console.log(err.field, err.allowed); }
+ * ```
+ */
 export class InvalidInputError extends MedLedgerError {
   override name = "InvalidInputError";
-  constructor(shortMessage: string, options?: MedLedgerErrorOptions) {
-    super(ErrorCodes.INVALID_INPUT, shortMessage, options);
+  /** The parameter at fault (e.g. "categories[0]"), when known. */
+  readonly field: string | undefined;
+  /** The values that would have been accepted, for names from a fixed list. */
+  readonly allowed: readonly string[] | undefined;
+  constructor(
+    shortMessage: string,
+    options: MedLedgerErrorOptions & { field?: string; allowed?: readonly string[] } = {},
+  ) {
+    super(ErrorCodes.INVALID_INPUT, shortMessage, {
+      cause: options.cause,
+      details:
+        options.allowed === undefined
+          ? options.details
+          : [options.details, `allowed: ${options.allowed.join(", ")}`].filter((d) => d !== undefined).join("; "),
+    });
+    this.field = options.field;
+    this.allowed = options.allowed === undefined ? undefined : Object.freeze([...options.allowed]);
   }
 }
 
@@ -152,5 +178,87 @@ export class DependencyMissingError extends MedLedgerError {
   override name = "DependencyMissingError";
   constructor(shortMessage: string, options?: MedLedgerErrorOptions) {
     super(ErrorCodes.DEPENDENCY_MISSING, shortMessage, options);
+  }
+}
+
+/**
+ * A JSON-RPC node could not be reached or answered with an error that is not a contract revert
+ * (connection refused, timeout, rate limit, malformed answer). `url` names the node when known.
+ *
+ * @example
+ * ```ts
+ * import { RpcError } from "medledger";
+ * if (err instanceof RpcError) console.error(`is the node at ${err.url} running?`);
+ * ```
+ */
+export class RpcError extends MedLedgerError {
+  override name = "RpcError";
+  readonly url: string | undefined;
+  readonly method: string | undefined;
+  constructor(shortMessage: string, options: MedLedgerErrorOptions & { url?: string; method?: string } = {}) {
+    super(ErrorCodes.RPC_FAILED, shortMessage, options);
+    this.url = options.url;
+    this.method = options.method;
+  }
+}
+
+/**
+ * A deployment does not match this SDK: another chain, no code or another contract's code at an
+ * address, an unsupported version(), or contracts wired to the wrong addresses. `contract` names
+ * the contract at fault.
+ *
+ * @example
+ * ```ts
+ * import { DeploymentMismatchError } from "medledger";
+ * if (err instanceof DeploymentMismatchError) console.error(`${err.contract}: ${err.shortMessage}`);
+ * ```
+ */
+export class DeploymentMismatchError extends MedLedgerError {
+  override name = "DeploymentMismatchError";
+  readonly contract: string | undefined;
+  constructor(shortMessage: string, options: MedLedgerErrorOptions & { contract?: string } = {}) {
+    super(ErrorCodes.DEPLOYMENT_MISMATCH, shortMessage, options);
+    this.contract = options.contract;
+  }
+}
+
+/** A transaction failed outside the contract (dropped and not re-sendable, timeout, refused by the node). */
+export class TransactionError extends MedLedgerError {
+  override name = "TransactionError";
+  constructor(shortMessage: string, options: MedLedgerErrorOptions = {}) {
+    super(ErrorCodes.TRANSACTION_FAILED, shortMessage, options);
+  }
+}
+
+/** Why a keyholder refused to release a key (stable; branch on these, not on messages). */
+export const KeyReleaseReasons = [
+  "BAD_SIGNATURE",
+  "NOT_SIGNED_BY_READER",
+  "NO_ACCESS_TRANSACTION",
+  "NO_ACCESS_LOGGED",
+  "ACCESS_TOO_OLD",
+  "NOT_CUSTODIAN",
+  "RECORD_ERASED",
+  "NO_KEY_SLOTS",
+  "NO_CUSTODIAN_SLOT",
+  "NO_KEYHOLDER",
+] as const;
+export type KeyReleaseReason = (typeof KeyReleaseReasons)[number];
+
+/**
+ * A keyholder refused to release a record's key; `reason` says why.
+ *
+ * @example
+ * ```ts
+ * import { KeyReleaseError } from "medledger";
+ * if (err instanceof KeyReleaseError && err.reason === "ACCESS_TOO_OLD") await retryRead();
+ * ```
+ */
+export class KeyReleaseError extends MedLedgerError {
+  override name = "KeyReleaseError";
+  readonly reason: KeyReleaseReason;
+  constructor(reason: KeyReleaseReason, shortMessage: string, options: MedLedgerErrorOptions = {}) {
+    super(ErrorCodes.KEY_UNAVAILABLE, shortMessage, options);
+    this.reason = reason;
   }
 }

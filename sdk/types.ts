@@ -9,9 +9,8 @@
  * const record = asRecordId("0x…64 hex…");   // validates, throws InvalidInputError
  * ```
  */
-import { hexlify } from "ethers";
-
-import { InvalidInputError } from "./errors.js";
+import { randomHex32 } from "./util.js";
+import { address, bytes32 } from "./validate.js";
 
 export type Hex = `0x${string}`;
 export type SubjectId = Hex & { readonly __brand: "SubjectId" };
@@ -19,38 +18,22 @@ export type RecordId = Hex & { readonly __brand: "RecordId" };
 export type ConsentId = Hex & { readonly __brand: "ConsentId" };
 export type Address = Hex & { readonly __brand: "Address" };
 
-const BYTES32 = /^0x[0-9a-fA-F]{64}$/;
-const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
-
-function bytes32(value: string, what: string): Hex {
-  if (typeof value !== "string" || !BYTES32.test(value)) {
-    throw new InvalidInputError(`Invalid ${what}: expected 0x + 64 hex digits`, { details: `got ${String(value)}` });
-  }
-  return value.toLowerCase() as Hex;
-}
-
-export const asSubjectId = (value: string): SubjectId => bytes32(value, "subject id") as SubjectId;
-export const asRecordId = (value: string): RecordId => bytes32(value, "record id") as RecordId;
-export const asConsentId = (value: string): ConsentId => bytes32(value, "consent id") as ConsentId;
-export function asAddress(value: string): Address {
-  if (typeof value !== "string" || !ADDRESS.test(value)) {
-    throw new InvalidInputError("Invalid address: expected 0x + 40 hex digits", { details: `got ${String(value)}` });
-  }
-  return value as Address;
-}
+/** A subject id from its hex (InvalidInputError unless 0x + 64 hex digits); `field` names the parameter. */
+export const asSubjectId = (value: string, field = "subject"): SubjectId => bytes32(value, field) as SubjectId;
+/** A record id from its hex (InvalidInputError unless 0x + 64 hex digits). */
+export const asRecordId = (value: string, field = "recordId"): RecordId => bytes32(value, field) as RecordId;
+/** A consent id from its hex (InvalidInputError unless 0x + 64 hex digits). */
+export const asConsentId = (value: string, field = "consentId"): ConsentId => bytes32(value, field) as ConsentId;
+/** A checksummed address, validated locally (names are never resolved). */
+export const asAddress = (value: string, field = "address"): Address => address(value, field) as Address;
 
 /** 32 random bytes from the platform CSPRNG, as hex. */
-export function randomBytes32(random: (n: number) => Uint8Array = defaultRandom): Hex {
-  return hexlify(random(32)) as Hex;
-}
-
-function defaultRandom(n: number): Uint8Array {
-  return globalThis.crypto.getRandomValues(new Uint8Array(n));
-}
+export const randomBytes32 = (random?: (n: number) => Uint8Array): Hex => randomHex32(random);
 
 /** A new random subject id (a patient's pseudonym). */
-export const newSubjectId = (random?: (n: number) => Uint8Array): SubjectId => randomBytes32(random) as SubjectId;
+export const newSubjectId = (random?: (n: number) => Uint8Array): SubjectId => randomHex32(random) as SubjectId;
 /** A new random record id (one version of one record). */
-export const newRecordId = (random?: (n: number) => Uint8Array): RecordId => randomBytes32(random) as RecordId;
+export const newRecordId = (random?: (n: number) => Uint8Array): RecordId => randomHex32(random) as RecordId;
 
 export const ZERO_BYTES32: Hex = `0x${"00".repeat(32)}`;
+export const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";

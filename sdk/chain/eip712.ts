@@ -11,6 +11,8 @@
  */
 import type { TypedDataDomain, TypedDataField } from "ethers";
 
+import { CONSENT_TERMS_FIELDS } from "../codes.js";
+
 /** The domain name and version ConsentRegistry was deployed with. */
 export const CONSENT_DOMAIN_NAME = "MedLedger ConsentRegistry";
 export const CONSENT_DOMAIN_VERSION = "1";
@@ -25,18 +27,8 @@ export function consentDomain(opts: { chainId: bigint | number; verifyingContrac
   };
 }
 
-export const CONSENT_TERMS_TYPE: TypedDataField[] = [
-  { name: "effect", type: "uint8" },
-  { name: "granteeKind", type: "uint8" },
-  { name: "granteeAccount", type: "address" },
-  { name: "granteeOrg", type: "uint32" },
-  { name: "granteeRoles", type: "uint8" },
-  { name: "categories", type: "uint32" },
-  { name: "purposes", type: "uint32" },
-  { name: "actions", type: "uint8" },
-  { name: "validFrom", type: "uint64" },
-  { name: "validUntil", type: "uint64" },
-];
+/** The EIP-712 type of ConsentTerms (from the one list of its fields, sdk/codes.ts). */
+export const CONSENT_TERMS_TYPE: TypedDataField[] = CONSENT_TERMS_FIELDS.map((f) => ({ name: f.name, type: f.type }));
 
 /** Types for `Grant(bytes32 subject,ConsentTerms terms,uint256 nonce,uint256 deadline)`. */
 export const GRANT_TYPES: Record<string, TypedDataField[]> = {

@@ -16,7 +16,7 @@ import { Interface } from "ethers";
 
 import { denyReasonName } from "../codes.js";
 import type { DenyReasonName } from "../codes.js";
-import { ErrorCodes, MedLedgerError } from "../errors.js";
+import { ErrorCodes, MedLedgerError, RpcError, TransactionError } from "../errors.js";
 import type { MedLedgerErrorOptions } from "../errors.js";
 import {
   ConsentRegistry__factory,
@@ -24,7 +24,11 @@ import {
   RecordRegistry__factory,
 } from "../../types/typechain/index.js";
 
-/** A contract call reverted with a custom error (decoded) or with undecodable data. */
+/**
+ * A contract refused a call with a custom error (decoded) or with undecodable data. Raised when a
+ * transaction's gas estimate or a read reverts (nothing was sent), or when a mined transaction
+ * failed.
+ */
 export class ContractRevertError extends MedLedgerError {
   override name = "ContractRevertError";
   /** The custom error's name, e.g. "ConsentAlreadyRevoked"; "unknown" if it could not be decoded. */
@@ -40,9 +44,10 @@ export class ContractRevertError extends MedLedgerError {
     data: string | undefined,
     options: MedLedgerErrorOptions & {
       code?: typeof ErrorCodes.CONTRACT_REVERT | typeof ErrorCodes.ACCESS_DENIED;
+      shortMessage?: string;
     } = {},
   ) {
-    super(options.code ?? ErrorCodes.CONTRACT_REVERT, `Contract reverted: ${errorName}`, {
+    super(options.code ?? ErrorCodes.CONTRACT_REVERT, options.shortMessage ?? `Contract reverted: ${errorName}`, {
       details: options.details ?? formatArgs(args),
       cause: options.cause,
     });
@@ -52,19 +57,33 @@ export class ContractRevertError extends MedLedgerError {
   }
 }
 
-/** An access, anchor or break-glass was refused; `reason` says why (a DenyReason name). */
+/**
+ * An access, anchor or break-glass was refused; `reason` says why (a DenyReason name).
+ *
+ * `decidedBy` says who refused: `"contract"` when the contract reverted (during the gas estimate,
+ * so nothing was sent, or in a mined transaction), `"client"` when the SDK refused before sending
+ * anything, from a consent check it read (the message says so: no contract revert happened).
+ */
 export class AccessDeniedError extends ContractRevertError {
   override name = "AccessDeniedError";
   readonly reason: DenyReasonName | `UNKNOWN_${number}`;
+  readonly decidedBy: "contract" | "client";
 
+  /** `data` undefined means a client-side refusal (a decoded revert always has data). */
   constructor(errorName: string, args: Record<string, unknown>, data: string | undefined, cause: unknown) {
     const reason = denyReasonName(args.reason as bigint);
+    const decidedBy = data === undefined ? "client" : "contract";
     super(errorName, args, data, {
       code: ErrorCodes.ACCESS_DENIED,
+      shortMessage:
+        decidedBy === "contract"
+          ? `Contract refused: ${errorName} (${reason})`
+          : `Refused before sending (client-side consent check, no transaction): ${errorName} (${reason})`,
       details: `reason ${reason}; ${formatArgs(args)}`,
       cause,
     });
     this.reason = reason;
+    this.decidedBy = decidedBy;
   }
 }
 
@@ -103,7 +122,7 @@ export function revertData(err: unknown): string | undefined {
 
 /**
  * Turns a thrown ethers error into a typed SDK error when it carries revert data; returns the
- * original error otherwise (network faults stay what they are).
+ * original error otherwise (see {@link toSdkError} for a MedLedgerError in every case).
  */
 export function decodeContractError(err: unknown): unknown {
   if (err instanceof MedLedgerError) return err;
@@ -117,4 +136,30 @@ export function decodeContractError(err: unknown): unknown {
   });
   if (DENIAL_ERRORS.has(parsed.name)) return new AccessDeniedError(parsed.name, args, data, err);
   return new ContractRevertError(parsed.name, args, data, { cause: err });
+}
+
+/** Whether an error (or one of its causes) is ethers' CALL_EXCEPTION. */
+function isCallException(err: unknown): boolean {
+  for (let e = err, i = 0; e !== undefined && e !== null && i < 8; e = (e as { cause?: unknown }).cause, i++) {
+    if ((e as { code?: unknown }).code === "CALL_EXCEPTION") return true;
+  }
+  return false;
+}
+
+/**
+ * Any error from a chain operation as a MedLedgerError: decoded contract reverts, a revert
+ * without data as ContractRevertError "unknown", network faults as RpcError (`url` when known),
+ * anything else as TransactionError.
+ */
+export function toSdkError(err: unknown, what = "Chain operation failed", url?: string): MedLedgerError {
+  const decoded = decodeContractError(err);
+  if (decoded instanceof MedLedgerError) return decoded;
+  if (isCallException(err)) return new ContractRevertError("unknown", {}, undefined, { cause: err });
+  const code = (err as { code?: unknown })?.code;
+  if (code === "NETWORK_ERROR" || code === "TIMEOUT" || code === "SERVER_ERROR" || code === "ECONNREFUSED")
+    return new RpcError(`${what}: the JSON-RPC node${url === undefined ? "" : ` at ${url}`} did not answer`, {
+      url,
+      cause: err,
+    });
+  return new TransactionError(what, { cause: err, details: err instanceof Error ? err.message : String(err) });
 }

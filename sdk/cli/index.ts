@@ -1,92 +1,51 @@
 #!/usr/bin/env node
 /**
- * The `medledger` command line.
+ * The `medledger` command line (see ./program.ts for the commands, `medledger --help`).
  *
- *   medledger deploy --rpc <url> --network <name> [--out deployments] [--governance <multisig>]
- *                    [--timelock-delay <seconds>] [--proposers <a,b>] [--executors <a,b>]
- *
- * The deployer key comes from the environment (MEDLEDGER_DEPLOYER_KEY), never from a file in the
- * repository. Writes <out>/<network>.json; re-running resumes or changes nothing.
+ * Exit codes: 0 success; 1 the operation failed (node unreachable, a transaction failed); 2 the
+ * command line or an input was wrong (unknown option, bad value, malformed file). A failure is
+ * one line on stderr naming the problem and a hint; `--debug` adds stacks and causes.
  *
  * @example
  * ```sh
  * MEDLEDGER_DEPLOYER_KEY=0x… medledger deploy --rpc http://127.0.0.1:8545 --network consortium --proposers 0xMultisig
  * ```
  */
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
-import { parseArgs } from "node:util";
+import { CommanderError } from "commander";
 
-import { JsonRpcProvider, Wallet } from "ethers";
+import { report } from "./errors.js";
+import { ExitCode, processIo } from "./io.js";
+import type { CliIo } from "./io.js";
+import { createProgram } from "./program.js";
 
-import { deployMedLedger } from "../deploy.js";
-import type { PartialAddressBook } from "../deploy.js";
-import { InvalidInputError, MedLedgerError } from "../errors.js";
-import { writeJsonAtomic } from "../keyholder/atomicFile.js";
+export type { CliIo } from "./io.js";
 
-const USAGE = `usage: medledger deploy --rpc <url> --network <name> [--out deployments] [--governance <multisig>]
-                         [--timelock-delay <seconds>] [--proposers <a,b>] [--executors <a,b>]
-environment: MEDLEDGER_DEPLOYER_KEY (the deployer's private key)`;
-
-export async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  if (command !== "deploy") {
-    console.error(USAGE);
-    return command === undefined || command === "--help" ? 0 : 2;
+/** Runs the CLI on `argv` (without node and script); returns the exit code. */
+export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  const program = createProgram(io);
+  const debug = argv.includes("--debug");
+  try {
+    await program.parseAsync([...argv], { from: "user" });
+    return ExitCode.OK;
+  } catch (err) {
+    // --help and --version end the parse by "throwing" with exit code 0.
+    if (err instanceof CommanderError && err.exitCode === 0) return ExitCode.OK;
+    const command = ["medledger", ...argv.filter((a) => program.commands.some((c) => c.name() === a)).slice(0, 1)].join(
+      " ",
+    );
+    return report(err, io, { command, debug });
   }
-  const { values } = parseArgs({
-    args: rest,
-    options: {
-      rpc: { type: "string" },
-      network: { type: "string" },
-      out: { type: "string", default: "deployments" },
-      governance: { type: "string" },
-      "timelock-delay": { type: "string", default: "86400" },
-      proposers: { type: "string" },
-      executors: { type: "string" },
-    },
-  });
-  const key = process.env.MEDLEDGER_DEPLOYER_KEY;
-  if (values.rpc === undefined || values.network === undefined)
-    throw new InvalidInputError("--rpc and --network are required", { details: USAGE });
-  if (key === undefined || key === "") throw new InvalidInputError("MEDLEDGER_DEPLOYER_KEY is not set");
-  if (!/^[a-zA-Z0-9_-]+$/.test(values.network)) throw new InvalidInputError("--network must be a plain name");
-  const provider = new JsonRpcProvider(values.rpc);
-  const deployer = new Wallet(key, provider);
-  const file = join(values.out, `${values.network}.json`);
-  const previous = await readFile(file, "utf8").then(
-    (t) => JSON.parse(t) as PartialAddressBook,
-    () => undefined,
-  );
-  const list = (v: string | undefined) => (v === undefined ? undefined : v.split(",").map((s) => s.trim()));
-  const book = await deployMedLedger(deployer, {
-    network: values.network,
-    previous,
-    governance:
-      values.governance !== undefined
-        ? { multisig: values.governance }
-        : {
-            timelock: {
-              minDelay: Number(values["timelock-delay"]),
-              proposers: list(values.proposers),
-              executors: list(values.executors),
-            },
-          },
-    onProgress: (b) => writeJsonAtomic(file, b, 0o644),
-    log: (line) => console.log(`  ${line}`),
-  });
-  console.log(`wrote ${file} (chain ${book.chainId}, governance ${book.governance})`);
-  provider.destroy();
-  return 0;
 }
 
 const entry = process.argv[1] ?? "";
 if (/medledger$|cli[/\\]index\.[jt]s$/.test(entry)) {
   main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
+    (code) => {
+      process.exitCode = code;
+    },
     (err: unknown) => {
-      console.error(err instanceof MedLedgerError ? `${err.code}: ${err.message}` : err);
-      process.exit(1);
+      process.stderr.write(`medledger: unexpected failure: ${String(err)}\n`);
+      process.exitCode = ExitCode.FAILED;
     },
   );
 }

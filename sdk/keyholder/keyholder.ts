@@ -17,19 +17,18 @@ import type { Provider } from "ethers";
 
 import { unwrapDataKey, wrapDataKey } from "../crypto/index.js";
 import type { EnvelopeContext } from "../crypto/index.js";
-import { ErrorCodes, MedLedgerError } from "../errors.js";
+import { AccessBasis } from "../codes.js";
+import { KeyReleaseError } from "../errors.js";
+import type { KeyReleaseReason } from "../errors.js";
 import { ParticipantDirectory__factory, RecordRegistry__factory } from "../../types/typechain/index.js";
 import type { AddressBook } from "../chain/addressBook.js";
+import { toSdkError } from "../chain/errors.js";
+import { decodeLog } from "../chain/events.js";
+import { readRunner, rpcOf } from "../chain/rpc.js";
 import type { Hex, RecordId } from "../types.js";
 import type { SlotStore, StoredSlots } from "./slotStore.js";
 
-/** The keyholder refused to release a key; `details` says why. */
-export class KeyReleaseError extends MedLedgerError {
-  override name = "KeyReleaseError";
-  constructor(shortMessage: string, details: string) {
-    super(ErrorCodes.KEY_UNAVAILABLE, shortMessage, { details });
-  }
-}
+export { KeyReleaseError, KeyReleaseReasons, type KeyReleaseReason } from "../errors.js";
 
 /** A reader's signed request for a record's key. */
 export interface KeyReleaseRequest {
@@ -80,85 +79,114 @@ export interface KeyholderOptions {
   maxAccessAgeSeconds?: number;
 }
 
-const SUBJECT_BASIS = 3n;
+const SUBJECT_BASIS = BigInt(AccessBasis.indexOf("SUBJECT"));
 
 export function createKeyholder(opts: KeyholderOptions): Keyholder {
-  const records = RecordRegistry__factory.connect(opts.addressBook.contracts.RecordRegistry.address, opts.provider);
+  const rpc = rpcOf(opts.provider);
+  const runner = readRunner(rpc);
+  const records = RecordRegistry__factory.connect(opts.addressBook.contracts.RecordRegistry.address, runner);
   const directory = ParticipantDirectory__factory.connect(
     opts.addressBook.contracts.ParticipantDirectory.address,
-    opts.provider,
+    runner,
   );
+  const registry = opts.addressBook.contracts.RecordRegistry.address.toLowerCase();
   const chainId = BigInt(opts.addressBook.chainId);
   const maxAge = opts.maxAccessAgeSeconds ?? 600;
-  const refuse = (why: string, details: string): never => {
-    throw new KeyReleaseError(`Key release refused: ${why}`, details);
+  const refuse = (reason: KeyReleaseReason, why: string, details: string): never => {
+    throw new KeyReleaseError(reason, `Key release refused: ${why}`, { details });
+  };
+
+  const release = async (req: KeyReleaseRequest): Promise<Hex> => {
+    const message = keyReleaseMessage({ ...req, chainId, orgId: opts.orgId });
+    let signer: string;
+    try {
+      signer = verifyMessage(message, req.signature);
+    } catch (err) {
+      return refuse("BAD_SIGNATURE", "bad signature", String(err));
+    }
+    if (signer.toLowerCase() !== req.reader.toLowerCase())
+      refuse("NOT_SIGNED_BY_READER", "the request is not signed by the reader", signer);
+
+    // The record's state and the latest block are read while the access transaction is fetched.
+    const record = records.getRecord(req.recordId);
+    const latestBlock = rpc.latestBlock();
+    record.catch(() => undefined); // awaited below
+    latestBlock.catch(() => undefined);
+    const receipt = await rpc.receipt(req.accessTxHash);
+    if (receipt === null || receipt.status !== 1)
+      return refuse("NO_ACCESS_TRANSACTION", "no mined access transaction", req.accessTxHash);
+    const logged = receipt.logs
+      .filter((log) => log.address.toLowerCase() === registry)
+      .map(decodeLog)
+      .find(
+        (e) =>
+          e?.name === "RecordAccessed" &&
+          (e.args.recordId as string).toLowerCase() === req.recordId.toLowerCase() &&
+          (e.args.accessor as string).toLowerCase() === signer.toLowerCase(),
+      );
+    if (logged === undefined || logged === null)
+      return refuse(
+        "NO_ACCESS_LOGGED",
+        "the transaction logs no access to this record by the reader",
+        req.accessTxHash,
+      );
+    const subjectRead = (logged.args.basis as bigint) === SUBJECT_BASIS;
+    const [latest, reader] = await Promise.all([
+      latestBlock,
+      subjectRead ? undefined : directory.getPractitioner(signer),
+    ]);
+    // A read right after its access: the access is usually in the latest block.
+    const loggedAt =
+      latest.number === receipt.blockNumber ? latest.timestamp : await rpc.blockTimestamp(receipt.blockNumber);
+    if (latest.timestamp - loggedAt > maxAge)
+      refuse(
+        "ACCESS_TOO_OLD",
+        "the access is too old",
+        `logged at ${loggedAt}, now ${latest.timestamp}, max age ${maxAge}s`,
+      );
+    const [subject, , custodian, , , erasedAt] = await record;
+    if (Number(custodian) !== opts.orgId)
+      refuse("NOT_CUSTODIAN", "this keyholder is not the record's custodian", `custodian ${custodian}`);
+    if (erasedAt !== 0n) refuse("RECORD_ERASED", "the record was erased", req.recordId);
+    const slots = await opts.slots.get(req.recordId);
+    if (slots === undefined) return refuse("NO_KEY_SLOTS", "no key slots for this record", req.recordId);
+
+    // The subject reads with their own slot; anyone else gets the key re-wrapped to their registered key.
+    if (subjectRead) return slots.subject;
+    if (slots.custodian === undefined)
+      return refuse("NO_CUSTODIAN_SLOT", "the record has no custodian slot", req.recordId);
+    const context: EnvelopeContext = {
+      recordId: getBytes(req.recordId),
+      subjectId: getBytes(subject),
+      chainId,
+      registry,
+    };
+    const [, , , , readerKey, readerKeyVersion] = reader!;
+    const dataKey = unwrapDataKey({ slot: getBytes(slots.custodian), recipientPrivateKey: opts.privateKey, context });
+    try {
+      return hexlify(
+        wrapDataKey({
+          dataKey,
+          recipientPublicKey: getBytes(readerKey),
+          recipientKeyVersion: Number(readerKeyVersion),
+          context,
+        }),
+      ) as Hex;
+    } finally {
+      dataKey.fill(0);
+    }
   };
 
   return {
     orgId: opts.orgId,
     storeSlots: (recordId, slots) => opts.slots.put(recordId, slots),
     shred: (recordId) => opts.slots.delete(recordId),
-
     async release(req) {
-      const message = keyReleaseMessage({ ...req, chainId, orgId: opts.orgId });
-      let signer: string;
       try {
-        signer = verifyMessage(message, req.signature);
+        return await release(req);
       } catch (err) {
-        return refuse("bad signature", String(err));
-      }
-      if (signer.toLowerCase() !== req.reader.toLowerCase()) refuse("the request is not signed by the reader", signer);
-
-      const receipt = await opts.provider.getTransactionReceipt(req.accessTxHash);
-      if (receipt === null || receipt.status !== 1) refuse("no mined access transaction", req.accessTxHash);
-      const registry = (await records.getAddress()).toLowerCase();
-      const logged = receipt!.logs
-        .filter((log) => log.address.toLowerCase() === registry)
-        .map((log) => records.interface.parseLog(log))
-        .find(
-          (e) =>
-            e?.name === "RecordAccessed" &&
-            (e.args.recordId as string).toLowerCase() === req.recordId.toLowerCase() &&
-            (e.args.accessor as string).toLowerCase() === signer.toLowerCase(),
-        );
-      if (logged === undefined || logged === null)
-        refuse("the transaction logs no access to this record by the reader", req.accessTxHash);
-      const [block, latest] = await Promise.all([
-        opts.provider.getBlock(receipt!.blockNumber),
-        opts.provider.getBlock("latest"),
-      ]);
-      if (block === null || latest === null || latest.timestamp - block.timestamp > maxAge) {
-        refuse("the access is too old", `logged at ${block?.timestamp}, now ${latest?.timestamp}, max age ${maxAge}s`);
-      }
-      const [subject, , custodian, , , erasedAt] = await records.getRecord(req.recordId);
-      if (Number(custodian) !== opts.orgId)
-        refuse("this keyholder is not the record's custodian", `custodian ${custodian}`);
-      if (erasedAt !== 0n) refuse("the record was erased", req.recordId);
-      const slots = await opts.slots.get(req.recordId);
-      if (slots === undefined) return refuse("no key slots for this record", req.recordId);
-
-      // The subject reads with their own slot; anyone else gets the key re-wrapped to their registered key.
-      if ((logged!.args.basis as bigint) === SUBJECT_BASIS) return slots.subject;
-      if (slots.custodian === undefined) return refuse("the record has no custodian slot", req.recordId);
-      const context: EnvelopeContext = {
-        recordId: getBytes(req.recordId),
-        subjectId: getBytes(subject),
-        chainId,
-        registry,
-      };
-      const [, , , , readerKey, readerKeyVersion] = await directory.getPractitioner(signer);
-      const dataKey = unwrapDataKey({ slot: getBytes(slots.custodian), recipientPrivateKey: opts.privateKey, context });
-      try {
-        return hexlify(
-          wrapDataKey({
-            dataKey,
-            recipientPublicKey: getBytes(readerKey),
-            recipientKeyVersion: Number(readerKeyVersion),
-            context,
-          }),
-        ) as Hex;
-      } finally {
-        dataKey.fill(0);
+        // Every failure is a MedLedgerError (an unreachable node is an RpcError, not a refusal).
+        throw toSdkError(err, "Key release failed", rpc.url);
       }
     },
   };

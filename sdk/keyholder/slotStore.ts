@@ -5,13 +5,15 @@
  *
  * @example
  * ```ts
- * import { filesystemSlotStore } from "medledger";
- * const slots = filesystemSlotStore({ dir: "/var/lib/medledger/slots" });
+ * import { memorySlotStore } from "medledger";
+ * import { filesystemSlotStore } from "medledger/node";
+ * const slots = process.env.SLOTS_DIR ? filesystemSlotStore({ dir: process.env.SLOTS_DIR }) : memorySlotStore();
  * ```
  */
-import { InvalidInputError, StorageError } from "../errors.js";
+import { StorageError } from "../errors.js";
 import { asRecordId } from "../types.js";
 import type { Hex, RecordId } from "../types.js";
+import { isMissingFile, nodeFs, writeJsonAtomic } from "../util.js";
 
 /** The wrapped data keys of one record version. */
 export interface StoredSlots {
@@ -38,36 +40,37 @@ export function memorySlotStore(): SlotStore {
   };
 }
 
-/** Slots as files `<dir>/<recordId>.json`, written atomically (temp file, fsync, rename). */
+/** Slots as files `<dir>/<recordId>.json`, written atomically (temp file, fsync, rename). Node only. */
 export function filesystemSlotStore(opts: { dir: string }): SlotStore {
-  const path = async (id: RecordId) => {
-    const nodePath = await import("node:path");
-    return nodePath.join(opts.dir, `${asRecordId(id).slice(2)}.json`);
-  };
+  const { fs, path } = nodeFs("filesystemSlotStore");
+  const file = (id: RecordId) => path.join(opts.dir, `${asRecordId(id).slice(2)}.json`);
   return {
     async put(id, slots) {
-      const { writeJsonAtomic } = await import("./atomicFile.js");
-      await writeJsonAtomic(await path(id), slots);
+      await writeJsonAtomic(file(id), slots);
     },
     async get(id) {
-      const { readFile } = await import("node:fs/promises");
+      let text: string;
       try {
-        const parsed = JSON.parse(await readFile(await path(id), "utf8")) as StoredSlots;
-        if (typeof parsed.subject !== "string") throw new InvalidInputError("Corrupt key slot file", { details: id });
-        return parsed;
+        text = await fs.readFile(file(id), "utf8");
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-        if (err instanceof InvalidInputError) throw err;
+        if (isMissingFile(err)) return undefined;
         throw new StorageError("Reading key slots failed", { cause: err, details: id });
       }
+      let parsed: StoredSlots;
+      try {
+        parsed = JSON.parse(text) as StoredSlots;
+      } catch (err) {
+        throw new StorageError("Corrupt key slot file", { cause: err, details: id });
+      }
+      if (typeof parsed?.subject !== "string") throw new StorageError("Corrupt key slot file", { details: id });
+      return parsed;
     },
     async delete(id) {
-      const { rm } = await import("node:fs/promises");
       try {
-        await rm(await path(id));
+        await fs.rm(file(id));
         return true;
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
+        if (isMissingFile(err)) return false;
         throw new StorageError("Deleting key slots failed", { cause: err, details: id });
       }
     },

@@ -4,17 +4,20 @@
  * finishes what is missing (the chain itself refuses a second anchor of the same record id).
  * Also an index the writer keeps: FHIR resource → head record, and batch membership proofs.
  *
+ * The filesystem journal (`filesystemJournal`) is Node-only: `medledger/node`.
+ *
  * @example
  * ```ts
- * import { filesystemJournal } from "medledger";
- * const journal = await filesystemJournal({ dir: ".medledger/journal" });
+ * import { memoryJournal } from "medledger";
+ * import { filesystemJournal } from "medledger/node";
+ * const journal = process.env.NODE_ENV === "test" ? memoryJournal() : await filesystemJournal({ dir: ".medledger/journal" });
  * ```
  */
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 
-import { StorageError } from "../errors.js";
 import type { Hex, RecordId, SubjectId } from "../types.js";
+import { randomBytes, toPlainHex } from "../util.js";
 
 export type JournalStage = "stored" | "anchored";
 
@@ -57,11 +60,7 @@ export function idempotencyKey(secret: Uint8Array, parts: readonly (string | Uin
     new DataView(len.buffer).setUint32(0, bytes.length);
     mac.update(len).update(bytes);
   }
-  return Buffer.from(mac.digest()).toString("hex");
-}
-
-function randomSecret(): Uint8Array {
-  return globalThis.crypto.getRandomValues(new Uint8Array(32));
+  return toPlainHex(mac.digest());
 }
 
 /** A journal in memory (tests; a crash loses it, so retries cannot resume). */
@@ -70,7 +69,7 @@ export function memoryJournal(): Journal {
   const records = new Map<string, string>();
   const index = new Map<string, string>();
   return {
-    secret: randomSecret(),
+    secret: randomBytes(32),
     get: async (key) => entries.get(key),
     async put(key, entry) {
       entries.set(key, { ...entry });
@@ -87,51 +86,5 @@ export function memoryJournal(): Journal {
   };
 }
 
-/** A journal in a directory: one JSON file per entry, written atomically; survives crashes. */
-export async function filesystemJournal(opts: { dir: string }): Promise<Journal> {
-  const fs = await import("node:fs/promises");
-  const nodePath = await import("node:path");
-  const join = (...parts: string[]) => nodePath.join(...parts);
-  const readFile = (path: string, encoding: "utf8") => fs.readFile(path, encoding);
-  const mkdir = (path: string, opts: { recursive: true }) => fs.mkdir(path, opts);
-  const { writeJsonAtomic } = await import("../keyholder/atomicFile.js");
-  await mkdir(join(opts.dir, "entries"), { recursive: true });
-  await mkdir(join(opts.dir, "records"), { recursive: true });
-  await mkdir(join(opts.dir, "index"), { recursive: true });
-  const secretPath = join(opts.dir, "secret.json");
-  let secret: Uint8Array;
-  try {
-    secret = Buffer.from((JSON.parse(await readFile(secretPath, "utf8")) as { secret: string }).secret, "hex");
-  } catch {
-    secret = randomSecret();
-    await writeJsonAtomic(secretPath, { secret: Buffer.from(secret).toString("hex") });
-  }
-  const readJson = async <T>(path: string): Promise<T | undefined> => {
-    try {
-      return JSON.parse(await readFile(path, "utf8")) as T;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-      throw new StorageError(`Reading journal file ${path} failed`, { cause: err });
-    }
-  };
-  // File names from a hash: any key or index name fits, and none can traverse paths.
-  const safe = (name: string) => Buffer.from(sha256(new TextEncoder().encode(name))).toString("hex");
-  return {
-    secret,
-    get: (key) => readJson<JournalEntry>(join(opts.dir, "entries", `${safe(key)}.json`)),
-    async put(key, entry) {
-      await writeJsonAtomic(join(opts.dir, "entries", `${safe(key)}.json`), entry);
-      await writeJsonAtomic(join(opts.dir, "records", `${entry.recordId.slice(2)}.json`), { key });
-    },
-    async byRecord(recordId) {
-      const ref = await readJson<{ key: string }>(join(opts.dir, "records", `${recordId.slice(2)}.json`));
-      return ref === undefined ? undefined : readJson<JournalEntry>(join(opts.dir, "entries", `${safe(ref.key)}.json`));
-    },
-    async getIndex(name) {
-      return (await readJson<{ value: string }>(join(opts.dir, "index", `${safe(name)}.json`)))?.value;
-    },
-    async setIndex(name, value) {
-      await writeJsonAtomic(join(opts.dir, "index", `${safe(name)}.json`), { value });
-    },
-  };
-}
+/** The filesystem journal (Node only; reached without a static node: import). Also in `medledger/node`. */
+export { filesystemJournal } from "./journal-fs.js";

@@ -10,7 +10,7 @@ import type * as NodePath from "node:path";
 import { DependencyMissingError, InvalidInputError } from "../errors.js";
 import { custom, type StagedBlob } from "./custom.js";
 import type { BlobAddress, BlobStore } from "./types.js";
-import { nodeBuiltin } from "./internal/hash.js";
+import { createSha256, nodeBuiltin, toHex } from "./internal/hash.js";
 
 /** Read size when streaming an object from disk. */
 const READ_CHUNK_SIZE = 256 * 1024;
@@ -24,7 +24,7 @@ const TEMP_DIR = ".tmp";
  *
  * @example
  * ```ts
- * import { filesystem, type FilesystemOptions } from "medledger";
+ * import { filesystem, type FilesystemOptions } from "medledger/node";
  * const options: FilesystemOptions = { dir: "/var/lib/medledger/blobs", fileMode: 0o640 };
  * const store = filesystem(options);
  * ```
@@ -72,7 +72,7 @@ export interface FilesystemOptions {
  * @example
  * ```ts
  * import { createReadStream } from "node:fs";
- * import { filesystem } from "medledger";
+ * import { filesystem } from "medledger/node";
  * const store = filesystem({ dir: "./data/blobs" });
  * const address = await store.put(createReadStream("scan.dcm.sealed"));
  * const stream = await store.get(address); // verified while it streams
@@ -162,8 +162,9 @@ class Layout {
       commit: async (address: BlobAddress) => {
         try {
           const finalPath = this.#objectPath(address);
-          // Same content already there (a concurrent or earlier put): keep it, drop ours.
-          if ((await this.#sizeOf(finalPath)) === size) return;
+          // Same content already there (a concurrent or earlier put): keep it, drop ours. A file
+          // of the right size whose bytes are damaged is NOT the same content: replace it.
+          if (await this.#holds(finalPath, address, size)) return;
           await handle.sync();
           open = false;
           await handle.close();
@@ -173,7 +174,7 @@ class Layout {
             await fs.rename(tempPath, finalPath);
           } catch (err) {
             // Windows refuses to replace a file another process holds; the winner wrote the same bytes.
-            if ((await this.#sizeOf(finalPath)) === size) return;
+            if (await this.#holds(finalPath, address, size)) return;
             throw err;
           }
           renamed = true;
@@ -230,6 +231,21 @@ class Layout {
   #objectPath(address: BlobAddress): string {
     const hex = address.slice("sha256:".length);
     return this.#path.join(this.#root, hex.slice(0, 2), hex.slice(2, 4), hex);
+  }
+
+  /** Whether `file` exists with `size` bytes whose SHA-256 is the address's. */
+  async #holds(file: string, address: BlobAddress, size: number): Promise<boolean> {
+    if ((await this.#sizeOf(file)) !== size) return false;
+    let handle: NodeFs.FileHandle;
+    try {
+      handle = await this.#fs.open(file, "r");
+    } catch (err) {
+      if (isMissing(err)) return false;
+      throw err;
+    }
+    const hash = createSha256();
+    for await (const chunk of new FileChunks(handle)) hash.update(chunk);
+    return `sha256:${toHex(hash.digest())}` === address;
   }
 
   async #sizeOf(file: string): Promise<number | undefined> {

@@ -11,7 +11,8 @@
  *
  * @example
  * ```ts
- * import { filesystem, memory, type BlobStore } from "medledger";
+ * import { memory, type BlobStore } from "medledger";
+ * import { filesystem } from "medledger/node";
  * const store: BlobStore = process.env.NODE_ENV === "test" ? memory() : filesystem({ dir: "./data/blobs" });
  * const address = await store.put(sealed);
  * ```

@@ -9,7 +9,8 @@
  *
  * @example
  * ```ts
- * import { filesystem, type BlobStore } from "medledger";
+ * import type { BlobStore } from "medledger";
+ * import { filesystem } from "medledger/node";
  * const store: BlobStore = filesystem({ dir: "./data/blobs" });
  * const address = await store.put(new TextEncoder().encode("sealed envelope bytes"));
  * const bytes = await store.getBytes(address); // verified against the address
@@ -46,7 +47,8 @@ export type BlobAddress = string & { readonly __brand: "BlobAddress" };
  * @example
  * ```ts
  * import { createReadStream } from "node:fs";
- * import { filesystem, type BlobInput } from "medledger";
+ * import type { BlobInput } from "medledger";
+ * import { filesystem } from "medledger/node";
  * const input: BlobInput = createReadStream("scan.dcm.sealed"); // a Node Readable is an AsyncIterable
  * const address = await filesystem({ dir: "./blobs" }).put(input);
  * ```

@@ -41,7 +41,7 @@ describe("SDK: records, consent and key release end to end (in-process chain)", 
       categories: ["OBSERVATIONS"],
       purposes: ["TREAT"],
     });
-    const { consentId } = await c.relayer.ml.consent.relay(signed);
+    const { value: consentId } = await c.relayer.ml.consent.relay(signed);
     const read = await c.doctor.ml.records.get(id, { purpose: "TREAT" });
     expect(new TextDecoder().decode(read.content)).to.equal(content);
     expect(read.mediaType).to.equal("application/fhir+json");
@@ -109,10 +109,15 @@ describe("SDK: records, consent and key release end to end (in-process chain)", 
     const e1 = (await c.doctor.ml.journal.byRecord(v1))!;
     const e2 = (await c.doctor.ml.journal.byRecord(v2))!;
     const swapped: BlobStore = {
-      ...c.storage,
+      kind: "swapped",
+      put: (input) => c.storage.put(input),
+      get: (address) => c.storage.get(address),
+      has: (address) => c.storage.has(address),
+      delete: (address) => c.storage.delete(address),
+      close: () => c.storage.close(),
       getBytes: async (address) => c.storage.getBytes(address === e2.pointer ? e1.pointer : address),
     };
-    const patientView = await MedLedger.create({ ...c.patient.ml.opts, storage: swapped });
+    const patientView = await MedLedger.create({ ...c.patient.ml.options, storage: swapped });
     const tampered = await patientView.records.get(v2, { purpose: "PATRQT" }).catch((e: unknown) => e);
     expect(tampered).to.be.instanceOf(IntegrityError);
     expect((await patientView.records.verify(v2)).intact).to.equal(false);

@@ -12,6 +12,8 @@ import { sha256 as nobleSha256 } from "@noble/hashes/sha2.js";
 
 import type * as NodeCrypto from "node:crypto";
 
+import { nodeBuiltin } from "../../util.js";
+
 /** An incremental SHA-256. */
 export interface Sha256 {
   update(chunk: Uint8Array): void;
@@ -19,18 +21,7 @@ export interface Sha256 {
   digest(): Uint8Array;
 }
 
-type GetBuiltinModule = (id: string) => unknown;
-
-/** A Node built-in module (`"node:fs/promises"`…) if this runtime has it, else undefined. */
-export function nodeBuiltin<T>(id: string): T | undefined {
-  const proc = (globalThis as { process?: { getBuiltinModule?: GetBuiltinModule } }).process;
-  if (typeof proc?.getBuiltinModule !== "function") return undefined;
-  try {
-    return proc.getBuiltinModule(id) as T | undefined;
-  } catch {
-    return undefined;
-  }
-}
+export { nodeBuiltin } from "../../util.js";
 
 const nodeCrypto = nodeBuiltin<typeof NodeCrypto>("node:crypto");
 

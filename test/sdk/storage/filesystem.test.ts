@@ -112,6 +112,15 @@ describe("sdk/storage/filesystem", function () {
       expect(Buffer.from(await store.getBytes(address)).equals(data)).to.equal(true);
     });
 
+    it("a later put of the same content repairs a file of the same size whose bytes are damaged (fails on main)", async function () {
+      const data = randomBytes(100_000);
+      const address = await store.put(data);
+      await flipByte(objectFile(dir, address), 4_242);
+      await expectRejection(store.getBytes(address), IntegrityError);
+      expect(await store.put(data)).to.equal(address);
+      expect(Buffer.from(await store.getBytes(address)).equals(data)).to.equal(true);
+    });
+
     it("leaves no temp file after concurrent puts, a failed input and a rejected chunk", async function () {
       const same = randomBytes(500_000);
       await Promise.all([

@@ -1,0 +1,159 @@
+/**
+ * Is this really a MedLedger deployment? Checks, for each contract of an address book: code at
+ * the address, that code being the expected contract's (runtime code hash with immutables zeroed
+ * and the metadata trailer removed, against sdk/chain/runtime-code.ts), a supported `version()`,
+ * and the wiring (each registry points at the book's other contracts). A mismatch is a
+ * `DeploymentMismatchError` naming the contract. Used by `ChainClient.create` and by deploy when
+ * it resumes.
+ *
+ * @example
+ * ```ts
+ * import { verifyDeployment } from "medledger";
+ * const versions = await verifyDeployment(provider, addressBook); // throws DeploymentMismatchError
+ * ```
+ */
+import { keccak256 } from "ethers";
+import type { Provider } from "ethers";
+
+import {
+  ConsentRegistry__factory,
+  MedLedgerTimelock__factory,
+  ParticipantDirectory__factory,
+  RecordRegistry__factory,
+} from "../../types/typechain/index.js";
+import { DeploymentMismatchError } from "../errors.js";
+import { parseHex, toHex } from "../util.js";
+import { CONTRACT_NAMES } from "./addressBook.js";
+import type { AddressBook, DeployedContractName } from "./addressBook.js";
+import { readRunner, rpcOf } from "./rpc.js";
+import type { Rpc } from "./rpc.js";
+import { RUNTIME_CODE } from "./runtime-code.js";
+
+/** The major contract version this SDK speaks. */
+export const SUPPORTED_MAJOR_VERSION = "1";
+
+/**
+ * Runtime code with the immutables zeroed (as in the compiler's artifact) and the CBOR metadata
+ * trailer removed (it changes with comments and paths, not with behaviour).
+ */
+export function maskRuntimeCode(code: string, immutables: readonly (readonly [number, number])[]): string {
+  const bytes = parseHex(code);
+  if (bytes === undefined || bytes.length < 2) return "0x";
+  for (const [start, length] of immutables) bytes.fill(0, start, start + length);
+  const metadataLength = (bytes[bytes.length - 2]! << 8) | bytes[bytes.length - 1]!;
+  const end = metadataLength + 2 <= bytes.length ? bytes.length - metadataLength - 2 : bytes.length;
+  return toHex(bytes.subarray(0, end));
+}
+
+/** Whether `code` (as deployed) is `name`'s runtime code. */
+export function isCodeOf(name: DeployedContractName, code: string): boolean {
+  const expected = RUNTIME_CODE[name];
+  return keccak256(maskRuntimeCode(code, expected.immutables)) === expected.hash;
+}
+
+/** Which MedLedger contract `code` is, if any. */
+export function identifyCode(code: string): DeployedContractName | undefined {
+  return (Object.keys(RUNTIME_CODE) as DeployedContractName[]).find((n) => isCodeOf(n, code));
+}
+
+/** Checks that `address` holds `name`'s code; DeploymentMismatchError naming the contract otherwise. */
+export async function checkCode(rpc: Rpc, name: DeployedContractName, address: string): Promise<void> {
+  const code = await rpc.code(address);
+  if (code === "0x")
+    throw new DeploymentMismatchError(`${name}: no contract at ${address}`, {
+      contract: name,
+      details: "nothing is deployed there on this chain (wrong network or address book?)",
+    });
+  if (!isCodeOf(name, code)) {
+    const actual = identifyCode(code);
+    throw new DeploymentMismatchError(
+      `${name}: the code at ${address} is ${actual === undefined ? "not a MedLedger contract" : `${actual}'s`}, not ${name}'s`,
+      { contract: name, details: `code hash ${keccak256(code)}` },
+    );
+  }
+}
+
+function sameAddress(a: string, b: string): boolean {
+  return a.toLowerCase() === b.toLowerCase();
+}
+
+function wiring(name: DeployedContractName, what: string, actual: string, expected: string): void {
+  if (!sameAddress(actual, expected))
+    throw new DeploymentMismatchError(`${name}: ${what} is ${actual}, the address book says ${expected}`, {
+      contract: name,
+    });
+}
+
+/** Checks `name`'s version() against the supported major version; returns it. */
+async function checkVersion(name: DeployedContractName, read: () => Promise<string>): Promise<string> {
+  const version = await read();
+  if (version.split(".")[0] !== SUPPORTED_MAJOR_VERSION)
+    throw new DeploymentMismatchError(`${name}: version ${version} is not supported`, {
+      contract: name,
+      details: `this SDK speaks ${SUPPORTED_MAJOR_VERSION}.x`,
+    });
+  return version;
+}
+
+/** Checks ConsentRegistry's and RecordRegistry's links to the other contracts. */
+export async function checkWiring(
+  rpc: Rpc,
+  addresses: { ParticipantDirectory: string; ConsentRegistry: string; RecordRegistry?: string },
+): Promise<void> {
+  const runner = readRunner(rpc);
+  const consents = ConsentRegistry__factory.connect(addresses.ConsentRegistry, runner);
+  wiring("ConsentRegistry", "its directory", await consents.directory(), addresses.ParticipantDirectory);
+  if (addresses.RecordRegistry === undefined) return;
+  const records = RecordRegistry__factory.connect(addresses.RecordRegistry, runner);
+  wiring("RecordRegistry", "its directory", await records.directory(), addresses.ParticipantDirectory);
+  wiring("RecordRegistry", "its consent registry", await records.consentRegistry(), addresses.ConsentRegistry);
+}
+
+/**
+ * Verifies a deployment on chain (see the module comment): chain id, code, versions, wiring.
+ * Returns each contract's version().
+ */
+export async function verifyDeployment(
+  providerOrRpc: Provider | Rpc,
+  book: AddressBook,
+): Promise<Partial<Record<DeployedContractName, string>>> {
+  const rpc = "estimateGas" in providerOrRpc && "sendRaw" in providerOrRpc ? providerOrRpc : rpcOf(providerOrRpc);
+  const chainId = await rpc.chainId();
+  if (chainId !== BigInt(book.chainId))
+    throw new DeploymentMismatchError("The address book is for another chain", {
+      details: `address book chain id ${book.chainId}, node chain id ${chainId}`,
+    });
+  const c = book.contracts;
+  const names: DeployedContractName[] = [...CONTRACT_NAMES];
+  if (c.TimelockController !== undefined) names.push("TimelockController");
+  const seen = new Map<string, DeployedContractName>();
+  for (const name of names) {
+    const address = c[name]!.address;
+    const other = seen.get(address.toLowerCase());
+    if (other !== undefined)
+      throw new DeploymentMismatchError(`${name}: the address book gives it ${other}'s address ${address}`, {
+        contract: name,
+      });
+    seen.set(address.toLowerCase(), name);
+  }
+  await Promise.all(names.map((name) => checkCode(rpc, name, c[name]!.address)));
+  const runner = readRunner(rpc);
+  const versions: Partial<Record<DeployedContractName, string>> = {};
+  const reads: Record<DeployedContractName, (address: string) => Promise<string>> = {
+    ParticipantDirectory: (a) => ParticipantDirectory__factory.connect(a, runner).version(),
+    ConsentRegistry: (a) => ConsentRegistry__factory.connect(a, runner).version(),
+    RecordRegistry: (a) => RecordRegistry__factory.connect(a, runner).version(),
+    TimelockController: (a) => MedLedgerTimelock__factory.connect(a, runner).version(),
+  };
+  await Promise.all(
+    names.map(async (name) => {
+      versions[name] = await checkVersion(name, () => reads[name](c[name]!.address));
+    }),
+  );
+  await checkWiring(rpc, {
+    ParticipantDirectory: c.ParticipantDirectory.address,
+    ConsentRegistry: c.ConsentRegistry.address,
+    RecordRegistry: c.RecordRegistry.address,
+  });
+  return versions;
+}

@@ -1,0 +1,236 @@
+/**
+ * Consent actions over a {@link LedgerContext}: grant and revoke (directly, or signed by the
+ * patient with EIP-712 and relayed by anyone), list, check, break-glass opt-out.
+ *
+ * Contract calls built here: ConsentRegistry.grant, revoke, grantBySig, revokeBySig,
+ * setBreakGlassOptOut; reads check, nonces, consentCount, consentIdAt, getConsent.
+ *
+ * @example
+ * ```ts
+ * import { consent } from "medledger";
+ * const { value: consentId } = await consent.grant(ctx, {
+ *   subject,
+ *   consent: { grantee: { practitioner: doctor }, categories: ["OBSERVATIONS"], purposes: ["TREAT"] },
+ * });
+ * ```
+ */
+import type { Write } from "../chain/client.js";
+import { eventOf } from "../chain/client.js";
+import { consentDomain, GRANT_TYPES, REVOKE_TYPES } from "../chain/eip712.js";
+import type { AccessBasisName, ActionName, CategoryName, ConsentTerms, DenyReasonName, PurposeName } from "../codes.js";
+import {
+  Action,
+  accessBasisName,
+  categoryCode,
+  CONSENT_TERMS_FIELDS,
+  denyReasonName,
+  purposeCode,
+  toConsentTerms,
+} from "../codes.js";
+import type { LedgerContext } from "../context.js";
+import { InvalidInputError } from "../errors.js";
+import { asConsentId, asSubjectId, ZERO_BYTES32 } from "../types.js";
+import type { ConsentId, Hex, SubjectId } from "../types.js";
+import { address, bool, integer, nameIn, object, uint, unixSeconds } from "../validate.js";
+import { consentTerms } from "./terms.js";
+import type { ConsentInput } from "./terms.js";
+
+/** A consent signed off chain by the subject (or a guardian), ready for anyone to relay. */
+export interface SignedGrant {
+  kind: "grant";
+  subject: SubjectId;
+  terms: ConsentTerms;
+  signer: string;
+  nonce: bigint;
+  deadline: bigint;
+  signature: Hex;
+}
+
+/** A revocation signed off chain, ready for anyone to relay. */
+export interface SignedRevoke {
+  kind: "revoke";
+  subject: SubjectId;
+  consentId: ConsentId;
+  signer: string;
+  nonce: bigint;
+  deadline: bigint;
+  signature: Hex;
+}
+
+/** The answer of a consent check, with names. */
+export interface ConsentDecision {
+  allowed: boolean;
+  reason: DenyReasonName | `UNKNOWN_${number}`;
+  basis: AccessBasisName;
+  consentId: ConsentId | null;
+}
+
+/** One consent of a subject, as stored. */
+export interface ConsentRecord {
+  consentId: ConsentId;
+  terms: ConsentTerms;
+  /** Unix seconds; 0 while not revoked. */
+  revokedAt: number;
+}
+
+export interface SignOptions {
+  /** Unix seconds after which the signature is void (default: one hour after the latest block). */
+  deadline?: number | Date;
+  /** The signer's ConsentRegistry nonce (default: read from the chain). */
+  nonce?: bigint;
+}
+
+function domain(ctx: LedgerContext) {
+  return consentDomain({
+    chainId: ctx.chain.chainId,
+    verifyingContract: ctx.chain.addressBook.contracts.ConsentRegistry.address,
+  });
+}
+
+/** Signs `message` (EIP-712 `types`) with a deadline and nonce (given or defaults). */
+async function sign<M extends object>(
+  ctx: LedgerContext,
+  types: typeof GRANT_TYPES,
+  message: M,
+  opts: SignOptions,
+): Promise<M & { signer: string; nonce: bigint; deadline: bigint; signature: Hex }> {
+  // Default: one hour of the chain's time (its clock, not this machine's, decides expiry).
+  const deadline =
+    opts.deadline === undefined
+      ? BigInt((await ctx.chain.rpc.latestBlock()).timestamp + 3600)
+      : unixSeconds(opts.deadline, "options.deadline");
+  const nonce =
+    opts.nonce === undefined
+      ? await ctx.chain.consents.nonces(ctx.chain.account)
+      : integer(opts.nonce, "options.nonce", 0n, (1n << 256n) - 1n);
+  const signature = (await ctx.chain.signer.signTypedData(domain(ctx), types, { ...message, nonce, deadline })) as Hex;
+  return { ...message, signer: ctx.chain.account, nonce, deadline, signature };
+}
+
+function checkTerms(value: unknown, field: string): ConsentTerms {
+  const t = object(value, field);
+  for (const { name, type } of CONSENT_TERMS_FIELDS) {
+    const f = `${field}.${name}`;
+    if (type === "address") address(t[name], f);
+    else if (type === "uint64") integer(t[name], f, 0n, (1n << 64n) - 1n);
+    else uint(t[name], f, type === "uint8" ? 8 : 32);
+  }
+  return toConsentTerms(t);
+}
+
+/** Grants a consent directly (the caller is the subject's controller or a guardian with GRANT). */
+export async function grant(
+  ctx: LedgerContext,
+  params: { subject: SubjectId; consent: ConsentInput },
+): Promise<Write<ConsentId>> {
+  object(params, "params");
+  const subject = asSubjectId(params.subject);
+  const terms = consentTerms(params.consent);
+  const sent = await ctx.chain.send(ctx.chain.consents.grant.populateTransaction(subject, terms));
+  return { value: asConsentId(eventOf(sent, "ConsentGranted").args.consentId as string), receipt: sent.receipt };
+}
+
+/** Revokes a consent directly. */
+export async function revoke(
+  ctx: LedgerContext,
+  params: { subject: SubjectId; consentId: ConsentId },
+): Promise<Write<ConsentId>> {
+  object(params, "params");
+  const subject = asSubjectId(params.subject);
+  const consentId = asConsentId(params.consentId);
+  const sent = await ctx.chain.send(ctx.chain.consents.revoke.populateTransaction(subject, consentId));
+  return { value: consentId, receipt: sent.receipt };
+}
+
+/** Signs a grant (EIP-712) for anyone to relay; the patient pays no gas. */
+export async function signGrant(
+  ctx: LedgerContext,
+  params: { subject: SubjectId; consent: ConsentInput } & SignOptions,
+): Promise<SignedGrant> {
+  object(params, "params");
+  const message = { subject: asSubjectId(params.subject), terms: consentTerms(params.consent) };
+  return { kind: "grant", ...(await sign(ctx, GRANT_TYPES, message, params)) };
+}
+
+/** Signs a revocation (EIP-712) for anyone to relay. */
+export async function signRevoke(
+  ctx: LedgerContext,
+  params: { subject: SubjectId; consentId: ConsentId } & SignOptions,
+): Promise<SignedRevoke> {
+  object(params, "params");
+  const message = { subject: asSubjectId(params.subject), consentId: asConsentId(params.consentId) };
+  return { kind: "revoke", ...(await sign(ctx, REVOKE_TYPES, message, params)) };
+}
+
+/** Relays a signed grant or revocation (this participant pays the gas); the value is the consent id. */
+export async function relay(ctx: LedgerContext, signed: SignedGrant | SignedRevoke): Promise<Write<ConsentId>> {
+  const s = object(signed, "signed");
+  const kind = nameIn({ grant: 0, revoke: 1 }, s.kind, "signed.kind");
+  const subject = asSubjectId(s.subject as string, "signed.subject");
+  const signer = address(s.signer, "signed.signer");
+  const deadline = integer(s.deadline, "signed.deadline", 0n, (1n << 256n) - 1n);
+  if (typeof s.signature !== "string" || !/^0x[0-9a-fA-F]+$/.test(s.signature))
+    throw new InvalidInputError("signed.signature must be 0x-prefixed hex", { field: "signed.signature" });
+  if (kind === "grant") {
+    const terms = checkTerms(s.terms, "signed.terms");
+    const sent = await ctx.chain.send(
+      ctx.chain.consents.grantBySig.populateTransaction(subject, terms, signer, deadline, s.signature),
+    );
+    return { value: asConsentId(eventOf(sent, "ConsentGranted").args.consentId as string), receipt: sent.receipt };
+  }
+  const consentId = asConsentId(s.consentId as string, "signed.consentId");
+  const sent = await ctx.chain.send(
+    ctx.chain.consents.revokeBySig.populateTransaction(subject, consentId, signer, deadline, s.signature),
+  );
+  return { value: consentId, receipt: sent.receipt };
+}
+
+/** Every consent of a subject (permits and denies, revoked ones included), oldest first. */
+export async function list(ctx: LedgerContext, params: { subject: SubjectId }): Promise<ConsentRecord[]> {
+  const subject = asSubjectId(object(params, "params").subject as string);
+  const c = ctx.chain.consents;
+  const count = Number(await c.consentCount(subject));
+  const out: ConsentRecord[] = [];
+  for (let i = 1; i <= count; i++) {
+    const consentId = asConsentId(await c.consentIdAt(subject, i));
+    const [terms, revokedAt] = await c.getConsent(subject, consentId);
+    out.push({
+      consentId,
+      terms: toConsentTerms(terms as unknown as Readonly<Record<string, unknown>>),
+      revokedAt: Number(revokedAt),
+    });
+  }
+  return out;
+}
+
+/** May `accessor` do `action` on `category` of `subject` for `purpose` now, and under which consent? */
+export async function check(
+  ctx: LedgerContext,
+  q: { accessor: string; subject: SubjectId; category: CategoryName; purpose: PurposeName; action?: ActionName },
+): Promise<ConsentDecision> {
+  object(q, "query");
+  const accessor = address(q.accessor, "accessor");
+  const subject = asSubjectId(q.subject);
+  const category = categoryCode(q.category);
+  const purpose = purposeCode(q.purpose);
+  const action = Action[nameIn(Action, q.action ?? "READ", "action")];
+  const d = await ctx.chain.consents.check(accessor, subject, category, purpose, action);
+  return {
+    allowed: d.allowed,
+    reason: denyReasonName(d.reason),
+    basis: accessBasisName(d.basis),
+    consentId: d.consentId === ZERO_BYTES32 ? null : asConsentId(d.consentId),
+  };
+}
+
+/** Opts the subject out of (or back in to) break-glass access. */
+export async function setBreakGlassOptOut(
+  ctx: LedgerContext,
+  params: { subject: SubjectId; optedOut: boolean },
+): Promise<Write<boolean>> {
+  object(params, "params");
+  const subject = asSubjectId(params.subject);
+  const optedOut = bool(params.optedOut, "optedOut");
+  const sent = await ctx.chain.send(ctx.chain.consents.setBreakGlassOptOut.populateTransaction(subject, optedOut));
+  return { value: optedOut, receipt: sent.receipt };
+}
