@@ -34,7 +34,9 @@ try {
   console.log(`  patient registered as subject ${c.subject} (random; no personal data on chain)`);
   console.log(`  envelopes stored under ${join(dir, "blobs")}`);
   step("Story");
-  const bundle: unknown = JSON.parse(await readFile(new URL("../fixtures/data/demo-bundle.json", import.meta.url), "utf8"));
+  const bundle: unknown = JSON.parse(
+    await readFile(new URL("../fixtures/data/demo-bundle.json", import.meta.url), "utf8"),
+  );
   const summary = await runSdkScenario(c, bundle, (line) => console.log(`  ${line}`));
   const expected = { payerRefusal: "NO_CONSENT", afterRevocation: "CONSENT_REVOKED", afterErasure: "RECORD_ERASED" };
   for (const [k, v] of Object.entries(expected)) {
