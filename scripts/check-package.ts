@@ -3,7 +3,7 @@
  * empty app with `npm install --omit=dev`, and checks that
  * - the install holds only what the default path needs: no Hardhat, solc, Helia/libp2p or
  *   TypeScript tooling, at most `--max-packages` packages (default 80);
- * - the package ships what the README links (docs/, LICENSE);
+ * - the package ships every file that its README and docs link to (relative links);
  * - `import "medledger"` works in plain Node, seals and opens an envelope, and `ipfs()` without
  *   its optional peer dependency fails with DependencyMissingError naming `helia`.
  * Prints the package count and the disk usage of node_modules (as `du` counts it) (also into `reports/package-install.json`).
@@ -13,7 +13,7 @@
 import { spawnSync } from "node:child_process";
 import { mkdir, mkdtemp, readdir, readFile, lstat, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, posix } from "node:path";
 
 /** Never in an app's install: build and test tooling, and the IPFS stack (an optional peer). */
 const FORBIDDEN = [
@@ -27,7 +27,8 @@ const FORBIDDEN = [
   "mocha",
   "@nomicfoundation/edr",
 ];
-const SHIPPED = ["package/README.md", "package/LICENSE", "package/docs/architecture.md", "package/docs/sdk.md"];
+/** Markdown files whose relative links must resolve inside the package. */
+const LINKING = /^(README|CONTRIBUTING)\.md$|^docs\/.*\.md$/;
 
 const maxIndex = process.argv.indexOf("--max-packages");
 const maxPackages = maxIndex > 0 ? Number(process.argv[maxIndex + 1]) : 80;
@@ -60,8 +61,16 @@ try {
     files: { path: string }[];
   }[];
   const tarball = join(work, packed[0]?.filename ?? "missing.tgz");
-  const files = new Set(packed[0]?.files.map((f) => `package/${f.path}`));
-  for (const wanted of SHIPPED) if (!files.has(wanted)) problems.push(`the package does not ship ${wanted.slice(8)}`);
+  const files = new Set(packed[0]?.files.map((f) => f.path));
+  for (const doc of [...files].filter((path) => LINKING.test(path))) {
+    const text = await readFile(doc, "utf8");
+    for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+      if (target === undefined || /^[a-z]+:|^#/.test(target)) continue;
+      const path = posix.normalize(posix.join(posix.dirname(doc), target.replace(/#.*$/, "")));
+      const shipped = files.has(path) || [...files].some((file) => file.startsWith(`${path.replace(/\/$/, "")}/`));
+      if (!shipped) problems.push(`${doc} links to ${target}, which the package does not ship`);
+    }
+  }
 
   const app = join(work, "app");
   await mkdir(app);
