@@ -4,7 +4,7 @@
  * organization kinds, the contracts' enums (effect, grantee kind, accessor status, access basis,
  * deny reason, review outcome) and the fields of ConsentTerms. The numbers are part of the
  * on-chain ABI and never change; test/sdk/codes.test.ts checks each list against the compiled
- * contracts' AST and ABI, so a drift fails CI. See docs/contributing-sdk.md to add a code.
+ * contracts' AST and ABI, so a drift fails CI. See CONTRIBUTING.md ("How to add a category, purpose or deny reason").
  *
  * Every function taking names checks them at run time (own properties only) and throws
  * `InvalidInputError` listing the allowed names.

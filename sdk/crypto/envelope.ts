@@ -625,8 +625,95 @@ function openAll(envelope: Uint8Array, opts: OpenOptions): Uint8Array {
 }
 
 /**
+ * A transform whose steps are synchronous, as a `{ readable, writable }` pair: what `pipeThrough`
+ * takes, with a TransformStream's behaviour (backpressure, errors on both sides, cancel and abort
+ * passed on) but without its per-chunk promise machinery, which in Node 24 costs about as much as
+ * encrypting 16 KiB for every input chunk.
+ *
+ * - `start` runs when the readable side starts; `step` for each written chunk; `end` on close.
+ *   Each may `emit` output; one that throws errors both sides with its error.
+ * - Backpressure: a write resolves once the reader has taken everything the chunk produced, so at
+ *   most one input chunk's output waits in the readable side.
+ * - Cancelling the readable side errors the writable side (the upstream pipe stops and cancels its
+ *   source); aborting the writable side errors the readable side.
+ */
+function syncTransform(
+  start: (emit: Emit) => void,
+  step: (chunk: Uint8Array, emit: Emit) => void,
+  end: (emit: Emit) => void,
+): TransformStream<Uint8Array, Uint8Array> {
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  let sink!: WritableStreamDefaultController;
+  let failure: { reason: unknown } | undefined;
+  let waiting: { resolve: () => void; reject: (reason: unknown) => void } | undefined;
+  const emit: Emit = (bytes) => controller.enqueue(bytes);
+  const settle = (reason?: { reason: unknown }) => {
+    const w = waiting;
+    waiting = undefined;
+    if (reason === undefined) w?.resolve();
+    else w?.reject(reason.reason);
+  };
+  const fail = (reason: unknown): never => {
+    failure ??= { reason };
+    controller.error(reason);
+    settle(failure);
+    throw reason;
+  };
+  const readable = new ReadableStream<Uint8Array>(
+    {
+      start(c) {
+        controller = c;
+        start(emit);
+      },
+      pull() {
+        settle();
+      },
+      cancel(reason) {
+        failure ??= { reason };
+        sink.error(reason);
+        settle(failure);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  const writable = new WritableStream<Uint8Array>({
+    start(c) {
+      sink = c;
+    },
+    write(chunk) {
+      if (failure !== undefined) throw failure.reason;
+      try {
+        step(chunk, emit);
+      } catch (err) {
+        fail(err);
+      }
+      // What this chunk produced is still queued: finish the write when the reader has taken it.
+      if ((controller.desiredSize ?? 0) >= 0) return;
+      return new Promise<void>((resolve, reject) => {
+        waiting = { resolve, reject };
+      });
+    },
+    close() {
+      if (failure !== undefined) throw failure.reason;
+      try {
+        end(emit);
+        controller.close();
+      } catch (err) {
+        fail(err);
+      }
+    },
+    abort(reason) {
+      failure ??= { reason };
+      controller.error(reason);
+    },
+  });
+  return { readable, writable };
+}
+
+/**
  * A Web Streams transform from plaintext to envelope bytes. Accepts writes of any size; holds at
- * most one chunk of plaintext. Works in Node ≥ 22 and browsers.
+ * most one chunk of plaintext. Works in Node ≥ 22 and browsers. (It behaves as a TransformStream
+ * and is typed as one, but is a plain `{ readable, writable }` pair; see the module's source.)
  *
  * @example
  * ```ts
@@ -641,20 +728,14 @@ function openAll(envelope: Uint8Array, opts: OpenOptions): Uint8Array {
  */
 export function sealStream(opts: SealOptions): TransformStream<Uint8Array, Uint8Array> {
   const sealer = new Sealer(opts);
-  let emit: Emit = () => undefined;
-  return new TransformStream<Uint8Array, Uint8Array>({
-    start(controller) {
-      emit = (bytes) => controller.enqueue(bytes);
-      controller.enqueue(sealer.header.slice());
-    },
-    transform(chunk) {
+  return syncTransform(
+    (emit) => emit(sealer.header.slice()),
+    (chunk, emit) => {
       assertChunk(chunk);
       sealer.write(chunk, emit, false);
     },
-    flush() {
-      sealer.write(EMPTY, emit, true);
-    },
-  });
+    (emit) => sealer.write(EMPTY, emit, true),
+  );
 }
 
 /**
@@ -672,17 +753,12 @@ export function sealStream(opts: SealOptions): TransformStream<Uint8Array, Uint8
  */
 export function openStream(opts: OpenOptions): TransformStream<Uint8Array, Uint8Array> {
   const opener = new Opener(opts);
-  let emit: Emit = () => undefined;
-  return new TransformStream<Uint8Array, Uint8Array>({
-    start(controller) {
-      emit = (bytes) => controller.enqueue(bytes);
-    },
-    transform(chunk) {
+  return syncTransform(
+    () => undefined,
+    (chunk, emit) => {
       assertChunk(chunk);
       opener.write(chunk, emit, false);
     },
-    flush() {
-      opener.write(EMPTY, emit, true);
-    },
-  });
+    (emit) => opener.write(EMPTY, emit, true),
+  );
 }

@@ -6,7 +6,7 @@
  * |---|---|---|
  * | {@link filesystem} | `sha256:<hex>` | the embedded default: atomic, fsynced, constant memory |
  * | {@link memory} | `sha256:<hex>` | tests, demos, browsers |
- * | {@link ipfs} | CIDv1 `bafk…`/`bafy…` | Helia in-process (optional dependency), pinning |
+ * | {@link ipfs} | CIDv1 `bafk…`/`bafy…` | Helia in-process (optional peer dependency), pinning |
  * | {@link custom} | `sha256:<hex>` | your backend (S3, a database) with the same guarantees |
  *
  * @example

@@ -209,11 +209,12 @@ export interface IpfsBlobStore extends BlobStore {
  * - **Durability**: that of `blockstore-fs` (atomic renames, no fsync). The filesystem store is
  *   the durable default; use this one to publish to, or mirror from, IPFS.
  *
- * Needs the optional dependency `helia` (and `blockstore-fs` with `dir`), loaded only when this
- * function runs. Async because it loads them and opens the node: a missing package or an
- * unusable directory fails here, at start-up.
+ * Needs the optional peer dependency `helia` (and, with `dir`, `blockstore-fs` and
+ * `interface-datastore`): `npm install helia blockstore-fs interface-datastore` in the app. They
+ * are loaded only when this function runs. Async because it loads them and opens the node: a
+ * missing package or an unusable directory fails here, at start-up, before anything is written.
  *
- * @throws DependencyMissingError if `helia` (or, with `dir`, `blockstore-fs`) is not installed.
+ * @throws DependencyMissingError naming the packages to install when one is missing.
  * @throws InvalidInputError for contradictory or out-of-range options.
  * @throws StorageError if the node cannot start (for example an unusable `dir`).
  *
@@ -243,7 +244,12 @@ export async function ipfs(options: IpfsOptions = {}): Promise<IpfsBlobStore> {
     throw new InvalidInputError("ipfs(): `dir` must be a non-empty string");
   }
 
-  const { createHeliaLight } = await loadOptionalDependency("helia", () => import("helia"));
+  // Fails before any side effect when a package is missing, naming every one of them.
+  const peers = await loadOptionalDependencies(
+    IPFS_PEERS,
+    options.dir === undefined ? ["helia"] : ["helia", "blockstore-fs", "interface-datastore"],
+  );
+  const { createHeliaLight } = peers.helia;
   let init: Parameters<typeof createHeliaLight>[0] = {};
   if (options.dir !== undefined) {
     const fs = nodeBuiltin<typeof NodeFs>("node:fs/promises");
@@ -251,9 +257,8 @@ export async function ipfs(options: IpfsOptions = {}): Promise<IpfsBlobStore> {
     if (fs === undefined || path === undefined) {
       throw new DependencyMissingError("ipfs({ dir }) needs Node.js (node:fs); omit `dir` for an in-memory node");
     }
-    const { FsBlockstore } = await loadOptionalDependency("blockstore-fs", () => import("blockstore-fs"));
-    // interface-datastore is a dependency of helia, so it is present whenever helia is.
-    const { Key } = await loadOptionalDependency("interface-datastore", () => import("interface-datastore"));
+    const { FsBlockstore } = peers["blockstore-fs"];
+    const { Key } = peers["interface-datastore"];
     const root = path.resolve(options.dir);
     const blockstore = new FsBlockstore(path.join(root, "blocks"));
     const datastore = new FsDatastore(fs, path, path.join(root, "datastore"), Key);
@@ -276,17 +281,61 @@ export async function ipfs(options: IpfsOptions = {}): Promise<IpfsBlobStore> {
 }
 
 /**
- * @internal Imports an optional dependency, turning "not installed" into DependencyMissingError.
+ * The optional peer dependencies of {@link ipfs}, loaded only when it runs: `helia` always,
+ * `blockstore-fs` and `interface-datastore` with `dir`. An app that uses `ipfs()` installs them
+ * (`npm install helia blockstore-fs interface-datastore`); every other app never downloads them.
  */
-export async function loadOptionalDependency<T>(name: string, load: () => Promise<T>): Promise<T> {
-  try {
-    return await load();
-  } catch (cause) {
-    throw new DependencyMissingError(`The optional dependency "${name}" is not installed`, {
-      details: `the IPFS store needs it: npm install ${name}`,
-      cause,
-    });
+const IPFS_PEERS = {
+  helia: () => import("helia"),
+  "blockstore-fs": () => import("blockstore-fs"),
+  "interface-datastore": () => import("interface-datastore"),
+};
+
+/** True when `err` says that the package `name` itself cannot be found (not one of its files). */
+function isNotInstalled(err: unknown, name: string): boolean {
+  const message = err instanceof Error ? err.message : String(err);
+  // Node: "Cannot find package 'helia' imported from …"; browsers and bundlers: "… specifier 'helia' …".
+  return message.includes(`'${name}'`) || message.includes(`"${name}"`);
+}
+
+/**
+ * @internal Imports the optional peer dependencies `names` with their `loaders`. Throws one
+ * DependencyMissingError naming every package that is not installed and the command that installs
+ * them; a package that is installed but fails to load gives a DependencyMissingError with the
+ * loader's error as `cause`.
+ */
+export async function loadOptionalDependencies<
+  T extends Record<string, () => Promise<unknown>>,
+  K extends keyof T & string,
+>(loaders: T, names: readonly K[]): Promise<{ [P in K]: Awaited<ReturnType<T[P]>> }> {
+  const results = await Promise.allSettled(names.map((name) => (loaders[name] as () => Promise<unknown>)()));
+  const missing: string[] = [];
+  let firstCause: unknown;
+  for (const [i, result] of results.entries()) {
+    if (result.status === "fulfilled") continue;
+    const name = names[i] as string;
+    if (!isNotInstalled(result.reason, name)) {
+      throw new DependencyMissingError(`The optional peer dependency "${name}" is installed but failed to load`, {
+        details: `reinstall it: npm install ${name}`,
+        cause: result.reason,
+      });
+    }
+    missing.push(name);
+    firstCause ??= result.reason;
   }
+  if (missing.length > 0) {
+    const one = missing.length === 1;
+    throw new DependencyMissingError(
+      `The IPFS store needs the optional peer ${one ? "dependency" : "dependencies"} ` +
+        `${missing.map((name) => `"${name}"`).join(", ")}, which ${one ? "is" : "are"} not installed`,
+      {
+        details: `install ${one ? "it" : "them"} next to medledger: npm install ${missing.join(" ")}`,
+        cause: firstCause,
+      },
+    );
+  }
+  const loaded = results.map((result) => (result as PromiseFulfilledResult<unknown>).value);
+  return Object.fromEntries(names.map((name, i) => [name, loaded[i]])) as { [P in K]: Awaited<ReturnType<T[P]>> };
 }
 
 /** A finished subtree of the DAG being built. */

@@ -423,6 +423,100 @@ describe("sdk/crypto/envelope", () => {
         { numRuns: 120 },
       );
     });
+
+    describe("as a transform stream under pipeThrough / pipeTo", () => {
+      /** A source of `count` pieces (Infinity: endless) that records its pulls and its cancel reason. */
+      const source = (piece: Uint8Array, count: number) => {
+        const seen = { pulls: 0, cancelled: undefined as unknown };
+        const stream = new ReadableStream<Uint8Array>(
+          {
+            pull(controller) {
+              if (seen.pulls++ >= count) controller.close();
+              else controller.enqueue(piece);
+            },
+            cancel(reason) {
+              seen.cancelled = reason;
+            },
+          },
+          { highWaterMark: 0 },
+        );
+        return { stream, seen };
+      };
+      const ticks = async (n: number) => {
+        for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
+      };
+      const opts = (): SealOptions => ({ key: KAT_KEY, context: KAT_CONTEXT, chunkSize: CS });
+
+      it("round-trips through pipeThrough and pipeTo", async () => {
+        const plaintext = pattern(3 * CS + 5);
+        const { stream } = source(plaintext, 2);
+        const out: Uint8Array[] = [];
+        await stream
+          .pipeThrough(sealStream(opts()))
+          .pipeThrough(openStream(opts()))
+          .pipeTo(new WritableStream({ write: (piece) => void out.push(piece) }));
+        expect(hex(concatAll(out))).to.equal(hex(concatAll([plaintext, plaintext])));
+      });
+
+      it("a failing chunk errors the reader and the writer side, and cancels the source", async () => {
+        const envelope = flip(await sealBytes(pattern(3 * CS), opts()), H + SEALED_CS + 7);
+        const { stream, seen } = source(envelope, 1);
+        const out: Uint8Array[] = [];
+        const err = await stream
+          .pipeThrough(openStream(opts()))
+          .pipeTo(new WritableStream({ write: (piece) => void out.push(piece) }))
+          .then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+        expect(err).to.be.instanceOf(DecryptionError);
+        expect(concatAll(out).length).to.equal(CS); // the verified first chunk only
+        await ticks(5);
+        expect(seen.cancelled).to.equal(err);
+      });
+
+      it("a reader that cancels cancels the source with its reason", async () => {
+        const { stream, seen } = source(pattern(CS), Infinity);
+        const reader = stream.pipeThrough(sealStream(opts())).getReader();
+        await reader.read();
+        const reason = new Error("reader gave up");
+        await reader.cancel(reason);
+        await ticks(5);
+        expect(seen.cancelled).to.equal(reason);
+      });
+
+      it("a source that errors errors the reader with the source's error", async () => {
+        const failure = new Error("disk gone");
+        let sent = false;
+        const failing = new ReadableStream<Uint8Array>({
+          pull(controller) {
+            if (sent) controller.error(failure);
+            else controller.enqueue(pattern(2 * CS));
+            sent = true;
+          },
+        });
+        const reader = failing.pipeThrough(sealStream(opts())).getReader();
+        const err = await (async () => {
+          for (;;) if ((await reader.read()).done) return undefined;
+        })().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(err).to.equal(failure);
+      });
+
+      it("does not read ahead of its reader (backpressure): one input chunk at a time", async () => {
+        const { stream, seen } = source(pattern(CS), Infinity);
+        const reader = stream.pipeThrough(sealStream(opts())).getReader();
+        await ticks(20);
+        const before = seen.pulls;
+        expect(before).to.be.at.most(3);
+        await reader.read(); // the header
+        await ticks(20);
+        expect(seen.pulls - before).to.be.at.most(2);
+        await reader.cancel();
+      });
+    });
   });
 
   describe("tampering", () => {

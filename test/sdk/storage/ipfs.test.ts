@@ -16,7 +16,7 @@ import {
   UnsupportedFormatError,
 } from "../../../sdk/errors.js";
 import { ipfs, parseAddress, type HeliaLike, type IpfsBlobStore } from "../../../sdk/storage/index.js";
-import { loadOptionalDependency } from "../../../sdk/storage/ipfs.js";
+import { loadOptionalDependencies } from "../../../sdk/storage/ipfs.js";
 import { encodePbNode } from "../../../sdk/storage/internal/unixfs.js";
 import { expectRejection, rawCid, readAll, shouldBehaveLikeBlobStore } from "../../helpers/storage-behaviour.js";
 
@@ -306,14 +306,47 @@ const heliaInstalled = await import("helia").then(
       await expectRejection(ipfs({ dir: "x", helia: {} as HeliaLike } as never), InvalidInputError);
     });
 
-    it("reports a missing optional dependency as DependencyMissingError", async function () {
-      const missing: string = "helia-is-not-installed";
+    it("names every missing optional peer dependency in one DependencyMissingError", async function () {
+      // What Node's import() rejects with when the package is absent (the packed-install check in
+      // .ci/run sees the real thing: ipfs() in an app without helia).
+      const notInstalled = (name: string) => () =>
+        Promise.reject(
+          Object.assign(new Error(`Cannot find package '${name}' imported from /app/index.js`), {
+            code: "ERR_MODULE_NOT_FOUND",
+          }),
+        );
+      const loaders = {
+        helia: () => import("helia"),
+        "blockstore-fs": notInstalled("blockstore-fs"),
+        "interface-datastore": notInstalled("interface-datastore"),
+      };
       const err = await expectRejection(
-        loadOptionalDependency("helia", () => import(missing)),
+        loadOptionalDependencies(loaders, ["helia", "blockstore-fs", "interface-datastore"]),
         DependencyMissingError,
       );
-      expect(err.details).to.contain("npm install helia");
+      expect(err.shortMessage).to.contain('"blockstore-fs", "interface-datastore"');
+      expect(err.shortMessage).not.to.contain('"helia"');
+      expect(err.details).to.equal("install them next to medledger: npm install blockstore-fs interface-datastore");
       expect(err.cause).to.be.instanceOf(Error);
+    });
+
+    it("loads only the peer dependencies it is asked for", async function () {
+      const loaded = await loadOptionalDependencies(
+        { helia: () => import("helia"), "blockstore-fs": () => Promise.reject(new Error("must not load")) },
+        ["helia"],
+      );
+      expect(loaded.helia.createHeliaLight).to.be.a("function");
+      expect(Object.keys(loaded)).to.deep.equal(["helia"]);
+    });
+
+    it("reports an installed peer dependency that fails to load, with its error as the cause", async function () {
+      const broken = new SyntaxError("Unexpected token in node_modules/helia/dist/index.js");
+      const err = await expectRejection(
+        loadOptionalDependencies({ helia: () => Promise.reject(broken) }, ["helia"]),
+        DependencyMissingError,
+      );
+      expect(err.shortMessage).to.contain('"helia" is installed but failed to load');
+      expect(err.cause).to.equal(broken);
     });
   });
 });
