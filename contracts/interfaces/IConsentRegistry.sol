@@ -1,7 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
-import {ConsentId, ConsentState, ConsentTerms, Decision, Effect, GranteeKind, SubjectId} from "../libraries/MedLedgerTypes.sol";
+import {
+    ConsentId,
+    ConsentState,
+    ConsentTerms,
+    Decision,
+    Effect,
+    GranteeKind,
+    SubjectId
+} from "../libraries/MedLedgerTypes.sol";
 import {IMigratable} from "./IMigratable.sol";
 
 /// @title Consent registry

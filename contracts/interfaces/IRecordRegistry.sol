@@ -73,13 +73,7 @@ interface IRecordRegistry is IMigratable {
 
     /// @notice `accessor` may not read `subject`'s `recordId`; `reason` says why; `consentId` is the
     /// consent (or deny) that explains it, zero if none.
-    error AccessDenied(
-        SubjectId subject,
-        RecordId recordId,
-        address accessor,
-        DenyReason reason,
-        ConsentId consentId
-    );
+    error AccessDenied(SubjectId subject, RecordId recordId, address accessor, DenyReason reason, ConsentId consentId);
     /// @notice An access batch must hold 1..`max` records; it held `length`.
     error AccessInvalidBatchSize(uint256 length, uint256 max);
     /// @notice Break-glass refused for `accessor` on `subject`; `reason` says why; `consentId` is the
