@@ -129,7 +129,11 @@ describe("ConsentRegistry", () => {
       s.validUntil,
     ];
     // The sealed-terms commitment is emitted, never stored.
-    expect(stored.map((v) => String(v))).to.deep.equal(tuple(expected).slice(0, 10).map((v) => String(v)));
+    expect(stored.map((v) => String(v))).to.deep.equal(
+      tuple(expected)
+        .slice(0, 10)
+        .map((v) => String(v)),
+    );
     expect(s.revokedAt).to.equal(BigInt(revokedAt));
   }
 
@@ -257,7 +261,12 @@ describe("ConsentRegistry", () => {
       expect(d.verifyingContract).to.equal(address);
       expect(d.salt).to.equal(ZERO_ID);
       expect(d.extensions).to.deep.equal([]);
-      expect(await consentDomain(w)).to.deep.equal({ name: d.name, version: d.version, chainId, verifyingContract: address });
+      expect(await consentDomain(w)).to.deep.equal({
+        name: d.name,
+        version: d.version,
+        chainId,
+        verifyingContract: address,
+      });
     });
 
     it("a fresh subject has no consents, no nonce, no opt-out; consentIdAt is keccak256(abi.encode(subject, n))", async () => {
@@ -474,7 +483,11 @@ describe("ConsentRegistry", () => {
           (w) => ({ effect: Effect.DENY, granteeAccount: w.doctor.address, purposes: 0 }),
           "purposes",
         ],
-        ["a zero sealed-terms commitment", (w) => ({ granteeAccount: w.doctor.address, sealedTerms: ZERO_ID }), "sealedTerms"],
+        [
+          "a zero sealed-terms commitment",
+          (w) => ({ granteeAccount: w.doctor.address, sealedTerms: ZERO_ID }),
+          "sealedTerms",
+        ],
         [
           "validFrom beyond the stored range (uint40)",
           (w) => ({ granteeAccount: w.doctor.address, validFrom: 2n ** 40n }),
@@ -539,13 +552,20 @@ describe("ConsentRegistry", () => {
           await expect(
             w.consents
               .connect(w.patient)
-              .grant(w.subject, terms({ granteeKind: GranteeKind.ORG_ROLE, granteeOrg: org, granteeRoles: Role.CLINICIAN })),
+              .grant(
+                w.subject,
+                terms({ granteeKind: GranteeKind.ORG_ROLE, granteeOrg: org, granteeRoles: Role.CLINICIAN }),
+              ),
           )
             .to.be.revertedWithCustomError(w.consents, "ConsentUnknownOrganization")
             .withArgs(org);
         }
         for (const org of [0, w.lab]) {
-          await grantAs(w, w.patient, terms({ granteeKind: GranteeKind.ORG_ROLE, granteeOrg: org, granteeRoles: Role.CLINICIAN }));
+          await grantAs(
+            w,
+            w.patient,
+            terms({ granteeKind: GranteeKind.ORG_ROLE, granteeOrg: org, granteeRoles: Role.CLINICIAN }),
+          );
         }
       });
 
@@ -593,7 +613,8 @@ describe("ConsentRegistry", () => {
       const w = await networkHelpers.loadFixture(world);
       const p1 = await grantAs(w, w.patient, doctorPermit(w));
       const d1 = await grantAs(w, w.patient, deny({ granteeAccount: w.doctor.address, purposes: ALL_PURPOSES }));
-      const orgRole = (org: number) => terms({ granteeKind: GranteeKind.ORG_ROLE, granteeOrg: org, granteeRoles: Role.CLINICIAN });
+      const orgRole = (org: number) =>
+        terms({ granteeKind: GranteeKind.ORG_ROLE, granteeOrg: org, granteeRoles: Role.CLINICIAN });
       const p2 = await grantAs(w, w.patient, orgRole(w.lab));
       const p3 = await grantAs(w, w.patient, orgRole(0));
       expect(await listed(w, Effect.PERMIT, GranteeKind.PRACTITIONER, await doctorId(w))).to.deep.equal([p1]);
@@ -613,7 +634,8 @@ describe("ConsentRegistry", () => {
         ids[3],
         ids[2],
       ]);
-      for (const id of [ids[0]!, ids[3]!, ids[2]!]) await (await w.consents.connect(w.patient).revoke(w.subject, id)).wait();
+      for (const id of [ids[0]!, ids[3]!, ids[2]!])
+        await (await w.consents.connect(w.patient).revoke(w.subject, id)).wait();
       expect(await listed(w, Effect.PERMIT, GranteeKind.PRACTITIONER, await doctorId(w))).to.deep.equal([]);
     });
 
@@ -689,7 +711,9 @@ describe("ConsentRegistry", () => {
       expect((await w.consents.getConsent(w.subject, byGuardian)).byGuardian).to.equal(true);
       expect((await w.consents.getConsent(w.subject, byPatient)).byGuardian).to.equal(false);
       const { signature, deadline } = await signGrant(w, w.guardian, t);
-      await (await w.consents.connect(w.relayer).grantBySig(w.subject, t, w.guardian.address, deadline, signature)).wait();
+      await (
+        await w.consents.connect(w.relayer).grantBySig(w.subject, t, w.guardian.address, deadline, signature)
+      ).wait();
       expect((await w.consents.getConsent(w.subject, offChainId(w.subject, 3))).byGuardian).to.equal(true);
     });
 
@@ -1323,7 +1347,11 @@ describe("ConsentRegistry", () => {
       const d = await grantAs(
         w,
         w.patient,
-        deny({ granteeAccount: w.responder.address, categories: categoryMask(["IMAGING"]), purposes: purposeMask(["ETREAT"]) }),
+        deny({
+          granteeAccount: w.responder.address,
+          categories: categoryMask(["IMAGING"]),
+          purposes: purposeMask(["ETREAT"]),
+        }),
       );
       expect(await find(w.responder, categoryMask(["IMAGING", "NOTES"]), Purpose.ETREAT)).to.equal(d);
       expect(await find(w.responder, categoryMask(["NOTES"]), Purpose.ETREAT)).to.equal(ZERO_ID);
@@ -1369,7 +1397,11 @@ describe("ConsentRegistry", () => {
         refused("NO_CONSENT", ZERO_ID, w.hospital),
       );
       // A deny is never a consent: one naming the doctor but not covering the request leaves NO_CONSENT.
-      await grantAs(w, w.patient, deny({ granteeAccount: w.doctor.address, categories: categoryMask(["DIAGNOSTIC_REPORTS"]) }));
+      await grantAs(
+        w,
+        w.patient,
+        deny({ granteeAccount: w.doctor.address, categories: categoryMask(["DIAGNOSTIC_REPORTS"]) }),
+      );
       expect(await checkBoth(w, w.doctor, Category.OBSERVATIONS, Purpose.TREAT, Action.READ)).to.deep.equal(
         refused("NO_CONSENT", ZERO_ID, w.hospital),
       );
@@ -1577,9 +1609,17 @@ describe("ConsentRegistry", () => {
         const denyId = await grantAs(
           w,
           w.patient,
-          deny({ granteeAccount: w.doctor.address, categories: categoryMask(["OBSERVATIONS"]), purposes: ALL_PURPOSES }),
+          deny({
+            granteeAccount: w.doctor.address,
+            categories: categoryMask(["OBSERVATIONS"]),
+            purposes: ALL_PURPOSES,
+          }),
         );
-        const newer = await grantAs(w, w.patient, doctorPermit(w, { categories: ALL_CATEGORIES, purposes: ALL_PURPOSES }));
+        const newer = await grantAs(
+          w,
+          w.patient,
+          doctorPermit(w, { categories: ALL_CATEGORIES, purposes: ALL_PURPOSES }),
+        );
         const denied = refused("DENIED_BY_SUBJECT", denyId, w.hospital);
         expect(await checkBoth(w, w.doctor, Category.OBSERVATIONS, Purpose.TREAT, Action.READ)).to.deep.equal(denied);
         for (const hint of [older, newer]) {
@@ -1629,9 +1669,9 @@ describe("ConsentRegistry", () => {
         expect(await checkBoth(w, w.payerAgent, Category.REQUESTS, Purpose.HPAYMT, Action.APPEND)).to.deep.equal(
           refused("DENIED_BY_SUBJECT", denyId, w.payer),
         );
-        expect(
-          await checkHint(w, w.payerAgent, Category.REQUESTS, Purpose.HPAYMT, Action.READ, permit),
-        ).to.deep.equal(refused("DENIED_BY_SUBJECT", denyId, w.payer));
+        expect(await checkHint(w, w.payerAgent, Category.REQUESTS, Purpose.HPAYMT, Action.READ, permit)).to.deep.equal(
+          refused("DENIED_BY_SUBJECT", denyId, w.payer),
+        );
         expect(await checkBoth(w, w.payerAgent, Category.FINANCIAL, Purpose.HPAYMT, Action.READ)).to.deep.equal(
           allowedBy(permit, w.payer),
         );
@@ -1669,7 +1709,11 @@ describe("ConsentRegistry", () => {
         const later = await grantAs(
           w,
           w.patient,
-          deny({ granteeAccount: w.doctor.address, categories: 1 << Category.DIAGNOSTIC_REPORTS, validFrom: now + DAY }),
+          deny({
+            granteeAccount: w.doctor.address,
+            categories: 1 << Category.DIAGNOSTIC_REPORTS,
+            validFrom: now + DAY,
+          }),
         );
         const shortLived = await grantAs(
           w,
@@ -1832,9 +1876,7 @@ describe("ConsentRegistry", () => {
       const w = await networkHelpers.loadFixture(world);
       // The lab technician (an active CLINICIAN) is also the subject's representative with ACCESS.
       await appoint(w, w.labTech, Power.ACCESS);
-      expect(await checkBoth(w, w.labTech, Category.DOCUMENTS, Purpose.PATRQT, Action.READ)).to.deep.equal(
-        asSubject,
-      );
+      expect(await checkBoth(w, w.labTech, Category.DOCUMENTS, Purpose.PATRQT, Action.READ)).to.deep.equal(asSubject);
       const denyId = await grantAs(
         w,
         w.patient,
@@ -1846,9 +1888,7 @@ describe("ConsentRegistry", () => {
         }),
       );
       // The deny is a rule about others: acting for the subject, the guardian still reads.
-      expect(await checkBoth(w, w.labTech, Category.DOCUMENTS, Purpose.PATRQT, Action.READ)).to.deep.equal(
-        asSubject,
-      );
+      expect(await checkBoth(w, w.labTech, Category.DOCUMENTS, Purpose.PATRQT, Action.READ)).to.deep.equal(asSubject);
       // ... while a clinician reading in a professional capacity, even with a permit, is refused.
       await grantAs(
         w,
@@ -1961,7 +2001,11 @@ describe("ConsentRegistry", () => {
       // denies never explain a scan refusal, only DENIED_BY_SUBJECT does.
       await grantAs(w, w.patient, terms({ granteeAccount: w.labTech.address, categories: ALL_CATEGORIES }));
       await grantAs(w, w.patient, deny({ granteeAccount: w.labTech.address }));
-      await grantAs(w, w.patient, deny({ granteeAccount: w.doctor.address, categories: categoryMask(["DIAGNOSTIC_REPORTS"]) }));
+      await grantAs(
+        w,
+        w.patient,
+        deny({ granteeAccount: w.doctor.address, categories: categoryMask(["DIAGNOSTIC_REPORTS"]) }),
+      );
       const revokedDeny = await grantAs(w, w.patient, deny({ granteeAccount: w.doctor.address }));
       await (await w.consents.connect(w.patient).revoke(w.subject, revokedDeny)).wait();
       expect(await checkBoth(w, w.doctor, Category.OBSERVATIONS, Purpose.TREAT, Action.READ)).to.deep.equal(
@@ -1985,7 +2029,11 @@ describe("ConsentRegistry", () => {
       // never an explanation).
       await (await w.consents.connect(w.patient).revoke(w.subject, org)).wait();
       await (await w.consents.connect(w.patient).revoke(w.subject, c2)).wait();
-      await grantAs(w, w.patient, terms({ granteeKind: GranteeKind.ORG_ROLE, granteeOrg: 0, granteeRoles: Role.PAYER }));
+      await grantAs(
+        w,
+        w.patient,
+        terms({ granteeKind: GranteeKind.ORG_ROLE, granteeOrg: 0, granteeRoles: Role.PAYER }),
+      );
       expect(await checkBoth(w, w.doctor, Category.OBSERVATIONS, Purpose.TREAT, Action.READ)).to.deep.equal(
         refused("NO_CONSENT", ZERO_ID, w.hospital),
       );
@@ -1996,7 +2044,10 @@ describe("ConsentRegistry", () => {
       const { readFile } = await import("node:fs/promises");
       const source = await readFile("contracts/libraries/MedLedgerTypes.sol", "utf8");
       const body = /enum DenyReason \{([^}]*)\}/.exec(source)![1]!;
-      const names = body.split(",").map((n) => n.trim()).filter((n) => n.length > 0);
+      const names = body
+        .split(",")
+        .map((n) => n.trim())
+        .filter((n) => n.length > 0);
       expect(names).to.deep.equal(REASON_NAMES);
     });
   });
@@ -2074,7 +2125,9 @@ describe("ConsentRegistry", () => {
       for (let i = 0; i < 20; i++) {
         const account = ethers.Wallet.createRandom().address;
         await (
-          await w.directory.connect(w.labAdmin).enrollPractitioner(w.lab, account, Role.CLINICIAN, licence, fakeKey(`c${i}`))
+          await w.directory
+            .connect(w.labAdmin)
+            .enrollPractitioner(w.lab, account, Role.CLINICIAN, licence, fakeKey(`c${i}`))
         ).wait();
         await grantAs(w, w.patient, deny({ granteeAccount: account, purposes: ALL_PURPOSES }));
       }

@@ -8,7 +8,17 @@ import { expect } from "chai";
 import { ZeroAddress, ZeroHash, id as keccakString } from "ethers";
 import { network } from "hardhat";
 
-import { DAY, OrgKind, Power, Role, YEAR, buildWorld, fakeKey, randomId, registerSubject } from "../../fixtures/world.js";
+import {
+  DAY,
+  OrgKind,
+  Power,
+  Role,
+  YEAR,
+  buildWorld,
+  fakeKey,
+  randomId,
+  registerSubject,
+} from "../../fixtures/world.js";
 import type { World } from "../../fixtures/world.js";
 import { ParticipantDirectory__factory } from "../../types/typechain/index.js";
 
@@ -818,9 +828,9 @@ describe("ParticipantDirectory", () => {
         ethers.AbiCoder.defaultAbiCoder().encode(["address", "bytes32"], [c.stranger.address, salt]),
       );
       expect(await c.directory.subjectIdFor(c.stranger.address, salt)).to.equal(subject);
-      expect(await c.directory.connect(c.stranger).registerPatient.staticCall(salt, c.stranger.address, fakeKey("s"))).to.equal(
-        subject,
-      );
+      expect(
+        await c.directory.connect(c.stranger).registerPatient.staticCall(salt, c.stranger.address, fakeKey("s")),
+      ).to.equal(subject);
       await expect(c.directory.connect(c.stranger).registerPatient(salt, c.stranger.address, fakeKey("s")))
         .to.emit(c.directory, "PatientRegistered")
         .withArgs(subject, c.stranger.address, c.stranger.address, salt, fakeKey("s"), 1);
@@ -873,7 +883,14 @@ describe("ParticipantDirectory", () => {
       await (await c.directory.reinstateOrganization(c.hospital)).wait();
       await expect(c.directory.connect(c.hospitalAdmin).registerPatient(salt, c.extra.address, fakeKey("x")))
         .to.emit(c.directory, "PatientRegistered")
-        .withArgs(await c.directory.subjectIdFor(c.hospitalAdmin.address, salt), c.extra.address, c.hospitalAdmin.address, salt, fakeKey("x"), 1);
+        .withArgs(
+          await c.directory.subjectIdFor(c.hospitalAdmin.address, salt),
+          c.extra.address,
+          c.hospitalAdmin.address,
+          salt,
+          fakeKey("x"),
+          1,
+        );
     });
 
     it("rejects a zero controller and a zero key; a zero salt is just a salt", async () => {
@@ -885,7 +902,10 @@ describe("ParticipantDirectory", () => {
       await expect(d.registerPatient(randomId(), c.stranger.address, ZeroHash))
         .to.be.revertedWithCustomError(c.directory, "DirectoryInvalidEncryptionKey")
         .withArgs(ZeroHash);
-      await expect(d.registerPatient(ZeroHash, c.stranger.address, fakeKey("x"))).to.emit(c.directory, "PatientRegistered");
+      await expect(d.registerPatient(ZeroHash, c.stranger.address, fakeKey("x"))).to.emit(
+        c.directory,
+        "PatientRegistered",
+      );
     });
 
     it("the same registrant and salt twice → DirectorySubjectExists; another registrant's same salt is another subject", async () => {
@@ -895,7 +915,14 @@ describe("ParticipantDirectory", () => {
         .withArgs(c.subject);
       await expect(c.directory.connect(c.stranger).registerPatient(c.salt, c.stranger.address, fakeKey("x")))
         .to.emit(c.directory, "PatientRegistered")
-        .withArgs(await c.directory.subjectIdFor(c.stranger.address, c.salt), c.stranger.address, c.stranger.address, c.salt, fakeKey("x"), 1);
+        .withArgs(
+          await c.directory.subjectIdFor(c.stranger.address, c.salt),
+          c.stranger.address,
+          c.stranger.address,
+          c.salt,
+          fakeKey("x"),
+          1,
+        );
       expect(await c.directory.controllerOf(c.subject)).to.equal(c.patient.address);
     });
   });
@@ -1740,8 +1767,12 @@ describe("ParticipantDirectory", () => {
       const c = await networkHelpers.loadFixture(directoryFixture);
       await enableRecovery(c);
       await approve(c, [c.guardian], c.newController.address);
-      expect(await c.directory.recoveryApproved(randomId(), c.guardian.address, c.newController.address)).to.equal(false);
-      expect(await c.directory.recoveryApproved(c.subject, c.stranger.address, c.newController.address)).to.equal(false);
+      expect(await c.directory.recoveryApproved(randomId(), c.guardian.address, c.newController.address)).to.equal(
+        false,
+      );
+      expect(await c.directory.recoveryApproved(c.subject, c.stranger.address, c.newController.address)).to.equal(
+        false,
+      );
       expect(await c.directory.recoveryApproved(c.subject, c.guardian.address, c.extra.address)).to.equal(false);
       expect(await c.directory.recoveryApproved(c.subject, c.g3.address, c.newController.address)).to.equal(false);
     });

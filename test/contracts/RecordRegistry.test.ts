@@ -422,7 +422,18 @@ describe("RecordRegistry", () => {
       await (await w.directory.connect(w.patient).setGuardian(w.subject, w.guardian.address, Power.ACCESS, 0)).wait();
       await expect(anchorTx(w, w.guardian, d, Category.OBSERVATIONS))
         .to.emit(w.records, "RecordAnchored")
-        .withArgs(w.subject, d.id, 0, Category.OBSERVATIONS, d.digest, d.label, ZERO, d.pointer, w.guardian.address, ZERO);
+        .withArgs(
+          w.subject,
+          d.id,
+          0,
+          Category.OBSERVATIONS,
+          d.digest,
+          d.label,
+          ZERO,
+          d.pointer,
+          w.guardian.address,
+          ZERO,
+        );
     });
 
     it("refused without consent: NO_CONSENT for a practitioner, ACCESSOR_UNKNOWN for a stranger or another subject's controller", async () => {
@@ -523,7 +534,18 @@ describe("RecordRegistry", () => {
         const v2 = newDoc();
         await expect(anchorTx(w, w.patient, v2, Category.OBSERVATIONS, { previous: obs.id }))
           .to.emit(w.records, "RecordAnchored")
-          .withArgs(w.subject, v2.id, 0, Category.OBSERVATIONS, v2.digest, v2.label, obs.id, v2.pointer, w.patient.address, ZERO);
+          .withArgs(
+            w.subject,
+            v2.id,
+            0,
+            Category.OBSERVATIONS,
+            v2.digest,
+            v2.label,
+            obs.id,
+            v2.pointer,
+            w.patient.address,
+            ZERO,
+          );
         expect((await recordOf(w, obs.id)).superseded).to.equal(true);
         expect((await recordOf(w, v2.id)).superseded).to.equal(false);
         await expect(w.records.connect(w.patient).access(w.subject, obs.id, Purpose.PATRQT, ZERO)).to.emit(
@@ -592,7 +614,9 @@ describe("RecordRegistry", () => {
       const { w } = await load();
       const appendId = await grantHospitalAppend(w);
       const b = batchOf(w.subject, 1000);
-      const tx = w.records.connect(w.doctor).anchorBatch(w.subject, b.tree.root, b.tag, 1000, b.mask, "ipfs://m", appendId);
+      const tx = w.records
+        .connect(w.doctor)
+        .anchorBatch(w.subject, b.tree.root, b.tag, 1000, b.mask, "ipfs://m", appendId);
       await expect(tx)
         .to.emit(w.records, "BatchAnchored")
         .withArgs(w.subject, b.tree.root, b.tag, w.hospital, 1000, b.mask, "ipfs://m", w.doctor.address);
@@ -730,7 +754,9 @@ describe("RecordRegistry", () => {
           .withArgs(field);
       }
       await mined(proveTx(w, b, 0));
-      await expect(proveTx(w, b, 0)).to.be.revertedWithCustomError(w.records, "RecordExists").withArgs(w.subject, id);
+      await expect(proveTx(w, b, 0))
+        .to.be.revertedWithCustomError(w.records, "RecordExists")
+        .withArgs(w.subject, id);
     });
 
     it("verifyBatchMember: true for a member; false for another subject, root, tag, category, digest, label or proof", async () => {
@@ -827,7 +853,14 @@ describe("RecordRegistry", () => {
 
     it("refusals carry the reason and the consent that explains them", async () => {
       const { w, obs, img } = await load();
-      const refuse = (who: HardhatEthersSigner, id: string, purpose: number, hint: string, reason: number, cid: string) =>
+      const refuse = (
+        who: HardhatEthersSigner,
+        id: string,
+        purpose: number,
+        hint: string,
+        reason: number,
+        cid: string,
+      ) =>
         expect(w.records.connect(who).access(w.subject, id, purpose, hint))
           .to.be.revertedWithCustomError(w.records, "AccessDenied")
           .withArgs(w.subject, id, who.address, reason, cid);
@@ -1016,7 +1049,8 @@ describe("RecordRegistry", () => {
         expect(w.records.connect(who).breakGlassAccess(w.subject, [obs.id], purpose, 1))
           .to.be.revertedWithCustomError(w.records, "BreakGlassDenied")
           .withArgs(w.subject, who.address, reason, ZERO);
-      for (const purpose of [Purpose.TREAT, Purpose.HPAYMT, 10]) await refuse(w.responder, purpose, Reason.INVALID_PURPOSE);
+      for (const purpose of [Purpose.TREAT, Purpose.HPAYMT, 10])
+        await refuse(w.responder, purpose, Reason.INVALID_PURPOSE);
       await refuse(w.doctor, Purpose.ETREAT, Reason.NOT_EMERGENCY_RESPONDER);
       await refuse(w.stranger, Purpose.ETREAT, Reason.ACCESSOR_UNKNOWN);
       await refuse(w.patient, Purpose.ETREAT, Reason.ACCESSOR_UNKNOWN);
@@ -1062,7 +1096,9 @@ describe("RecordRegistry", () => {
         .to.be.revertedWithCustomError(w.records, "AccessInvalidBatchSize")
         .withArgs(0, MAX_BATCH);
       await expect(
-        w.records.connect(w.responder).breakGlassAccess(w.subject, Array(MAX_BATCH + 1).fill(obs.id), Purpose.ETREAT, 1),
+        w.records
+          .connect(w.responder)
+          .breakGlassAccess(w.subject, Array(MAX_BATCH + 1).fill(obs.id), Purpose.ETREAT, 1),
       )
         .to.be.revertedWithCustomError(w.records, "AccessInvalidBatchSize")
         .withArgs(MAX_BATCH + 1, MAX_BATCH);
@@ -1076,7 +1112,9 @@ describe("RecordRegistry", () => {
       const ctx = await load();
       const t = (await ctx.w.now()) + 60;
       await time.setNextBlockTimestamp(t);
-      await mined(ctx.w.records.connect(ctx.w.responder).breakGlassAccess(ctx.w.subject, [ctx.obs.id], Purpose.ETREAT, 42));
+      await mined(
+        ctx.w.records.connect(ctx.w.responder).breakGlassAccess(ctx.w.subject, [ctx.obs.id], Purpose.ETREAT, 42),
+      );
       return { ...ctx, expiresAt: t + HOURS_4 };
     }
 
@@ -1128,7 +1166,11 @@ describe("RecordRegistry", () => {
       await (
         await w.directory
           .connect(w.hospitalAdmin)
-          .updatePractitioner(w.responder.address, Role.EMERGENCY_RESPONDER | Role.PRIVACY_OFFICER, (await w.now()) + YEAR)
+          .updatePractitioner(
+            w.responder.address,
+            Role.EMERGENCY_RESPONDER | Role.PRIVACY_OFFICER,
+            (await w.now()) + YEAR,
+          )
       ).wait();
       await expect(w.records.connect(w.responder).closeReview(1, Outcome.JUSTIFIED))
         .to.be.revertedWithCustomError(w.records, "ReviewNotIndependent")

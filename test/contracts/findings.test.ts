@@ -105,7 +105,9 @@ describe("audit findings of contracts 1.0, as exploits against 1.1", () => {
       const attackerSubject = await registerSubject(w, attacker);
       // Front-run: the attacker copies root and tag from the pending transaction.
       await expect(
-        w.records.connect(attacker).anchorBatch(attackerSubject, tree.root, tag, 4, 1 << Category.OBSERVATIONS, "x", ZERO),
+        w.records
+          .connect(attacker)
+          .anchorBatch(attackerSubject, tree.root, tag, 4, 1 << Category.OBSERVATIONS, "x", ZERO),
       ).to.emit(w.records, "BatchAnchored");
       // The hospital's transaction still lands.
       await expect(
@@ -117,9 +119,7 @@ describe("audit findings of contracts 1.0, as exploits against 1.1", () => {
         .withArgs(w.subject, tree.root, tag, w.hospital, 4, 1 << Category.OBSERVATIONS, "manifest", w.doctor.address);
       const [, id, category, digest, label] = leaves[0]!;
       // The leaves bind the patient's subject: they do not verify under the attacker's batch.
-      await expect(
-        w.records.proveRecord(attackerSubject, tree.root, id, category, digest, label, tree.getProof(0)),
-      )
+      await expect(w.records.proveRecord(attackerSubject, tree.root, id, category, digest, label, tree.getProof(0)))
         .to.be.revertedWithCustomError(w.records, "RecordInvalidProof")
         .withArgs(attackerSubject, tree.root, id);
       // Nor does re-labelling the leaf with the attacker's subject (the root would differ).
@@ -156,7 +156,18 @@ describe("audit findings of contracts 1.0, as exploits against 1.1", () => {
           .anchorRecord(w.subject, id, Category.OBSERVATIONS, digest, label, ZERO, "p", appendId),
       )
         .to.emit(w.records, "RecordAnchored")
-        .withArgs(w.subject, id, w.hospital, Category.OBSERVATIONS, digest, label, ZERO, "p", w.doctor.address, appendId);
+        .withArgs(
+          w.subject,
+          id,
+          w.hospital,
+          Category.OBSERVATIONS,
+          digest,
+          label,
+          ZERO,
+          "p",
+          w.doctor.address,
+          appendId,
+        );
       const [stored] = await w.records.getRecord(w.subject, id);
       expect(stored).to.equal(await w.records.recordCommitment(digest, label));
     });
@@ -248,7 +259,12 @@ describe("audit findings of contracts 1.0, as exploits against 1.1", () => {
       const id = await anchor(w, { by: w.patient });
       const denyId = await grantFromPatient(
         w,
-        terms({ effect: Effect.DENY, granteeAccount: w.responder.address, purposes: ALL_PURPOSES, categories: ALL_CATEGORIES }),
+        terms({
+          effect: Effect.DENY,
+          granteeAccount: w.responder.address,
+          purposes: ALL_PURPOSES,
+          categories: ALL_CATEGORIES,
+        }),
       );
       for (const purpose of [Purpose.ETREAT, Purpose.BTG]) {
         await expect(w.records.connect(w.responder).breakGlassAccess(w.subject, [id], purpose, 1))
@@ -326,7 +342,8 @@ describe("audit findings of contracts 1.0, as exploits against 1.1", () => {
       const baselineHinted = await accessGas();
       const baselineUnhinted = await gasOfCheck(w, w.subject);
       for (const account of others.slice(1)) {
-        for (let k = 0; k < 4; k++) await (await w.consents.connect(w.guardian).grant(w.subject, flood(account))).wait();
+        for (let k = 0; k < 4; k++)
+          await (await w.consents.connect(w.guardian).grant(w.subject, flood(account))).wait();
       }
       expect(await accessGas()).to.equal(baselineHinted);
       expect(await gasOfCheck(w, w.subject)).to.equal(baselineUnhinted);
@@ -353,7 +370,12 @@ describe("audit findings of contracts 1.0, as exploits against 1.1", () => {
       // narrow ones) and the patient's own deny reverted ConsentTooManyDenies.
       const w = await networkHelpers.loadFixture(world);
       const narrow = () =>
-        terms({ effect: Effect.DENY, granteeAccount: w.doctor.address, categories: 1 << Category.IMAGING, purposes: 1 });
+        terms({
+          effect: Effect.DENY,
+          granteeAccount: w.doctor.address,
+          categories: 1 << Category.IMAGING,
+          purposes: 1,
+        });
       const quota = Number(await w.consents.GUARDIAN_PLACES());
       for (let i = 0; i < quota; i++) await (await w.consents.connect(w.guardian).grant(w.subject, narrow())).wait();
       await expect(w.consents.connect(w.guardian).grant(w.subject, narrow()))
@@ -401,7 +423,9 @@ describe("audit findings of contracts 1.0, as exploits against 1.1", () => {
       const w = await networkHelpers.loadFixture(world);
       const salt = randomId();
       const controller = w.signers[13]!;
-      await (await w.directory.connect(w.stranger).registerPatient(salt, w.stranger.address, fakeKey("attacker"))).wait();
+      await (
+        await w.directory.connect(w.stranger).registerPatient(salt, w.stranger.address, fakeKey("attacker"))
+      ).wait();
       const attackers = await w.directory.subjectIdFor(w.stranger.address, salt);
       const expected = await w.directory.subjectIdFor(w.hospitalAdmin.address, salt);
       expect(attackers).to.not.equal(expected);
@@ -431,8 +455,18 @@ describe("audit findings of contracts 1.0, as exploits against 1.1", () => {
       const puppetOfficer = w.signers[14]!;
       const licence = (await w.now()) + YEAR;
       const h = w.directory.connect(w.hospitalAdmin);
-      await (await h.enrollPractitioner(w.hospital, puppetResponder.address, Role.EMERGENCY_RESPONDER, licence, fakeKey("pr"))).wait();
-      await (await h.enrollPractitioner(w.hospital, puppetOfficer.address, Role.PRIVACY_OFFICER, licence, fakeKey("po"))).wait();
+      await (
+        await h.enrollPractitioner(
+          w.hospital,
+          puppetResponder.address,
+          Role.EMERGENCY_RESPONDER,
+          licence,
+          fakeKey("pr"),
+        )
+      ).wait();
+      await (
+        await h.enrollPractitioner(w.hospital, puppetOfficer.address, Role.PRIVACY_OFFICER, licence, fakeKey("po"))
+      ).wait();
       await (await w.records.connect(puppetResponder).breakGlassAccess(w.subject, [id], Purpose.BTG, 9)).wait();
       const sessionId = 1n;
       for (const officer of [puppetOfficer, w.officer]) {
@@ -515,7 +549,10 @@ describe("audit findings of contracts 1.0, as exploits against 1.1", () => {
       await expect(directoryF.deploy(Z, deployer!.address))
         .to.be.revertedWithCustomError(directoryF, "DirectoryZeroAddress")
         .withArgs("governance");
-      await expect(directoryF.deploy(deployer!.address, Z)).to.be.revertedWithCustomError(directoryF, "MigrationZeroMigrator");
+      await expect(directoryF.deploy(deployer!.address, Z)).to.be.revertedWithCustomError(
+        directoryF,
+        "MigrationZeroMigrator",
+      );
       const consentsF = new ConsentRegistry__factory(deployer);
       await expect(consentsF.deploy(Z, deployer!.address))
         .to.be.revertedWithCustomError(consentsF, "ConsentInvalidAddress")
@@ -549,7 +586,9 @@ describe("audit findings of contracts 1.0, as exploits against 1.1", () => {
       // On 1.0 a deny granted with purposes 0 was emitted as 0 and stored as 1023.
       const w = await networkHelpers.loadFixture(world);
       await expect(
-        w.consents.connect(w.patient).grant(w.subject, terms({ effect: Effect.DENY, granteeAccount: w.doctor.address, purposes: 0 })),
+        w.consents
+          .connect(w.patient)
+          .grant(w.subject, terms({ effect: Effect.DENY, granteeAccount: w.doctor.address, purposes: 0 })),
       )
         .to.be.revertedWithCustomError(w.consents, "ConsentInvalidTerms")
         .withArgs("purposes");
