@@ -165,7 +165,6 @@ async function increaseTime(conn: Conn, seconds: number): Promise<void> {
   await conn.ethers.provider.send("evm_mine", []);
 }
 
-// eslint-disable-next-line max-lines-per-function -- one scenario, in order
 export async function benchGas(
   conn: Conn,
   log: (line: string) => void = () => undefined,
@@ -465,7 +464,7 @@ export async function runGasBench(): Promise<Record<string, number>> {
     anvil = await withAnvil(async (url) => {
       const conn = await network.create({ network: "localhost", override: { url } });
       try {
-        return await benchGas(conn as unknown as Conn, log);
+        return await benchGas(conn, log);
       } finally {
         await conn.close();
       }

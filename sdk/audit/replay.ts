@@ -233,7 +233,6 @@ function newRecord(
   };
 }
 
-// eslint-disable-next-line complexity -- one case per event, flat on purpose
 function apply(s: LedgerState, e: LedgerEvent): void {
   const a = e.args;
   const time = BigInt(e.timestamp);

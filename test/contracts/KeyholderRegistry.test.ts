@@ -201,10 +201,10 @@ describe("KeyholderRegistry", () => {
       await expect(c.keyholders.setKeyholderAccount(1, c.kh[3]!.address))
         .to.be.revertedWithCustomError(c.keyholders, "KeyholderInactive")
         .withArgs(1);
-      await expect(c.keyholders.connect(c.kh[0]!).setKeyholderEndpoint(1, "https://n"))
+      await expect(c.keyholders.connect(c.kh[0]).setKeyholderEndpoint(1, "https://n"))
         .to.be.revertedWithCustomError(c.keyholders, "KeyholderInactive")
         .withArgs(1);
-      await expect(c.keyholders.connect(c.kh[0]!).anchorReleaseLog(1, 1, randomId()))
+      await expect(c.keyholders.connect(c.kh[0]).anchorReleaseLog(1, 1, randomId()))
         .to.be.revertedWithCustomError(c.keyholders, "KeyholderInactive")
         .withArgs(1);
       await expect(c.keyholders.removeKeyholder(9))
@@ -249,7 +249,7 @@ describe("KeyholderRegistry", () => {
         .withArgs(1, c.kh[0]!.address, c.kh[3]!.address, epoch + 1n);
       expect(await c.keyholders.keyholderOf(c.kh[0]!.address)).to.equal(0n);
       expect(await c.keyholders.keyholderOf(c.kh[3]!.address)).to.equal(1n);
-      await expect(c.keyholders.connect(c.kh[0]!).anchorReleaseLog(1, 1, randomId()))
+      await expect(c.keyholders.connect(c.kh[0]).anchorReleaseLog(1, 1, randomId()))
         .to.be.revertedWithCustomError(c.keyholders, "KeyholderUnauthorized")
         .withArgs(1, c.kh[0]!.address);
       await expect(c.keyholders.setKeyholderAccount(1, c.kh[1]!.address))
@@ -258,7 +258,7 @@ describe("KeyholderRegistry", () => {
       await expect(c.keyholders.setKeyholderAccount(1, ZeroAddress))
         .to.be.revertedWithCustomError(c.keyholders, "KeyholderZeroValue")
         .withArgs("account");
-      await expect(c.keyholders.connect(c.kh[3]!).setKeyholderAccount(1, c.kh[0]!.address))
+      await expect(c.keyholders.connect(c.kh[3]).setKeyholderAccount(1, c.kh[0]!.address))
         .to.be.revertedWithCustomError(c.keyholders, "AccessControlUnauthorizedAccount")
         .withArgs(c.kh[3]!.address, GOVERNANCE_ROLE);
     });
@@ -268,7 +268,7 @@ describe("KeyholderRegistry", () => {
     it("the keyholder's account or governance changes the endpoint (the epoch does not move); others cannot", async () => {
       const c = await networkHelpers.loadFixture(threeKeyholders);
       const epoch = await c.keyholders.epoch();
-      await expect(c.keyholders.connect(c.kh[0]!).setKeyholderEndpoint(1, "https://kh0.test/v2"))
+      await expect(c.keyholders.connect(c.kh[0]).setKeyholderEndpoint(1, "https://kh0.test/v2"))
         .to.emit(c.keyholders, "KeyholderEndpointChanged")
         .withArgs(1, "https://kh0.test/v2");
       await expect(c.keyholders.setKeyholderEndpoint(1, "https://kh0.test/v3"))
@@ -281,7 +281,7 @@ describe("KeyholderRegistry", () => {
           .to.be.revertedWithCustomError(c.keyholders, "KeyholderUnauthorized")
           .withArgs(1, s.address);
       }
-      await expect(c.keyholders.connect(c.kh[0]!).setKeyholderEndpoint(1, ""))
+      await expect(c.keyholders.connect(c.kh[0]).setKeyholderEndpoint(1, ""))
         .to.be.revertedWithCustomError(c.keyholders, "KeyholderZeroValue")
         .withArgs("endpoint");
     });
@@ -291,21 +291,21 @@ describe("KeyholderRegistry", () => {
     it("the keyholder's own account anchors its log head; sequences strictly increase; the last anchor is readable", async () => {
       const c = await networkHelpers.loadFixture(threeKeyholders);
       const head = randomId();
-      await expect(c.keyholders.connect(c.kh[0]!).anchorReleaseLog(1, 10, head))
+      await expect(c.keyholders.connect(c.kh[0]).anchorReleaseLog(1, 10, head))
         .to.emit(c.keyholders, "ReleaseLogAnchored")
         .withArgs(1, 10, head);
       const [sequence, stored, at] = await c.keyholders.lastReleaseLog(1);
       expect([sequence, stored, at]).to.deep.equal([10n, head, BigInt(await c.now())]);
       for (const s of [10, 9, 0]) {
-        await expect(c.keyholders.connect(c.kh[0]!).anchorReleaseLog(1, s, randomId()))
+        await expect(c.keyholders.connect(c.kh[0]).anchorReleaseLog(1, s, randomId()))
           .to.be.revertedWithCustomError(c.keyholders, "KeyholderSequenceNotIncreasing")
           .withArgs(1, s, 10);
       }
-      await expect(c.keyholders.connect(c.kh[0]!).anchorReleaseLog(1, 11, ZeroHash))
+      await expect(c.keyholders.connect(c.kh[0]).anchorReleaseLog(1, 11, ZeroHash))
         .to.be.revertedWithCustomError(c.keyholders, "KeyholderZeroLogHead")
         .withArgs(1);
       // Another keyholder's log is its own.
-      await expect(c.keyholders.connect(c.kh[1]!).anchorReleaseLog(2, 1, randomId())).to.emit(
+      await expect(c.keyholders.connect(c.kh[1]).anchorReleaseLog(2, 1, randomId())).to.emit(
         c.keyholders,
         "ReleaseLogAnchored",
       );
@@ -318,7 +318,7 @@ describe("KeyholderRegistry", () => {
           .to.be.revertedWithCustomError(c.keyholders, "KeyholderUnauthorized")
           .withArgs(1, s.address);
       }
-      await expect(c.keyholders.connect(c.kh[0]!).anchorReleaseLog(7, 1, randomId()))
+      await expect(c.keyholders.connect(c.kh[0]).anchorReleaseLog(7, 1, randomId()))
         .to.be.revertedWithCustomError(c.keyholders, "KeyholderUnknown")
         .withArgs(7);
     });

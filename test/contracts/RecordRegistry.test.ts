@@ -630,7 +630,7 @@ describe("RecordRegistry", () => {
         BigInt(at),
       ]);
       // A reader finds the batch of a member from the tag alone.
-      const found = await w.records.queryFilter(w.records.filters.BatchAnchored(null, null, b.tag));
+      const found = await w.records.queryFilter(w.records.filters.BatchAnchored(undefined, undefined, b.tag));
       expect(found.map((e) => e.args.root)).to.deep.equal([b.tree.root]);
     });
 

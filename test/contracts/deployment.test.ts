@@ -83,7 +83,7 @@ describe("deployment: governance defaults (finding 9)", () => {
       governance: { timelock: { minDelay: 86_400, proposers: [multisig!.address] } },
     });
     await expectNoRole(book, deployer!);
-    const timelock = MedLedgerTimelock__factory.connect(addressOf(book, "TimelockController"), deployer!);
+    const timelock = MedLedgerTimelock__factory.connect(addressOf(book, "TimelockController"), deployer);
     for (const role of [
       await timelock.DEFAULT_ADMIN_ROLE(),
       await timelock.PROPOSER_ROLE(),
@@ -98,7 +98,7 @@ describe("deployment: governance defaults (finding 9)", () => {
     expect(await timelock.hasRole(await timelock.EXECUTOR_ROLE(), ethers.ZeroAddress)).to.equal(true);
     expect(await timelock.getMinDelay()).to.equal(86_400n);
     expect(await timelock.version()).to.equal("1.1.0");
-    const directory = ParticipantDirectory__factory.connect(addressOf(book, "ParticipantDirectory"), deployer!);
+    const directory = ParticipantDirectory__factory.connect(addressOf(book, "ParticipantDirectory"), deployer);
     expect(await directory.hasRole(await directory.GOVERNANCE_ROLE(), await timelock.getAddress())).to.equal(true);
   });
 
@@ -109,7 +109,7 @@ describe("deployment: governance defaults (finding 9)", () => {
       governance: { multisig: multisig!.address },
     });
     await expectNoRole(book, deployer!);
-    const keyholders = KeyholderRegistry__factory.connect(addressOf(book, "KeyholderRegistry"), deployer!);
+    const keyholders = KeyholderRegistry__factory.connect(addressOf(book, "KeyholderRegistry"), deployer);
     expect(await keyholders.hasRole(await keyholders.GOVERNANCE_ROLE(), multisig!.address)).to.equal(true);
     expect(await keyholders.hasRole(await keyholders.DEFAULT_ADMIN_ROLE(), multisig!.address)).to.equal(true);
   });

@@ -451,21 +451,21 @@ describe("migration 1.0 → 1.1 (contract side)", () => {
       network: "migration-test",
       governance: { multisig: multisig!.address },
       migrate: async (partial) => {
-        const d = ParticipantDirectory__factory.connect(partial.contracts.ParticipantDirectory!.address, deployer!);
+        const d = ParticipantDirectory__factory.connect(partial.contracts.ParticipantDirectory!.address, deployer);
         hookSawUnsealed =
           !(await d.migrationSealed()) && (await d.hasRole(await d.GOVERNANCE_ROLE(), deployer!.address));
         await (await d.importOrganization(1, OrgKind.HOSPITAL, deployer!.address, fakeKey("h"), 1, false)).wait();
       },
     });
     expect(hookSawUnsealed).to.equal(true);
-    const d = ParticipantDirectory__factory.connect(book.contracts.ParticipantDirectory.address, deployer!);
+    const d = ParticipantDirectory__factory.connect(book.contracts.ParticipantDirectory.address, deployer);
     expect(await d.organizationCount()).to.equal(1n);
     expect(await d.migrationSealed()).to.equal(true);
     expect(await d.hasRole(await d.GOVERNANCE_ROLE(), multisig!.address)).to.equal(true);
     expect(await d.hasRole(await d.GOVERNANCE_ROLE(), deployer!.address)).to.equal(false);
     const kh = KeyholderRegistry__factory.connect(
       (book.contracts as unknown as Record<string, { address: string }>).KeyholderRegistry!.address,
-      deployer!,
+      deployer,
     );
     expect(await kh.hasRole(await kh.GOVERNANCE_ROLE(), multisig!.address)).to.equal(true);
   });

@@ -61,7 +61,8 @@ async function observe(tx: Promise<ContractTransactionResponse>): Promise<Observ
   for (const step of trace.structLogs) {
     // SSTORE pops the slot (top of stack) then the value.
     if (step.op === "SSTORE" && step.stack !== undefined) {
-      const [value, slot] = step.stack.slice(-2);
+      // Stack entries come as minimal hex: pad them to 32 bytes so values can be compared and masked.
+      const [value, slot] = step.stack.slice(-2).map((x) => ethersLib.toBeHex(BigInt(x), 32));
       stores.push([slot!, value!]);
     }
   }
