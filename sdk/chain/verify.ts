@@ -17,6 +17,7 @@ import type { Provider } from "ethers";
 
 import {
   ConsentRegistry__factory,
+  KeyholderRegistry__factory,
   MedLedgerTimelock__factory,
   ParticipantDirectory__factory,
   RecordRegistry__factory,
@@ -98,15 +99,23 @@ async function checkVersion(name: DeployedContractName, read: () => Promise<stri
 /** Checks ConsentRegistry's and RecordRegistry's links to the other contracts. */
 export async function checkWiring(
   rpc: Rpc,
-  addresses: { ParticipantDirectory: string; ConsentRegistry: string; RecordRegistry?: string },
+  addresses: { ParticipantDirectory: string; ConsentRegistry?: string; RecordRegistry?: string; KeyholderRegistry?: string },
 ): Promise<void> {
   const runner = readRunner(rpc);
-  const consents = ConsentRegistry__factory.connect(addresses.ConsentRegistry, runner);
-  wiring("ConsentRegistry", "its directory", await consents.directory(), addresses.ParticipantDirectory);
-  if (addresses.RecordRegistry === undefined) return;
-  const records = RecordRegistry__factory.connect(addresses.RecordRegistry, runner);
-  wiring("RecordRegistry", "its directory", await records.directory(), addresses.ParticipantDirectory);
-  wiring("RecordRegistry", "its consent registry", await records.consentRegistry(), addresses.ConsentRegistry);
+  if (addresses.ConsentRegistry !== undefined) {
+    const consents = ConsentRegistry__factory.connect(addresses.ConsentRegistry, runner);
+    wiring("ConsentRegistry", "its directory", await consents.directory(), addresses.ParticipantDirectory);
+  }
+  if (addresses.RecordRegistry !== undefined) {
+    const records = RecordRegistry__factory.connect(addresses.RecordRegistry, runner);
+    wiring("RecordRegistry", "its directory", await records.directory(), addresses.ParticipantDirectory);
+    if (addresses.ConsentRegistry !== undefined)
+      wiring("RecordRegistry", "its consent registry", await records.consentRegistry(), addresses.ConsentRegistry);
+  }
+  if (addresses.KeyholderRegistry !== undefined) {
+    const keyholders = KeyholderRegistry__factory.connect(addresses.KeyholderRegistry, runner);
+    wiring("KeyholderRegistry", "its directory", await keyholders.directory(), addresses.ParticipantDirectory);
+  }
 }
 
 /**
