@@ -42,7 +42,7 @@ describe("keyholder shares: field, split, seal, commitments, manifests", () => {
         // The package's shares, combined by hand with Lagrange coefficients, give the secret too.
         const theirs = (await split(secret, k + 1, k)).slice(0, k);
         const theirXs = theirs.map((s) => s[32]!);
-        let sum = new Uint8Array(32);
+        let sum: Uint8Array = new Uint8Array(32);
         theirs.forEach((s, i) => (sum = gfAdd(sum, gfScale(s.subarray(0, 32), lagrangeAtZero(theirXs, i)))));
         expect(sum).to.deep.equal(secret);
       }),
