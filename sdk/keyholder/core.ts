@@ -40,6 +40,7 @@ import {
   KeyholderRefusal,
   LOG_QUERY_TYPES,
   RESHARE_DEAL_TYPES,
+  RESHARE_LIST_TYPES,
   RESHARE_SUBSHARES_TYPES,
   keyholderDomain,
   parseAccept,
@@ -50,6 +51,7 @@ import {
   parseLogQuery,
   parsePreflight,
   parseRelease,
+  parseReshareList,
   parseRetire,
   parseSigned,
   recoverTypedSigner,
@@ -84,6 +86,8 @@ export interface KeyholderApi {
   reshareDeal(body: unknown): Promise<DealerResponse>;
   reshareAccept(body: unknown): Promise<ReshareAcceptResult>;
   reshareFinalize(body: unknown): Promise<DeletedResult & { activated: boolean }>;
+  /** Manifests of the records this keyholder holds below `toEpoch` (a resharing work list). */
+  reshareList(body: unknown): Promise<{ manifests: ShareManifest[] }>;
   logHead(): Promise<LogHead>;
   logEntries(body: unknown): Promise<{ entries: LogRow[] }>;
 }
@@ -881,6 +885,15 @@ export async function createKeyholderCore(opts: KeyholderCoreOptions): Promise<K
         : store.deleteRecord(subject, recordId);
       await log.append({ kind: "reshare", subject, recordId, epoch: manifest.current.epoch, code: "FINALIZE" });
       return { deleted, activated };
+    },
+
+    async reshareList(body) {
+      ready();
+      const { request: q, signature } = parseSigned(body, parseReshareList);
+      checkExpiry(q.expiry);
+      const signer = recoverTypedSigner(domain, RESHARE_LIST_TYPES, { ...q, toEpoch: BigInt(q.toEpoch) }, signature);
+      requireMember(await currentSet(), signer);
+      return { manifests: store.sharesBelowEpoch(q.toEpoch, q.limit).map((s) => storedManifest(s)) };
     },
 
     async logHead() {

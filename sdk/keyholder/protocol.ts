@@ -66,6 +66,25 @@ export const LOG_QUERY_TYPES: Record<string, TypedDataField[]> = {
   ],
 };
 
+export const RESHARE_LIST_TYPES: Record<string, TypedDataField[]> = {
+  ReshareList: [
+    { name: "toEpoch", type: "uint64" },
+    { name: "limit", type: "uint32" },
+    { name: "expiry", type: "uint64" },
+  ],
+};
+
+/** A coordinator's request for the records still to be reshared to `toEpoch`. */
+export interface ReshareListRequest {
+  toEpoch: string;
+  limit: number;
+  expiry: number;
+}
+
+export function parseReshareList(o: Record<string, unknown>): ReshareListRequest {
+  return { toEpoch: uint64String(o, "toEpoch"), limit: int(o, "limit", 1, 1000), expiry: int(o, "expiry", 0, U64_SAFE) };
+}
+
 export const SHARE_ENTRY_TYPE: TypedDataField[] = [
   { name: "keyholderId", type: "uint32" },
   { name: "x", type: "uint8" },

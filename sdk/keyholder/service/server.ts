@@ -148,6 +148,7 @@ export function buildKeyholderServer(opts: ServerOptions): FastifyInstance {
   post("/v1/reshare/deal", (b) => core.reshareDeal(b));
   post("/v1/reshare/accept", (b) => core.reshareAccept(b));
   post("/v1/reshare/finalize", (b) => core.reshareFinalize(b));
+  post("/v1/reshare/list", (b) => core.reshareList(b));
   post("/v1/log/entries", (b) => core.logEntries(b));
   return app;
 }
