@@ -54,7 +54,11 @@ async function latencies(w: KeyholderWorld, count: number): Promise<number[]> {
   return times.sort((a, b) => a - b);
 }
 
-async function throughput(w: KeyholderWorld, total: number, concurrency: number): Promise<{ perSec: number; shares: number }> {
+async function throughput(
+  w: KeyholderWorld,
+  total: number,
+  concurrency: number,
+): Promise<{ perSec: number; shares: number }> {
   const { recordId } = await w.writeRecord();
   const accessTx = await w.access(w.doctor, recordId);
   let next = 0;
@@ -63,7 +67,13 @@ async function throughput(w: KeyholderWorld, total: number, concurrency: number)
     Array.from({ length: concurrency }, async () => {
       while (next < total) {
         next++;
-        await w.network.release({ reader: w.doctor.wallet, readerKeys: w.doctor.keys, subject: w.subject, recordId, accessTx });
+        await w.network.release({
+          reader: w.doctor.wallet,
+          readerKeys: w.doctor.keys,
+          subject: w.subject,
+          recordId,
+          accessTx,
+        });
       }
     }),
   );

@@ -86,21 +86,24 @@ export async function contractChainView(opts: {
 
   let latest: { at: number; value: Promise<BlockRef> } | undefined;
   const perBlock = new Map<number, Map<string, Promise<unknown>>>();
-  const receipts = new Bounded<string, Promise<ReturnType<ChainView["accessReceipt"]> extends Promise<infer R> ? R : never>>(20_000);
+  const receipts = new Bounded<
+    string,
+    Promise<ReturnType<ChainView["accessReceipt"]> extends Promise<infer R> ? R : never>
+  >(20_000);
   const times = new Bounded<number, Promise<number>>(20_000);
   const anchors = new Bounded<string, Promise<string | undefined>>(50_000);
 
   function memo<T>(block: number, key: string, read: () => Promise<T>): Promise<T> {
     let m = perBlock.get(block);
     if (m === undefined) {
-      perBlock.set(block, (m = new Map()));
+      perBlock.set(block, (m = new Map<string, Promise<unknown>>()));
       for (const b of perBlock.keys()) if (b < block - 4) perBlock.delete(b);
     }
     let p = m.get(key) as Promise<T> | undefined;
     if (p === undefined) {
       p = read();
       m.set(key, p);
-      p.catch(() => m!.delete(key));
+      p.catch(() => m.delete(key));
     }
     return p;
   }
@@ -195,7 +198,10 @@ export async function contractChainView(opts: {
           if (direct[0] !== undefined) return direct[0].args.anchoredBy;
           const proven = await records.queryFilter(records.filters.RecordProven(subject, recordId), a.startBlock);
           if (proven[0] === undefined) return undefined;
-          const batch = await records.queryFilter(records.filters.BatchAnchored(subject, proven[0].args.root), a.startBlock);
+          const batch = await records.queryFilter(
+            records.filters.BatchAnchored(subject, proven[0].args.root),
+            a.startBlock,
+          );
           return batch[0]?.args.anchoredBy;
         })();
         anchors.set(key, p);
@@ -219,7 +225,9 @@ export async function contractChainView(opts: {
     },
 
     actsFor(subject, account, power, block) {
-      return memo(block, `acts:${subject}:${account}:${power}`, () => directory.actsFor(subject, account, power, blockTag(block)));
+      return memo(block, `acts:${subject}:${account}:${power}`, () =>
+        directory.actsFor(subject, account, power, blockTag(block)),
+      );
     },
 
     controllerOf(subject, block) {
@@ -248,8 +256,10 @@ export async function contractChainView(opts: {
     },
 
     findDeny(accessor, subject, categories, purpose, action, block) {
-      return memo(block, `deny:${accessor}:${subject}:${categories}:${purpose}:${action}`, async () =>
-        (await consents.findDeny(accessor, subject, categories, purpose, action, blockTag(block))) as Hex,
+      return memo(
+        block,
+        `deny:${accessor}:${subject}:${categories}:${purpose}:${action}`,
+        async () => (await consents.findDeny(accessor, subject, categories, purpose, action, blockTag(block))) as Hex,
       );
     },
 
@@ -311,7 +321,11 @@ export async function contractChainView(opts: {
 
     async erasures(fromBlock, toBlock) {
       const events = await records.queryFilter(records.filters.RecordErased(), fromBlock, toBlock);
-      return events.map((e) => ({ subject: e.args.subject as Hex, recordId: e.args.recordId as Hex, blockNumber: e.blockNumber }));
+      return events.map((e) => ({
+        subject: e.args.subject as Hex,
+        recordId: e.args.recordId as Hex,
+        blockNumber: e.blockNumber,
+      }));
     },
 
     async releaseLogAnchors(keyholderId) {

@@ -115,7 +115,14 @@ export interface ChainView {
   controllerOf(subject: Hex, block: number): Promise<string>;
   emergencySession(sessionId: bigint, block: number): Promise<EmergencySession | undefined>;
   breakGlassOptedOut(subject: Hex, block: number): Promise<boolean>;
-  findDeny(accessor: string, subject: Hex, categories: number, purpose: number, action: number, block: number): Promise<Hex>;
+  findDeny(
+    accessor: string,
+    subject: Hex,
+    categories: number,
+    purpose: number,
+    action: number,
+    block: number,
+  ): Promise<Hex>;
   practitionerKey(account: string, block: number): Promise<RegisteredKey | undefined>;
   patientKey(subject: Hex, block: number): Promise<RegisteredKey | undefined>;
   accountKey(account: string, block: number): Promise<RegisteredKey | undefined>;

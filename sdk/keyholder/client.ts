@@ -32,15 +32,7 @@ import {
   keyholderDomain,
 } from "./protocol.js";
 import type { ReleaseResult, ShareEntry, ShareManifest } from "./protocol.js";
-import {
-  combineShares,
-  keyCheckValue,
-  openShare,
-  sealShare,
-  shareCommitment,
-  shareX,
-  splitDataKey,
-} from "./shares.js";
+import { combineShares, keyCheckValue, openShare, sealShare, shareCommitment, shareX, splitDataKey } from "./shares.js";
 import type { RecordRef, ShareContext } from "./shares.js";
 import { httpKeyholder, KeyholderUnreachable } from "./transport.js";
 
@@ -81,7 +73,13 @@ export interface KeyCustody {
   /** Would a read be released? Throws KeyReleaseRefusedError; call BEFORE logging the access. */
   preflight(p: { reader: AccountSigner; subject: Hex; recordId: Hex; purpose: number }): Promise<void>;
   /** The data key, after the access logged in `accessTx`. Throws KeyReleaseRefusedError. */
-  release(p: { reader: AccountSigner; readerKeys: ReaderKeys; subject: Hex; recordId: Hex; accessTx: Hex }): Promise<Uint8Array>;
+  release(p: {
+    reader: AccountSigner;
+    readerKeys: ReaderKeys;
+    subject: Hex;
+    recordId: Hex;
+    accessTx: Hex;
+  }): Promise<Uint8Array>;
   /** After the tombstone is on chain: every keyholder deletes the record's shares. */
   erase(p: { subject: Hex; recordId: Hex }): Promise<void>;
   /** After a re-key anchored the successor: destroy the old version's shares. */
@@ -198,7 +196,14 @@ export class KeyholderNetwork implements KeyCustody {
       const share = shares[i]!;
       const ctx: ShareContext = { ...ref, keyholderId: m.id, epoch: set.epoch, x: shareX(share) };
       slots.push(
-        hexlify(sealShare({ share, recipientPublicKey: getBytes(m.encryptionKey), recipientKeyVersion: m.keyVersion, context: ctx })) as Hex,
+        hexlify(
+          sealShare({
+            share,
+            recipientPublicKey: getBytes(m.encryptionKey),
+            recipientKeyVersion: m.keyVersion,
+            context: ctx,
+          }),
+        ) as Hex,
       );
       const commitment = shareCommitment(ctx, share);
       share.fill(0);
@@ -221,7 +226,10 @@ export class KeyholderNetwork implements KeyCustody {
     const failures = results.flatMap((r) => (r.failure === undefined ? [] : [r.failure]));
     const needed = this.#minDeposits ?? set.members.length;
     if (results.length - failures.length < needed) {
-      throw new KeyReleaseRefusedError(`Only ${results.length - failures.length} of ${needed} keyholders took their share`, failures);
+      throw new KeyReleaseRefusedError(
+        `Only ${results.length - failures.length} of ${needed} keyholders took their share`,
+        failures,
+      );
     }
   }
 
@@ -229,8 +237,17 @@ export class KeyholderNetwork implements KeyCustody {
     const set = await this.chain.keyholderSet();
     const expiry = this.#expiry();
     const results = await this.#all(set, async (api, m) => {
-      const request = { keyholderId: m.id, subject: p.subject.toLowerCase(), recordId: p.recordId.toLowerCase(), purpose: p.purpose, expiry };
-      return api.preflight({ request, signature: await p.reader.signTypedData(this.domain, KEY_PREFLIGHT_TYPES, request) });
+      const request = {
+        keyholderId: m.id,
+        subject: p.subject.toLowerCase(),
+        recordId: p.recordId.toLowerCase(),
+        purpose: p.purpose,
+        expiry,
+      };
+      return api.preflight({
+        request,
+        signature: await p.reader.signTypedData(this.domain, KEY_PREFLIGHT_TYPES, request),
+      });
     });
     const failures = results.flatMap((r) => (r.failure === undefined ? [] : [r.failure]));
     if (results.length - failures.length < set.threshold) {
@@ -251,7 +268,9 @@ export class KeyholderNetwork implements KeyCustody {
       p.reader.getAddress(),
     ]);
     if (anchoredBy === undefined) {
-      throw new KeyReleaseRefusedError("The record is not anchored", [{ keyholderId: 0, code: "UNKNOWN_RECORD", message: "no anchor" }]);
+      throw new KeyReleaseRefusedError("The record is not anchored", [
+        { keyholderId: 0, code: "UNKNOWN_RECORD", message: "no anchor" },
+      ]);
     }
     const ref = this.#ref(p.subject, p.recordId);
     const keyFor = (v: number) => (typeof p.readerKeys === "function" ? p.readerKeys(v) : p.readerKeys.get(v));
@@ -358,7 +377,10 @@ export class KeyholderNetwork implements KeyCustody {
     for (const group of valid.values()) for (const s of group.shares.values()) s.fill(0);
     if (key === undefined) {
       const have = [...valid.values()].reduce((n, g) => Math.max(n, g.shares.size), 0);
-      const reason = have >= set.threshold ? "the valid shares do not reconstruct the key" : `${have} valid shares, ${set.threshold} needed`;
+      const reason =
+        have >= set.threshold
+          ? "the valid shares do not reconstruct the key"
+          : `${have} valid shares, ${set.threshold} needed`;
       throw new KeyReleaseRefusedError(`The keyholders did not release the key: ${reason}`, failures);
     }
     return key;
@@ -366,7 +388,9 @@ export class KeyholderNetwork implements KeyCustody {
 
   async erase(p: { subject: Hex; recordId: Hex }): Promise<void> {
     const set = await this.chain.keyholderSet();
-    const results = await this.#all(set, (api) => api.erase({ subject: p.subject.toLowerCase(), recordId: p.recordId.toLowerCase() }));
+    const results = await this.#all(set, (api) =>
+      api.erase({ subject: p.subject.toLowerCase(), recordId: p.recordId.toLowerCase() }),
+    );
     const failures = results.flatMap((r) => (r.failure === undefined ? [] : [r.failure]));
     if (failures.length > 0) throw new KeyReleaseRefusedError("Some keyholders did not confirm the erasure", failures);
   }
@@ -375,10 +399,16 @@ export class KeyholderNetwork implements KeyCustody {
     const set = await this.chain.keyholderSet();
     const expiry = this.#expiry();
     const results = await this.#all(set, async (api, m) => {
-      const request = { keyholderId: m.id, subject: p.subject.toLowerCase(), recordId: p.recordId.toLowerCase(), expiry };
+      const request = {
+        keyholderId: m.id,
+        subject: p.subject.toLowerCase(),
+        recordId: p.recordId.toLowerCase(),
+        expiry,
+      };
       return api.retire({ request, signature: await p.by.signTypedData(this.domain, KEY_RETIRE_TYPES, request) });
     });
     const failures = results.flatMap((r) => (r.failure === undefined ? [] : [r.failure]));
-    if (failures.length > 0) throw new KeyReleaseRefusedError("Some keyholders did not retire the old shares", failures);
+    if (failures.length > 0)
+      throw new KeyReleaseRefusedError("Some keyholders did not retire the old shares", failures);
   }
 }

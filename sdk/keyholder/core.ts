@@ -192,7 +192,7 @@ const UNAUTHENTICATED: ReadonlySet<RefusalCode> = new Set([
   "RATE_LIMITED",
 ]);
 
-const ZERO32 = `0x${"00".repeat(32)}` as Hex;
+const ZERO32: Hex = `0x${"00".repeat(32)}`;
 const lower = (a: string) => a.toLowerCase();
 
 class TokenBuckets {
@@ -243,7 +243,11 @@ export async function createKeyholderCore(opts: KeyholderCoreOptions): Promise<K
       return await read();
     } catch (err) {
       if (err instanceof KeyholderRefusal) throw err;
-      return refuse("CHAIN_UNAVAILABLE", `Reading the chain failed (${what})`, String((err as Error).message).slice(0, 200));
+      return refuse(
+        "CHAIN_UNAVAILABLE",
+        `Reading the chain failed (${what})`,
+        String((err as Error).message).slice(0, 200),
+      );
     }
   }
 
@@ -287,8 +291,9 @@ export async function createKeyholderCore(opts: KeyholderCoreOptions): Promise<K
 
   function privateKeyFor(version: number): Uint8Array {
     const key = privateKeys.get(version);
-    if (key === undefined) refuse("INTERNAL", "This keyholder lacks the key its share is sealed to", `key version ${version}`);
-    return key!;
+    if (key === undefined)
+      refuse("INTERNAL", "This keyholder lacks the key its share is sealed to", `key version ${version}`);
+    return key;
   }
 
   function openOwn(share: StoredShare): Uint8Array {
@@ -309,14 +314,14 @@ export async function createKeyholderCore(opts: KeyholderCoreOptions): Promise<K
   async function checkRecord(share: StoredShare, block: BlockRef): Promise<{ category: number }> {
     const state = await onChain("record", () => chain.record(share.subject, share.recordId, block.number));
     if (state === undefined) refuse("UNKNOWN_RECORD", "The record is not anchored");
-    if (state!.erasedAt !== 0) refuse("ERASED", "The record was erased");
+    if (state.erasedAt !== 0) refuse("ERASED", "The record was erased");
     const anchoredBy = await onChain("anchor", () => chain.anchoredBy(share.subject, share.recordId));
     const writer = store.manifest(share.subject, share.recordId, share.epoch)?.writer;
     if (anchoredBy === undefined || writer === undefined || lower(anchoredBy) !== lower(writer)) {
       refuse("MANIFEST_MISMATCH", "The shares were not deposited by the account that anchored the record");
     }
     if (share.state === "pending") store.activate(share.subject, share.recordId, share.epoch);
-    return { category: state!.category };
+    return { category: state.category };
   }
 
   function decisionRefusal(reason: number): RefusalCode {
@@ -381,8 +386,9 @@ export async function createKeyholderCore(opts: KeyholderCoreOptions): Promise<K
     } else {
       key = await onChain("practitionerKey", () => chain.practitionerKey(reader, block));
     }
-    if (key === undefined || lower(key.key) === ZERO32) refuse("NO_READER_KEY", "The reader has no registered X25519 key");
-    return key!;
+    if (key === undefined || lower(key.key) === ZERO32)
+      refuse("NO_READER_KEY", "The reader has no registered X25519 key");
+    return key;
   }
 
   async function currentSet(): Promise<KeyholderSet> {
@@ -397,7 +403,7 @@ export async function createKeyholderCore(opts: KeyholderCoreOptions): Promise<K
   function requireMember(set: KeyholderSet, signer: string): KeyholderMember {
     const member = set.members.find((m) => lower(m.account) === lower(signer));
     if (member === undefined) refuse("NOT_KEYHOLDER", "The request is not signed by an active keyholder");
-    return member!;
+    return member;
   }
 
   function checkPlan(deal: ReshareDeal, set: KeyholderSet): void {
@@ -412,12 +418,16 @@ export async function createKeyholderCore(opts: KeyholderCoreOptions): Promise<K
     if (BigInt(deal.fromEpoch) >= BigInt(deal.toEpoch)) refuse("RESHARE_INVALID", "fromEpoch must precede toEpoch");
   }
 
-  const dealValue = (deal: ReshareDeal) => ({ ...deal, fromEpoch: BigInt(deal.fromEpoch), toEpoch: BigInt(deal.toEpoch) });
+  const dealValue = (deal: ReshareDeal) => ({
+    ...deal,
+    fromEpoch: BigInt(deal.fromEpoch),
+    toEpoch: BigInt(deal.toEpoch),
+  });
 
   async function anchoredByOf(subject: Hex, recordId: Hex): Promise<string> {
     const by = await onChain("anchor", () => chain.anchoredBy(subject, recordId));
     if (by === undefined) refuse("UNKNOWN_RECORD", "The record is not anchored");
-    return by!;
+    return by;
   }
 
   async function accountMap(manifest: ShareManifest): Promise<Map<number, string>> {
@@ -449,7 +459,10 @@ export async function createKeyholderCore(opts: KeyholderCoreOptions): Promise<K
         else {
           const me = await chain.keyholder(id);
           if (me === undefined || !me.active) failing.push(`keyholder ${id} is not active`);
-          else if (lower(me.encryptionKey) !== lower(hexlify(identity.x25519.publicKey)) || me.keyVersion !== identity.keyVersion) {
+          else if (
+            lower(me.encryptionKey) !== lower(hexlify(identity.x25519.publicKey)) ||
+            me.keyVersion !== identity.keyVersion
+          ) {
             failing.push(`keyholder ${id}'s registered X25519 key (version ${me.keyVersion}) is not the keystore's`);
           }
           if (keyholderId !== id) {
@@ -482,7 +495,8 @@ export async function createKeyholderCore(opts: KeyholderCoreOptions): Promise<K
       const { origin } = manifest;
       const writer = manifestWriter(domain, manifest);
       try {
-        if (lower(origin.recordRegistry) !== lower(chain.recordRegistry)) refuse("BAD_REQUEST", "Wrong record registry");
+        if (lower(origin.recordRegistry) !== lower(chain.recordRegistry))
+          refuse("BAD_REQUEST", "Wrong record registry");
         if (
           manifest.current.epoch !== origin.epoch ||
           JSON.stringify(manifest.current.shares) !== JSON.stringify(origin.shares)
@@ -501,7 +515,11 @@ export async function createKeyholderCore(opts: KeyholderCoreOptions): Promise<K
           !listed.every((id, i) => id === ids[i]) ||
           new Set(origin.shares.map((s) => s.x)).size !== listed.length
         ) {
-          refuse("STALE_EPOCH", "The manifest does not match the registry's current keyholder set", `epoch ${set.epoch}`);
+          refuse(
+            "STALE_EPOCH",
+            "The manifest does not match the registry's current keyholder set",
+            `epoch ${set.epoch}`,
+          );
         }
         const block = await onChain("latest", () => chain.latest());
         const status = await onChain("accessorStatus", () => chain.accessorStatus(writer, block.number));
@@ -521,7 +539,7 @@ export async function createKeyholderCore(opts: KeyholderCoreOptions): Promise<K
         if (shareSlotKeyVersion(slotBytes) !== identity.keyVersion) {
           refuse("BAD_SHARE", "The share is sealed to another key version of this keyholder");
         }
-        const ctx = shareContext(origin.subject, origin.recordId, me, origin.epoch, entry!.x);
+        const ctx = shareContext(origin.subject, origin.recordId, me, origin.epoch, entry.x);
         let share: Uint8Array;
         try {
           share = openShare({ slot: slotBytes, recipientPrivateKey: identity.x25519.privateKey, context: ctx });
@@ -530,7 +548,7 @@ export async function createKeyholderCore(opts: KeyholderCoreOptions): Promise<K
         }
         const commitment = shareCommitment(ctx, share);
         share.fill(0);
-        if (commitment !== lower(entry!.commitment)) refuse("BAD_SHARE", "The share does not match its commitment");
+        if (commitment !== lower(entry.commitment)) refuse("BAD_SHARE", "The share does not match its commitment");
         const existing = store.shareAt(origin.subject, origin.recordId, origin.epoch);
         if (existing !== undefined) {
           const previous = store.manifest(origin.subject, origin.recordId, origin.epoch);
@@ -544,7 +562,7 @@ export async function createKeyholderCore(opts: KeyholderCoreOptions): Promise<K
           subject: origin.subject,
           recordId: origin.recordId,
           epoch: origin.epoch,
-          x: entry!.x,
+          x: entry.x,
           keyVersion: identity.keyVersion,
           slot: slotBytes,
           commitment,
@@ -552,7 +570,13 @@ export async function createKeyholderCore(opts: KeyholderCoreOptions): Promise<K
           createdAt: nowSeconds(),
         });
         store.putManifest(origin.subject, origin.recordId, origin.epoch, writer, JSON.stringify(manifest));
-        await log.append({ kind: "deposit", reader: writer, subject: origin.subject, recordId: origin.recordId, epoch: origin.epoch });
+        await log.append({
+          kind: "deposit",
+          reader: writer,
+          subject: origin.subject,
+          recordId: origin.recordId,
+          epoch: origin.epoch,
+        });
         return { keyholderId: me, commitment };
       } catch (err) {
         return logRefusal(err, { reader: writer, subject: origin.subject, recordId: origin.recordId });
@@ -571,7 +595,7 @@ export async function createKeyholderCore(opts: KeyholderCoreOptions): Promise<K
         const share = store.latestShare(r.subject, r.recordId);
         if (share === undefined) refuse("UNKNOWN_RECORD", "This keyholder holds no share of the record");
         const block = await onChain("latest", () => chain.latest());
-        const { category } = await checkRecord(share!, block);
+        const { category } = await checkRecord(share, block);
         let basis: number = AccessBasisCode.CONSENT;
         if (await onChain("actsFor", () => chain.actsFor(r.subject, reader!, POWER_ACCESS, block.number))) {
           basis = AccessBasisCode.SUBJECT;
@@ -581,9 +605,11 @@ export async function createKeyholderCore(opts: KeyholderCoreOptions): Promise<K
           );
           if (!d.allowed) {
             const emergency = r.purpose === PURPOSE_ETREAT || r.purpose === PURPOSE_BTG;
-            if (!emergency || d.reason === 9 /* DENIED_BY_SUBJECT */) refuse(decisionRefusal(d.reason), "The read would not be allowed");
+            if (!emergency || d.reason === 9 /* DENIED_BY_SUBJECT */)
+              refuse(decisionRefusal(d.reason), "The read would not be allowed");
             const s = await requireActive(reader, block.number);
-            if ((s.roles & ROLE_EMERGENCY_RESPONDER) === 0) refuse("NOT_PERMITTED", "The reader is not an emergency responder");
+            if ((s.roles & ROLE_EMERGENCY_RESPONDER) === 0)
+              refuse("NOT_PERMITTED", "The reader is not an emergency responder");
             if (await onChain("optOut", () => chain.breakGlassOptedOut(r.subject, block.number))) {
               refuse("OPTED_OUT", "The subject has opted out of break-glass access");
             }
@@ -595,7 +621,14 @@ export async function createKeyholderCore(opts: KeyholderCoreOptions): Promise<K
           }
         }
         await readerKey(reader, r.subject, basis, block.number);
-        const sealed = await opts.policy?.({ reader, subject: r.subject, recordId: r.recordId, access: undefined, purpose: r.purpose, block });
+        const sealed = await opts.policy?.({
+          reader,
+          subject: r.subject,
+          recordId: r.recordId,
+          access: undefined,
+          purpose: r.purpose,
+          block,
+        });
         if (sealed !== undefined) refuse(sealed, "The sealed-label policy refuses the read");
         return { ok: true, keyholderId: me };
       } catch (err) {
@@ -623,7 +656,7 @@ export async function createKeyholderCore(opts: KeyholderCoreOptions): Promise<K
           nonceKey = undefined;
           refuse("REPLAYED", "The nonce was used before");
         }
-        noncesInFlight.add(nonceKey!);
+        noncesInFlight.add(nonceKey);
         const readerAddress = reader;
         nonceWrite = (w) => w.insertNonce(readerAddress, r.nonce, r.expiry);
         // 7. a share of the record
@@ -635,31 +668,42 @@ export async function createKeyholderCore(opts: KeyholderCoreOptions): Promise<K
           onChain("latest", () => chain.latest()),
         ]);
         if (receipt === null || receipt.status !== 1) refuse("NO_ACCESS_EVENT", "No successful access transaction");
-        if (block.number - receipt!.blockNumber + 1 < config.confirmations) {
+        if (block.number - receipt.blockNumber + 1 < config.confirmations) {
           refuse("NOT_CONFIRMED", "The access transaction lacks confirmations", `needs ${config.confirmations}`);
         }
         // 9. the access event for this subject, record and reader
-        const forRecord = receipt!.accesses.filter(
+        const forRecord = receipt.accesses.filter(
           (a) => lower(a.subject) === r.subject && lower(a.recordId) === r.recordId,
         );
         if (forRecord.length === 0) refuse("NO_ACCESS_EVENT", "The transaction logs no access to this record");
         const access = forRecord.find((a) => lower(a.accessor) === lower(reader!));
         if (access === undefined) refuse("ACCESS_NOT_YOURS", "The transaction logs another reader's access");
         // 10. recent by the chain's clock and by ours
-        const accessTime = await onChain("block", () => chain.blockTimestamp(receipt!.blockNumber));
+        const accessTime = await onChain("block", () => chain.blockTimestamp(receipt.blockNumber));
         const age = Math.max(block.timestamp, nowSeconds()) - accessTime;
         if (age > config.maxAccessAgeSeconds || accessTime > nowSeconds() + config.maxClockSkewSeconds) {
-          refuse("STALE_ACCESS", "The access is too old", `access at ${accessTime}, age ${age}s, max ${config.maxAccessAgeSeconds}s`);
+          refuse(
+            "STALE_ACCESS",
+            "The access is too old",
+            `access at ${accessTime}, age ${age}s, max ${config.maxAccessAgeSeconds}s`,
+          );
         }
         // 11. the record now; 12. the basis now; 13. the reader's key now; 14. sealed policy
-        const { category } = await checkRecord(share!, block);
-        await checkBasis(reader, r.subject, category, access!, block);
-        const key = await readerKey(reader, r.subject, access!.basis, block.number);
-        const sealed = await opts.policy?.({ reader, subject: r.subject, recordId: r.recordId, access, purpose: access!.purpose, block });
+        const { category } = await checkRecord(share, block);
+        await checkBasis(reader, r.subject, category, access, block);
+        const key = await readerKey(reader, r.subject, access.basis, block.number);
+        const sealed = await opts.policy?.({
+          reader,
+          subject: r.subject,
+          recordId: r.recordId,
+          access,
+          purpose: access.purpose,
+          block,
+        });
         if (sealed !== undefined) refuse(sealed, "The sealed-label policy refuses the release");
         // 15. re-wrap, log, answer
-        const own = openOwn(share!);
-        const ctx = shareContext(r.subject, r.recordId, me, share!.epoch, share!.x);
+        const own = openOwn(share);
+        const ctx = shareContext(r.subject, r.recordId, me, share.epoch, share.x);
         const slot = sealShare({
           share: own,
           recipientPublicKey: getBytes(key.key),
@@ -669,7 +713,7 @@ export async function createKeyholderCore(opts: KeyholderCoreOptions): Promise<K
         });
         own.fill(0);
         await store.commit([
-          nonceWrite!,
+          nonceWrite,
           log.prepare({
             kind: "release",
             reader,
@@ -677,16 +721,16 @@ export async function createKeyholderCore(opts: KeyholderCoreOptions): Promise<K
             recordId: r.recordId,
             accessTx: r.accessTx,
             nonce: r.nonce,
-            epoch: share!.epoch,
+            epoch: share.epoch,
           }),
         ]);
         return {
           keyholderId: me,
-          x: share!.x,
+          x: share.x,
           slot: hexlify(slot) as Hex,
           readerKeyVersion: key.version,
-          epoch: share!.epoch,
-          manifest: storedManifest(share!),
+          epoch: share.epoch,
+          manifest: storedManifest(share),
         };
       } catch (err) {
         if (reader === undefined || !(err instanceof KeyholderRefusal)) {
@@ -708,7 +752,8 @@ export async function createKeyholderCore(opts: KeyholderCoreOptions): Promise<K
       const { subject, recordId } = parseErase(body);
       const block = await onChain("latest", () => chain.latest());
       const state = await onChain("record", () => chain.record(subject, recordId, block.number));
-      if (state === undefined || state.erasedAt === 0) refuse("NOT_ERASED", "The chain shows no tombstone for this record");
+      if (state === undefined || state.erasedAt === 0)
+        refuse("NOT_ERASED", "The chain shows no tombstone for this record");
       const deleted = store.deleteRecord(subject, recordId);
       if (deleted > 0) await log.append({ kind: "erase", subject, recordId });
       return { deleted };
@@ -730,7 +775,8 @@ export async function createKeyholderCore(opts: KeyholderCoreOptions): Promise<K
         (await onChain("actsFor", () => chain.actsFor(r.subject, signer, POWER_ACCESS, block.number)));
       if (!allowed) refuse("NOT_WRITER", "Only the record's writer or the subject may retire its shares");
       const state = await onChain("record", () => chain.record(r.subject, r.recordId, block.number));
-      if (state === undefined || !state.superseded) refuse("NOT_SUPERSEDED", "The chain shows no newer version of this record");
+      if (state === undefined || !state.superseded)
+        refuse("NOT_SUPERSEDED", "The chain shows no newer version of this record");
       const deleted = store.deleteRecord(r.subject, r.recordId);
       await log.append({ kind: "retire", reader: signer, subject: r.subject, recordId: r.recordId });
       return { deleted };
@@ -747,16 +793,19 @@ export async function createKeyholderCore(opts: KeyholderCoreOptions): Promise<K
       if (!deal.quorumIds.includes(me)) refuse("RESHARE_INVALID", "This keyholder is not in the quorum");
       const share = store.shareAt(deal.subject, deal.recordId, deal.fromEpoch);
       if (share === undefined || share.state !== "active") refuse("UNKNOWN_RECORD", "No active share of that epoch");
-      const manifest = storedManifest(share!);
-      if (deal.quorumIds.length !== manifest.current.threshold || new Set(deal.quorumIds).size !== deal.quorumIds.length) {
+      const manifest = storedManifest(share);
+      if (
+        deal.quorumIds.length !== manifest.current.threshold ||
+        new Set(deal.quorumIds).size !== deal.quorumIds.length
+      ) {
         refuse("RESHARE_INVALID", "The quorum must be exactly k distinct holders");
       }
       const xs = deal.quorumIds.map((id) => {
         const e = manifest.current.shares.find((s) => s.keyholderId === id);
         if (e === undefined) refuse("RESHARE_INVALID", `Keyholder ${id} holds no share of that epoch`);
-        return e!.x;
+        return e.x;
       });
-      const own = openOwn(share!);
+      const own = openOwn(share);
       const weighted = gfScale(own.subarray(0, 32), lagrangeAtZero(xs, deal.quorumIds.indexOf(me)));
       own.fill(0);
       const subShares = shareAt(weighted, deal.newXs, deal.newThreshold, (n) => randomBytes(n));
@@ -775,8 +824,18 @@ export async function createKeyholderCore(opts: KeyholderCoreOptions): Promise<K
         return hexlify(slot) as Hex;
       });
       const slotsHash = keccak256(concat(...slots.map((s) => getBytes(s)))) as Hex;
-      const sig = (await wallet.signTypedData(domain, RESHARE_SUBSHARES_TYPES, { dealerId: me, planHash, slotsHash })) as Hex;
-      await log.append({ kind: "reshare", subject: deal.subject, recordId: deal.recordId, epoch: deal.toEpoch, code: "DEAL" });
+      const sig = (await wallet.signTypedData(domain, RESHARE_SUBSHARES_TYPES, {
+        dealerId: me,
+        planHash,
+        slotsHash,
+      })) as Hex;
+      await log.append({
+        kind: "reshare",
+        subject: deal.subject,
+        recordId: deal.recordId,
+        epoch: deal.toEpoch,
+        code: "DEAL",
+      });
       return { dealerId: me, slots, signature: sig };
     },
 
@@ -794,7 +853,8 @@ export async function createKeyholderCore(opts: KeyholderCoreOptions): Promise<K
       if (lower(manifest.origin.subject) !== deal.subject || lower(manifest.origin.recordId) !== deal.recordId) {
         refuse("RESHARE_INVALID", "The manifest is for another record");
       }
-      if (manifest.current.epoch !== deal.fromEpoch) refuse("RESHARE_INVALID", "The manifest is not of the plan's fromEpoch");
+      if (manifest.current.epoch !== deal.fromEpoch)
+        refuse("RESHARE_INVALID", "The manifest is not of the plan's fromEpoch");
       const accounts = await accountMap(manifest);
       const trusted = trustedShares(domain, manifest, {
         anchoredBy: await anchoredByOf(deal.subject, deal.recordId),
@@ -809,12 +869,19 @@ export async function createKeyholderCore(opts: KeyholderCoreOptions): Promise<K
       let sum: Uint8Array = new Uint8Array(32);
       const seen = new Set<number>();
       for (const d of dealers) {
-        if (!deal.quorumIds.includes(d.dealerId) || seen.has(d.dealerId)) refuse("RESHARE_INVALID", "Unexpected dealer");
+        if (!deal.quorumIds.includes(d.dealerId) || seen.has(d.dealerId))
+          refuse("RESHARE_INVALID", "Unexpected dealer");
         seen.add(d.dealerId);
-        if (d.slots.length !== deal.newIds.length) refuse("RESHARE_INVALID", "A dealer's slots do not match the new set");
+        if (d.slots.length !== deal.newIds.length)
+          refuse("RESHARE_INVALID", "A dealer's slots do not match the new set");
         const dealerAccount = (await keyholderAccount(d.dealerId))?.account;
         const slotsHash = keccak256(concat(...d.slots.map((s) => getBytes(s))));
-        const signer = recoverTypedSigner(domain, RESHARE_SUBSHARES_TYPES, { dealerId: d.dealerId, planHash, slotsHash }, d.signature);
+        const signer = recoverTypedSigner(
+          domain,
+          RESHARE_SUBSHARES_TYPES,
+          { dealerId: d.dealerId, planHash, slotsHash },
+          d.signature,
+        );
         if (dealerAccount === undefined || lower(signer) !== lower(dealerAccount)) {
           refuse("RESHARE_INVALID", `Dealer ${d.dealerId}'s signature does not verify`);
         }
@@ -824,7 +891,7 @@ export async function createKeyholderCore(opts: KeyholderCoreOptions): Promise<K
             slot: getBytes(d.slots[myIndex]!),
             recipientPrivateKey: identity.x25519.privateKey,
             context: ctx,
-            release: { reader: dealerAccount!, nonce: planHash },
+            release: { reader: dealerAccount, nonce: planHash },
           });
         } catch {
           return refuse("RESHARE_INVALID", `Dealer ${d.dealerId}'s sub-share does not open`);
@@ -832,11 +899,17 @@ export async function createKeyholderCore(opts: KeyholderCoreOptions): Promise<K
         sum = gfAdd(sum, sub.subarray(0, 32));
         sub.fill(0);
       }
-      if (seen.size !== deal.quorumIds.length) refuse("RESHARE_INVALID", "Sub-shares from every quorum member are needed");
+      if (seen.size !== deal.quorumIds.length)
+        refuse("RESHARE_INVALID", "Sub-shares from every quorum member are needed");
       const share = concat(sum, Uint8Array.of(x));
       sum.fill(0);
       const commitment = shareCommitment(ctx, share);
-      const slot = sealShare({ share, recipientPublicKey: identity.x25519.publicKey, recipientKeyVersion: identity.keyVersion, context: ctx });
+      const slot = sealShare({
+        share,
+        recipientPublicKey: identity.x25519.publicKey,
+        recipientKeyVersion: identity.keyVersion,
+        context: ctx,
+      });
       share.fill(0);
       store.putShare({
         subject: deal.subject,
@@ -852,7 +925,13 @@ export async function createKeyholderCore(opts: KeyholderCoreOptions): Promise<K
       store.putManifest(deal.subject, deal.recordId, deal.toEpoch, trusted.writer, JSON.stringify(manifest));
       const entry = { keyholderId: me, x, commitment };
       const attestation = await signAttestation(wallet, domain, manifest, deal.toEpoch, deal.newThreshold, entry);
-      await log.append({ kind: "reshare", subject: deal.subject, recordId: deal.recordId, epoch: deal.toEpoch, code: "ACCEPT" });
+      await log.append({
+        kind: "reshare",
+        subject: deal.subject,
+        recordId: deal.recordId,
+        epoch: deal.toEpoch,
+        code: "ACCEPT",
+      });
       return { ...entry, attestation };
     },
 
@@ -927,7 +1006,8 @@ export async function createKeyholderCore(opts: KeyholderCoreOptions): Promise<K
       for (const s of stale) {
         const by = await chain.anchoredBy(s.subject, s.recordId);
         const writer = store.manifest(s.subject, s.recordId, s.epoch)?.writer;
-        if (by !== undefined && writer !== undefined && lower(by) === lower(writer)) store.activate(s.subject, s.recordId, s.epoch);
+        if (by !== undefined && writer !== undefined && lower(by) === lower(writer))
+          store.activate(s.subject, s.recordId, s.epoch);
         else deleted += store.deleteRecord(s.subject, s.recordId);
       }
       return deleted;

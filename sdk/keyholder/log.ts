@@ -48,7 +48,14 @@ export function canonicalJson(value: Record<string, unknown>): string {
 
 export function genesisHead(chainId: bigint, keyholderRegistry: string, keyholderId: number): Hex {
   return toHex(
-    sha256(concat(ascii("medledger/release-log/v1"), u256BE(chainId), fromHex(keyholderRegistry, "keyholderRegistry", 20), u32BE(keyholderId))),
+    sha256(
+      concat(
+        ascii("medledger/release-log/v1"),
+        u256BE(chainId),
+        fromHex(keyholderRegistry, "keyholderRegistry", 20),
+        u32BE(keyholderId),
+      ),
+    ),
   ) as Hex;
 }
 

@@ -141,7 +141,9 @@ export function trustedShares(
     const own = sameEpoch && manifest.origin.shares.some((o) => sameEntry(o, entry));
     const account = opts.accountOf(entry.keyholderId);
     const attested =
-      !own && account !== undefined && attestationSigner(domain, manifest, entry)?.toLowerCase() === account.toLowerCase();
+      !own &&
+      account !== undefined &&
+      attestationSigner(domain, manifest, entry)?.toLowerCase() === account.toLowerCase();
     if (own || attested) {
       entries.set(entry.keyholderId, { keyholderId: entry.keyholderId, x: entry.x, commitment: entry.commitment });
     }

@@ -82,7 +82,11 @@ export interface ReshareListRequest {
 }
 
 export function parseReshareList(o: Record<string, unknown>): ReshareListRequest {
-  return { toEpoch: uint64String(o, "toEpoch"), limit: int(o, "limit", 1, 1000), expiry: int(o, "expiry", 0, U64_SAFE) };
+  return {
+    toEpoch: uint64String(o, "toEpoch"),
+    limit: int(o, "limit", 1, 1000),
+    expiry: int(o, "expiry", 0, U64_SAFE),
+  };
 }
 
 export const SHARE_ENTRY_TYPE: TypedDataField[] = [
@@ -420,13 +424,13 @@ export function asObject(value: unknown, what: string): Record<string, unknown> 
 export function hex32(o: Record<string, unknown>, key: string): Hex {
   const v = o[key];
   if (typeof v !== "string" || !HEX32.test(v)) bad(`${key} must be 0x + 64 hex digits`);
-  return (v as string).toLowerCase() as Hex;
+  return v.toLowerCase() as Hex;
 }
 
 export function address(o: Record<string, unknown>, key: string): string {
   const v = o[key];
   if (typeof v !== "string" || !ADDRESS.test(v)) bad(`${key} must be an address`);
-  return v as string;
+  return v;
 }
 
 export function hexBytes(o: Record<string, unknown>, key: string, length: number): Hex {
@@ -434,7 +438,7 @@ export function hexBytes(o: Record<string, unknown>, key: string, length: number
   if (typeof v !== "string" || v.length !== 2 + 2 * length || !/^0x[0-9a-fA-F]*$/.test(v)) {
     bad(`${key} must be ${length} bytes of hex`);
   }
-  return (v as string).toLowerCase() as Hex;
+  return v.toLowerCase() as Hex;
 }
 
 export function signature(o: Record<string, unknown>, key = "signature"): Hex {
@@ -445,14 +449,16 @@ export function signature(o: Record<string, unknown>, key = "signature"): Hex {
 
 export function int(o: Record<string, unknown>, key: string, min: number, max: number): number {
   const v = o[key];
-  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < min || v > max) bad(`${key} must be an integer in ${min}..${max}`);
-  return v as number;
+  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < min || v > max)
+    bad(`${key} must be an integer in ${min}..${max}`);
+  return v;
 }
 
 export function uint64String(o: Record<string, unknown>, key: string): string {
   const v = o[key];
-  if (typeof v !== "string" || !/^(0|[1-9][0-9]{0,19})$/.test(v) || BigInt(v) > UINT64_MAX) bad(`${key} must be a uint64 decimal string`);
-  return v as string;
+  if (typeof v !== "string" || !/^(0|[1-9][0-9]{0,19})$/.test(v) || BigInt(v) > UINT64_MAX)
+    bad(`${key} must be a uint64 decimal string`);
+  return v;
 }
 
 function intArray(o: Record<string, unknown>, key: string, min: number, max: number, maxLength: number): number[] {
@@ -515,7 +521,8 @@ export function parseErase(body: unknown): EraseBody {
 }
 
 function parseEntries(v: unknown, what: string, allowAttestation: boolean): CurrentShareEntry[] {
-  if (!Array.isArray(v) || v.length < 2 || v.length > MAX_KEYHOLDERS) bad(`${what} must list 2..${MAX_KEYHOLDERS} shares`);
+  if (!Array.isArray(v) || v.length < 2 || v.length > MAX_KEYHOLDERS)
+    bad(`${what} must list 2..${MAX_KEYHOLDERS} shares`);
   return (v as unknown[]).map((e, i) => {
     const o = asObject(e, `${what}[${i}]`);
     const entry: CurrentShareEntry = {
@@ -579,14 +586,16 @@ export function parseDeal(o: Record<string, unknown>): ReshareDeal {
 export function parseAccept(body: unknown): ReshareAcceptBody {
   const o = asObject(body, "body");
   const dealers = o.dealers;
-  if (!Array.isArray(dealers) || dealers.length === 0 || dealers.length > MAX_KEYHOLDERS) bad("dealers must be a non-empty array");
+  if (!Array.isArray(dealers) || dealers.length === 0 || dealers.length > MAX_KEYHOLDERS)
+    bad("dealers must be a non-empty array");
   return {
     deal: parseSigned(o.deal, parseDeal),
     manifest: parseManifest(o.manifest),
     dealers: (dealers as unknown[]).map((d, i) => {
       const r = asObject(d, `dealers[${i}]`);
       const slots = r.slots;
-      if (!Array.isArray(slots) || slots.length === 0 || slots.length > MAX_KEYHOLDERS) bad("dealer slots must be an array");
+      if (!Array.isArray(slots) || slots.length === 0 || slots.length > MAX_KEYHOLDERS)
+        bad("dealer slots must be an array");
       return {
         dealerId: int(r, "dealerId", 1, U32),
         slots: (slots as unknown[]).map((_, j) => hexBytes(slots as unknown as Record<string, unknown>, String(j), 86)),

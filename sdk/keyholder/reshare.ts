@@ -65,7 +65,10 @@ export async function reshareRecord(p: {
     const quorum = candidates.slice(start, start + k).sort((a, b) => a - b);
     const plan = { ...deal, quorumIds: quorum };
     const value = { ...plan, fromEpoch: BigInt(plan.fromEpoch), toEpoch: BigInt(plan.toEpoch) };
-    const signed = { request: plan, signature: await p.coordinator.signTypedData(network.domain, RESHARE_DEAL_TYPES, value) };
+    const signed = {
+      request: plan,
+      signature: await p.coordinator.signTypedData(network.domain, RESHARE_DEAL_TYPES, value),
+    };
     const dealt = await Promise.all(
       quorum.map(async (id) => {
         const m = await memberOf(id);
@@ -73,7 +76,11 @@ export async function reshareRecord(p: {
         try {
           return await network.api(m).reshareDeal(signed);
         } catch (err) {
-          failures.push({ keyholderId: id, code: (err as { refusal?: string }).refusal ?? "UNREACHABLE", message: String((err as Error).message) });
+          failures.push({
+            keyholderId: id,
+            code: (err as { refusal?: string }).refusal ?? "UNREACHABLE",
+            message: String((err as Error).message),
+          });
           return undefined;
         }
       }),
@@ -85,7 +92,11 @@ export async function reshareRecord(p: {
         try {
           return await network.api(m).reshareAccept({ deal: signed, manifest, dealers });
         } catch (err) {
-          failures.push({ keyholderId: m.id, code: (err as { refusal?: string }).refusal ?? "UNREACHABLE", message: String((err as Error).message) });
+          failures.push({
+            keyholderId: m.id,
+            code: (err as { refusal?: string }).refusal ?? "UNREACHABLE",
+            message: String((err as Error).message),
+          });
           return undefined;
         }
       }),
@@ -97,7 +108,12 @@ export async function reshareRecord(p: {
       current: {
         epoch: set.epoch.toString(),
         threshold: set.threshold,
-        shares: attested.map((a) => ({ keyholderId: a.keyholderId, x: a.x, commitment: a.commitment, attestation: a.attestation })),
+        shares: attested.map((a) => ({
+          keyholderId: a.keyholderId,
+          x: a.x,
+          commitment: a.commitment,
+          attestation: a.attestation,
+        })),
       },
     };
     // New holders activate; every old holder (the leaver included, if it still answers) deletes its old share.
@@ -107,7 +123,12 @@ export async function reshareRecord(p: {
       if (m !== undefined) everyone.set(id, m);
     }
     await Promise.all(
-      [...everyone.values()].map((m) => network.api(m).reshareFinalize({ manifest: next }).catch(() => undefined)),
+      [...everyone.values()].map((m) =>
+        network
+          .api(m)
+          .reshareFinalize({ manifest: next })
+          .catch(() => undefined),
+      ),
     );
     return next;
   }
@@ -139,7 +160,12 @@ export async function reshareAll(p: {
       if (todo.length === 0) break;
       for (const manifest of todo) {
         seen.add(`${manifest.origin.subject}:${manifest.origin.recordId}`);
-        await reshareRecord({ network: p.network, coordinator: p.coordinator, manifest, ...(p.avoid ? { avoid: p.avoid } : {}) });
+        await reshareRecord({
+          network: p.network,
+          coordinator: p.coordinator,
+          manifest,
+          ...(p.avoid ? { avoid: p.avoid } : {}),
+        });
         moved++;
       }
     }

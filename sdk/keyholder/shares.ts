@@ -35,7 +35,17 @@ import { hkdf } from "@noble/hashes/hkdf.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { combine, split } from "shamir-secret-sharing";
 
-import { ascii, assertBytes, assertInteger, concat, fromHex, readU32BE, toHex, u256BE, writeU32BE } from "../crypto/bytes.js";
+import {
+  ascii,
+  assertBytes,
+  assertInteger,
+  concat,
+  fromHex,
+  readU32BE,
+  toHex,
+  u256BE,
+  writeU32BE,
+} from "../crypto/bytes.js";
 import { generateX25519KeyPair, x25519PublicKey, x25519SharedSecret } from "../crypto/keyslot.js";
 import { DecryptionError, InvalidInputError, UnsupportedFormatError } from "../errors.js";
 import type { Hex } from "../types.js";
@@ -88,7 +98,8 @@ function bytes32(value: string, name: string): Uint8Array {
 
 /** Encodes a {@link RecordRef} (136 bytes, fixed widths: injective). */
 export function encodeRecordContext(ref: RecordRef): Uint8Array {
-  if (typeof ref.chainId !== "bigint" || ref.chainId < 1n) throw new InvalidInputError("chainId must be a positive bigint");
+  if (typeof ref.chainId !== "bigint" || ref.chainId < 1n)
+    throw new InvalidInputError("chainId must be a positive bigint");
   return concat(
     u256BE(ref.chainId),
     fromHex(ref.keyholderRegistry, "keyholderRegistry", 20),
@@ -181,7 +192,8 @@ export function sealShare(p: SealShareParams): Uint8Array {
   assertBytes(p.share, "share", SHARE_LENGTH);
   assertBytes(p.recipientPublicKey, "recipientPublicKey", 32);
   assertInteger(p.recipientKeyVersion, "recipientKeyVersion", 0, 0xffff_ffff);
-  if (p.share[SHARE_LENGTH - 1] !== p.context.x) throw new InvalidInputError("the share's x does not match its context");
+  if (p.share[SHARE_LENGTH - 1] !== p.context.x)
+    throw new InvalidInputError("the share's x does not match its context");
   const { label, bytes } = binding(p.context, p.release);
   const eph = generateX25519KeyPair();
   const shared = x25519SharedSecret(eph.privateKey, p.recipientPublicKey);
@@ -192,7 +204,10 @@ export function sealShare(p: SealShareParams): Uint8Array {
   slot.set(eph.publicKey, 5);
   const key = kek(shared, eph.publicKey, p.recipientPublicKey, label, bytes);
   shared.fill(0);
-  slot.set(chacha20poly1305(key, ZERO_NONCE, concat(slot.subarray(0, PREFIX_LENGTH), bytes)).encrypt(p.share), PREFIX_LENGTH);
+  slot.set(
+    chacha20poly1305(key, ZERO_NONCE, concat(slot.subarray(0, PREFIX_LENGTH), bytes)).encrypt(p.share),
+    PREFIX_LENGTH,
+  );
   key.fill(0);
   return slot;
 }

@@ -41,7 +41,8 @@ export function registerKeyholderCommand<T extends CommandLike>(program: T): T {
 }
 
 async function promptPassphrase(prompt: string): Promise<string> {
-  if (!process.stdin.isTTY) throw new MedLedgerError("ML_INVALID_INPUT", "No passphrase: set the environment variable named by passphraseEnv");
+  if (!process.stdin.isTTY)
+    throw new MedLedgerError("ML_INVALID_INPUT", "No passphrase: set the environment variable named by passphraseEnv");
   const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
   const muted = rl as unknown as { _writeToOutput?: (s: string) => void };
   muted._writeToOutput = () => undefined;
@@ -71,7 +72,9 @@ export async function runKeyholder(configPath: string): Promise<number> {
     running = await startKeyholderService(config, { passphrase: await passphraseFor(config) });
   } catch (err) {
     const e = err as MedLedgerError;
-    process.stderr.write(`${JSON.stringify({ level: "fatal", msg: "keyholder failed to start", code: e.code, error: e.shortMessage ?? e.message, details: e.details })}\n`);
+    process.stderr.write(
+      `${JSON.stringify({ level: "fatal", msg: "keyholder failed to start", code: e.code, error: e.shortMessage ?? e.message, details: e.details })}\n`,
+    );
     return 1;
   }
   await new Promise<void>((resolve) => {

@@ -69,13 +69,13 @@ function fail(field: string, expected: string, got: unknown): never {
 function str(o: Record<string, unknown>, key: string, fallback?: string): string {
   const v = o[key] ?? fallback;
   if (typeof v !== "string" || v.length === 0) fail(key, "a non-empty string", v);
-  return v as string;
+  return v;
 }
 
 function num(o: Record<string, unknown>, key: string, min: number, max: number, fallback: number): number {
   const v = o[key] ?? fallback;
   if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) fail(key, `an integer in ${min}..${max}`, v);
-  return v as number;
+  return v;
 }
 
 /** Validates a parsed config; relative paths are resolved against `baseDir`. */

@@ -87,13 +87,19 @@ export async function startKeyholderService(
       if (running) return;
       running = true;
       job()
-        .catch((err: unknown) => logger.warn({ job: name, err: String((err as Error).message).slice(0, 200) }, "job failed"))
+        .catch((err: unknown) =>
+          logger.warn({ job: name, err: String((err as Error).message).slice(0, 200) }, "job failed"),
+        )
         .finally(() => (running = false));
     }, seconds * 1000);
     t.unref();
     timers.push(t);
   };
-  every(config.eraseWatchIntervalSeconds, () => (core.keyholderId === 0 ? Promise.resolve(0) : core.watchErasures()), "erasures");
+  every(
+    config.eraseWatchIntervalSeconds,
+    () => (core.keyholderId === 0 ? Promise.resolve(0) : core.watchErasures()),
+    "erasures",
+  );
   every(60, () => core.sweepPending(), "pending");
   every(60, async () => core.pruneNonces(), "nonces");
   every(15, async () => core.keyholderId === 0 && core.refreshIdentity(), "identity");

@@ -44,7 +44,11 @@ export const REDACT_PATHS = [
 
 export function keyholderLogger(opts: { level?: string; destination?: NodeJS.WritableStream } = {}): Logger {
   return pino(
-    { level: opts.level ?? "info", redact: { paths: REDACT_PATHS, censor: "[redacted]" }, base: { service: "keyholder" } },
+    {
+      level: opts.level ?? "info",
+      redact: { paths: REDACT_PATHS, censor: "[redacted]" },
+      base: { service: "keyholder" },
+    },
     opts.destination ?? process.stdout,
   );
 }
@@ -77,6 +81,8 @@ const FASTIFY_ERRORS: Record<string, RefusalCode> = {
 export function buildKeyholderServer(opts: ServerOptions): FastifyInstance {
   const logger = opts.logger ?? keyholderLogger({ level: "silent" });
   const app = Fastify({
+    // pino's Logger satisfies FastifyBaseLogger; the cast keeps the instance's default generics.
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
     loggerInstance: logger as FastifyBaseLogger,
     disableRequestLogging: true,
     bodyLimit: opts.bodyLimitBytes ?? 64 * 1024,

@@ -121,7 +121,9 @@ export function openKeyholderStore(path: string): KeyholderStore {
   try {
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     db = new DatabaseSync(path);
-    db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA secure_delete = ON; PRAGMA busy_timeout = 5000;");
+    db.exec(
+      "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA secure_delete = ON; PRAGMA busy_timeout = 5000;",
+    );
     db.exec(SCHEMA);
   } catch (cause) {
     throw new StorageError(`Could not open the keyholder database ${path}`, { cause });
@@ -192,9 +194,11 @@ export function openKeyholderStore(path: string): KeyholderStore {
       return row === undefined ? undefined : shareOf(row);
     },
     shareAt(subject, recordId, epoch) {
-      const row = st("SELECT * FROM shares WHERE subject = ? AND record_id = ? AND epoch = ?").get(subject, recordId, epoch) as
-        | Row
-        | undefined;
+      const row = st("SELECT * FROM shares WHERE subject = ? AND record_id = ? AND epoch = ?").get(
+        subject,
+        recordId,
+        epoch,
+      ) as Row | undefined;
       return row === undefined ? undefined : shareOf(row);
     },
     putShare(s) {
@@ -206,7 +210,11 @@ export function openKeyholderStore(path: string): KeyholderStore {
       ).run(s.subject, s.recordId, s.epoch, s.x, s.keyVersion, s.slot, s.commitment, s.state, s.createdAt);
     },
     activate(subject, recordId, epoch) {
-      st("UPDATE shares SET state = 'active' WHERE subject = ? AND record_id = ? AND epoch = ?").run(subject, recordId, epoch);
+      st("UPDATE shares SET state = 'active' WHERE subject = ? AND record_id = ? AND epoch = ?").run(
+        subject,
+        recordId,
+        epoch,
+      );
     },
     manifest(subject, recordId, epoch) {
       const row = st("SELECT writer, json FROM manifests WHERE subject = ? AND record_id = ? AND epoch = ?").get(
@@ -229,7 +237,8 @@ export function openKeyholderStore(path: string): KeyholderStore {
     },
     deleteOtherEpochs(subject, recordId, keep) {
       const n = Number(
-        st("DELETE FROM shares WHERE subject = ? AND record_id = ? AND epoch <> ?").run(subject, recordId, keep).changes,
+        st("DELETE FROM shares WHERE subject = ? AND record_id = ? AND epoch <> ?").run(subject, recordId, keep)
+          .changes,
       );
       st("DELETE FROM manifests WHERE subject = ? AND record_id = ? AND epoch <> ?").run(subject, recordId, keep);
       return n;
@@ -274,7 +283,8 @@ export function openKeyholderStore(path: string): KeyholderStore {
       })),
     putAnchor: (seq, head, txHash, at) =>
       void st("INSERT OR REPLACE INTO anchors (seq, head, tx_hash, at) VALUES (?, ?, ?, ?)").run(seq, head, txHash, at),
-    getMeta: (key) => (st("SELECT value FROM meta WHERE key = ?").get(key) as Row | undefined)?.value as string | undefined,
+    getMeta: (key) =>
+      (st("SELECT value FROM meta WHERE key = ?").get(key) as Row | undefined)?.value as string | undefined,
     setMeta: (key, value) => void st("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)").run(key, value),
     commit(writes) {
       if (!open) return Promise.reject(new StorageError("The keyholder database is closed"));

@@ -18,7 +18,7 @@ import type { KeyholderApi } from "../../../sdk/keyholder/core.js";
 import { auditReleaseLog, genesisHead } from "../../../sdk/keyholder/log.js";
 import { trustedShares } from "../../../sdk/keyholder/manifest.js";
 import { KEY_RELEASE_TYPES, LOG_QUERY_TYPES, RefusalCodes } from "../../../sdk/keyholder/protocol.js";
-import type { KeyReleaseRequest, ReleaseResult } from "../../../sdk/keyholder/protocol.js";
+import type { KeyReleaseRequest } from "../../../sdk/keyholder/protocol.js";
 import { reshareAll } from "../../../sdk/keyholder/reshare.js";
 import { combineShares, keyCheckValue, openShare, sealShare, shareCommitment } from "../../../sdk/keyholder/shares.js";
 import { httpKeyholder } from "../../../sdk/keyholder/transport.js";
@@ -38,15 +38,29 @@ async function refusal(p: Promise<unknown>): Promise<KeyReleaseRefusedError> {
 async function refusedBy(p: Promise<unknown>, code: string, count = 3): Promise<void> {
   const err = await refusal(p);
   const codes = err.failures.map((f) => f.code);
-  expect(codes.filter((c) => c === code), err.message).to.have.length(count);
+  expect(
+    codes.filter((c) => c === code),
+    err.message,
+  ).to.have.length(count);
 }
 
-function sharesOf(kh: KeyholderProcess, recordId: Hex): { epoch: string; x: number; slot: Uint8Array; keyVersion: number }[] {
+function sharesOf(
+  kh: KeyholderProcess,
+  recordId: Hex,
+): { epoch: string; x: number; slot: Uint8Array; keyVersion: number }[] {
   const db = new DatabaseSync(join(kh.dataDir, "keyholder.db"), { readOnly: true });
   try {
-    return (db.prepare("SELECT epoch, x, slot, key_version FROM shares WHERE record_id = ?").all(recordId) as Record<string, unknown>[]).map(
-      (r) => ({ epoch: r.epoch as string, x: Number(r.x), slot: new Uint8Array(r.slot as Uint8Array), keyVersion: Number(r.key_version) }),
-    );
+    return (
+      db.prepare("SELECT epoch, x, slot, key_version FROM shares WHERE record_id = ?").all(recordId) as Record<
+        string,
+        unknown
+      >[]
+    ).map((r) => ({
+      epoch: r.epoch as string,
+      x: Number(r.x),
+      slot: new Uint8Array(r.slot as Uint8Array),
+      keyVersion: Number(r.key_version),
+    }));
   } finally {
     db.close();
   }
@@ -56,7 +70,13 @@ describe("keyholder network: three keyholder processes, k = 2, on anvil", functi
   this.timeout(600_000);
   let w: KeyholderWorld;
   const read = (reader: Person, recordId: Hex, accessTx: Hex, network?: KeyholderNetwork) =>
-    (network ?? w.network).release({ reader: reader.wallet, readerKeys: reader.keys, subject: w.subject, recordId, accessTx });
+    (network ?? w.network).release({
+      reader: reader.wallet,
+      readerKeys: reader.keys,
+      subject: w.subject,
+      recordId,
+      accessTx,
+    });
 
   before(async () => {
     w = await startKeyholderWorld({ n: 3, k: 2 });
@@ -75,7 +95,10 @@ describe("keyholder network: three keyholder processes, k = 2, on anvil", functi
 
   it("preflight refuses a reader without consent before any access is logged (no phantom reads)", async () => {
     const { recordId } = await w.writeRecord();
-    await refusedBy(w.network.preflight({ reader: w.stranger.wallet, subject: w.subject, recordId, purpose: PURPOSE.TREAT }), "UNKNOWN_READER");
+    await refusedBy(
+      w.network.preflight({ reader: w.stranger.wallet, subject: w.subject, recordId, purpose: PURPOSE.TREAT }),
+      "UNKNOWN_READER",
+    );
   });
 
   it("one keyholder down: the read still works; two down: a typed error naming them", async () => {
@@ -114,7 +137,7 @@ describe("keyholder network: three keyholder processes, k = 2, on anvil", functi
     const lying = (honest: KeyholderApi): KeyholderApi => ({
       ...honest,
       async release(body) {
-        const r = (await honest.release(body)) as ReleaseResult;
+        const r = await honest.release(body);
         const request = (body as { request: KeyReleaseRequest }).request;
         // A validly sealed, wrong share for the reader's registered key.
         const wrong = new Uint8Array(33);
@@ -145,7 +168,11 @@ describe("keyholder network: three keyholder processes, k = 2, on anvil", functi
     const withLiarAndOneDown = await KeyholderNetwork.create({
       chain: w.chain,
       transport: (m) =>
-        m.id === liar.id ? lying(httpKeyholder(m.endpoint)) : m.id === down.id ? httpKeyholder("http://127.0.0.1:9") : httpKeyholder(m.endpoint),
+        m.id === liar.id
+          ? lying(httpKeyholder(m.endpoint))
+          : m.id === down.id
+            ? httpKeyholder("http://127.0.0.1:9")
+            : httpKeyholder(m.endpoint),
     });
     const err = await refusal(read(w.doctor, recordId, await w.access(w.doctor, recordId), withLiarAndOneDown));
     expect(err.codes()[liar.id]).to.equal("INVALID_SHARE");
@@ -171,10 +198,18 @@ describe("keyholder network: three keyholder processes, k = 2, on anvil", functi
     });
     expect(share.subarray(0, 32)).to.not.deep.equal(dataKey);
     const db = new DatabaseSync(join(kh.dataDir, "keyholder.db"), { readOnly: true });
-    const dump = JSON.stringify(db.prepare("SELECT * FROM shares").all(), (_k, v: unknown) => (v instanceof Uint8Array ? hexlify(v) : v));
+    const dump = JSON.stringify(db.prepare("SELECT * FROM shares").all(), (_k, v: unknown) =>
+      v instanceof Uint8Array ? hexlify(v) : v,
+    );
     db.close();
     expect(dump).to.not.include(hexlify(dataKey).slice(2));
-    const ref = { chainId: w.chain.chainId, keyholderRegistry: w.chain.keyholderRegistry, recordRegistry: w.chain.recordRegistry, subject: w.subject, recordId };
+    const ref = {
+      chainId: w.chain.chainId,
+      keyholderRegistry: w.chain.keyholderRegistry,
+      recordRegistry: w.chain.recordRegistry,
+      subject: w.subject,
+      recordId,
+    };
     const check = keyCheckValue(ref, dataKey);
     for (let i = 0; i < 64; i++) {
       const guess = new Uint8Array(33);
@@ -187,7 +222,8 @@ describe("keyholder network: three keyholder processes, k = 2, on anvil", functi
   describe("refusals", () => {
     it("no access event, someone else's transaction, a replayed nonce, an expired request", async () => {
       const { recordId } = await w.writeRecord();
-      const anchorTx = (await w.records.queryFilter(w.records.filters.RecordAnchored(w.subject, recordId)))[0]!.transactionHash as Hex;
+      const anchorTx = (await w.records.queryFilter(w.records.filters.RecordAnchored(w.subject, recordId)))[0]!
+        .transactionHash as Hex;
       await refusedBy(read(w.doctor, recordId, anchorTx), "NO_ACCESS_EVENT");
       const doctorsTx = await w.access(w.doctor, recordId);
       await refusedBy(read(w.nurse, recordId, doctorsTx), "ACCESS_NOT_YOURS");
@@ -208,7 +244,9 @@ describe("keyholder network: three keyholder processes, k = 2, on anvil", functi
       expect(replay).to.have.property("refusal", "REPLAYED");
       const expired = { ...request, nonce: hexlify(randomBytes(32)) as Hex, expiry: Math.floor(Date.now() / 1000) - 1 };
       const signedExpired = (await w.doctor.wallet.signTypedData(w.network.domain, KEY_RELEASE_TYPES, expired)) as Hex;
-      expect(await api.release({ request: expired, signature: signedExpired }).catch((e: unknown) => e)).to.have.property("refusal", "EXPIRED");
+      expect(
+        await api.release({ request: expired, signature: signedExpired }).catch((e: unknown) => e),
+      ).to.have.property("refusal", "EXPIRED");
       const forged = { ...request, nonce: hexlify(randomBytes(32)) as Hex };
       const wrongSigner = (await w.stranger.wallet.signTypedData(w.network.domain, KEY_RELEASE_TYPES, forged)) as Hex;
       expect(await api.release({ request: forged, signature: wrongSigner }).catch((e: unknown) => e)).to.have.property(
@@ -249,7 +287,9 @@ describe("keyholder network: three keyholder processes, k = 2, on anvil", functi
     it("break-glass: released while the session is open; refused after the subject opts out", async () => {
       const { recordId, dataKey } = await w.writeRecord();
       const glass = async () => {
-        const tx = await w.records.connect(w.responder.wallet).breakGlassAccess(w.subject, [recordId], PURPOSE.ETREAT, 7);
+        const tx = await w.records
+          .connect(w.responder.wallet)
+          .breakGlassAccess(w.subject, [recordId], PURPOSE.ETREAT, 7);
         await tx.wait();
         return tx.hash as Hex;
       };
@@ -270,7 +310,9 @@ describe("keyholder network: three keyholder processes, k = 2, on anvil", functi
   it("after key rotation (patient and practitioner) releases wrap to the new key", async () => {
     const { recordId, dataKey } = await w.writeRecord();
     const patientKey = generateX25519KeyPair();
-    await (await w.directory.connect(w.patient.wallet).rotatePatientKey(w.subject, hexlify(patientKey.publicKey))).wait();
+    await (
+      await w.directory.connect(w.patient.wallet).rotatePatientKey(w.subject, hexlify(patientKey.publicKey))
+    ).wait();
     const onlyNew = { ...w.patient, keys: new Map([[2, patientKey.privateKey]]) };
     expect(await read(onlyNew, recordId, await w.access(w.patient, recordId, PURPOSE.PATRQT))).to.deep.equal(dataKey);
     const doctorKey = generateX25519KeyPair();
@@ -289,7 +331,14 @@ describe("keyholder network: three keyholder processes, k = 2, on anvil", functi
       Array.from({ length: 1100 }, async (_, i) => {
         const m = members[i % members.length]!;
         const reader = i < 1000 ? w.doctor : w.stranger;
-        const request = { keyholderId: m.id, subject: w.subject, recordId, accessTx: tx, nonce: hexlify(randomBytes(32)) as Hex, expiry };
+        const request = {
+          keyholderId: m.id,
+          subject: w.subject,
+          recordId,
+          accessTx: tx,
+          nonce: hexlify(randomBytes(32)) as Hex,
+          expiry,
+        };
         const signature = (await reader.wallet.signTypedData(w.network.domain, KEY_RELEASE_TYPES, request)) as Hex;
         return { m, reader, request, signature };
       }),
@@ -354,12 +403,18 @@ describe("keyholder network: three keyholder processes, k = 2, on anvil", functi
     const signature = (await w.auditor.wallet.signTypedData(w.network.domain, LOG_QUERY_TYPES, request)) as Hex;
     const { entries } = await api.logEntries({ request, signature });
     const notAuditor = (await w.doctor.wallet.signTypedData(w.network.domain, LOG_QUERY_TYPES, request)) as Hex;
-    expect(await api.logEntries({ request, signature: notAuditor }).catch((e: unknown) => e)).to.have.property("refusal", "NOT_AUDITOR");
+    expect(await api.logEntries({ request, signature: notAuditor }).catch((e: unknown) => e)).to.have.property(
+      "refusal",
+      "NOT_AUDITOR",
+    );
     const hasAccess = async (e: { accessTx?: string; subject?: string; recordId?: string; reader?: string }) => {
       const receipt = await w.chain.accessReceipt(e.accessTx as Hex);
       return (
         receipt?.accesses.some(
-          (a) => a.subject === e.subject && a.recordId === e.recordId && a.accessor.toLowerCase() === e.reader?.toLowerCase(),
+          (a) =>
+            a.subject === e.subject &&
+            a.recordId === e.recordId &&
+            a.accessor.toLowerCase() === e.reader?.toLowerCase(),
         ) ?? false
       );
     };
@@ -398,7 +453,17 @@ describe("keyholder network: three keyholder processes, k = 2, on anvil", functi
     const post = (path: string, body: string, type = "application/json") =>
       fetch(`${kh.url}${path}`, { method: "POST", headers: { "content-type": type }, body });
     for (const path of posts) {
-      for (const body of ["", "{", "[]", "null", "{}", '{"request":{},"signature":"0x"}', '{"__proto__":{"x":1}}', "1e999", '"x"']) {
+      for (const body of [
+        "",
+        "{",
+        "[]",
+        "null",
+        "{}",
+        '{"request":{},"signature":"0x"}',
+        '{"__proto__":{"x":1}}',
+        "1e999",
+        '"x"',
+      ]) {
         await expectTyped(await post(path, body));
       }
       await expectTyped(await post(path, "hello", "text/plain"));
@@ -424,10 +489,20 @@ describe("keyholder network: three keyholder processes, k = 2, on anvil", functi
     expect(await read(w.doctor, recordId, await w.access(w.doctor, recordId))).to.deep.equal(dataKey);
 
     // The leaver's share as it stands before it leaves (an attacker's copy of its database and key).
-    const ref = { chainId: w.chain.chainId, keyholderRegistry: w.chain.keyholderRegistry, recordRegistry: w.chain.recordRegistry, subject: w.subject, recordId };
+    const ref = {
+      chainId: w.chain.chainId,
+      keyholderRegistry: w.chain.keyholderRegistry,
+      recordRegistry: w.chain.recordRegistry,
+      subject: w.subject,
+      recordId,
+    };
     const plain = (kh: KeyholderProcess) =>
       sharesOf(kh, recordId).map((row) =>
-        openShare({ slot: row.slot, recipientPrivateKey: kh.identity.x25519.privateKey, context: { ...ref, keyholderId: kh.id, epoch: BigInt(row.epoch), x: row.x } }),
+        openShare({
+          slot: row.slot,
+          recipientPrivateKey: kh.identity.x25519.privateKey,
+          context: { ...ref, keyholderId: kh.id, epoch: BigInt(row.epoch), x: row.x },
+        }),
       );
     const leaverShares = plain(k1!);
     expect(leaverShares).to.have.length(1);
@@ -448,7 +523,11 @@ describe("keyholder network: three keyholder processes, k = 2, on anvil", functi
   it("erasure: every keyholder deletes the record's shares once the tombstone is on chain", async () => {
     const active = w.keyholders.filter((kh) => kh.running());
     const { recordId } = await w.writeRecord();
-    await refusedBy(w.network.erase({ subject: w.subject, recordId }), "NOT_ERASED", (await w.chain.keyholderSet()).members.length);
+    await refusedBy(
+      w.network.erase({ subject: w.subject, recordId }),
+      "NOT_ERASED",
+      (await w.chain.keyholderSet()).members.length,
+    );
     await (await w.records.connect(w.patient.wallet).eraseRecord(w.subject, recordId)).wait();
     await w.network.erase({ subject: w.subject, recordId });
     for (const kh of active) expect(sharesOf(kh, recordId)).to.have.length(0);
@@ -464,4 +543,3 @@ describe("keyholder network: three keyholder processes, k = 2, on anvil", functi
     for (const kh of active) expect(sharesOf(kh, other.recordId)).to.have.length(0);
   });
 });
-

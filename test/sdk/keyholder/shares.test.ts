@@ -34,18 +34,22 @@ describe("keyholder shares: field, split, seal, commitments, manifests", () => {
     expect(gfMul(0x57, 0x83)).to.equal(0xc1); // FIPS-197 example
     for (let a = 1; a < 256; a++) expect(gfMul(a, gfInv(a))).to.equal(1);
     await fc.assert(
-      fc.asyncProperty(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.integer({ min: 2, max: 5 }), async (secret, k) => {
-        const xs = [...new Set([...randomBytes(16)].filter((x) => x !== 0))].slice(0, k + 1);
-        fc.pre(xs.length >= k);
-        const shares = shareAt(secret, xs, k, (n) => randomBytes(n));
-        expect(await combine(shares.slice(0, k))).to.deep.equal(secret);
-        // The package's shares, combined by hand with Lagrange coefficients, give the secret too.
-        const theirs = (await split(secret, k + 1, k)).slice(0, k);
-        const theirXs = theirs.map((s) => s[32]!);
-        let sum: Uint8Array = new Uint8Array(32);
-        theirs.forEach((s, i) => (sum = gfAdd(sum, gfScale(s.subarray(0, 32), lagrangeAtZero(theirXs, i)))));
-        expect(sum).to.deep.equal(secret);
-      }),
+      fc.asyncProperty(
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        fc.integer({ min: 2, max: 5 }),
+        async (secret, k) => {
+          const xs = [...new Set([...randomBytes(16)].filter((x) => x !== 0))].slice(0, k + 1);
+          fc.pre(xs.length >= k);
+          const shares = shareAt(secret, xs, k, (n) => randomBytes(n));
+          expect(await combine(shares.slice(0, k))).to.deep.equal(secret);
+          // The package's shares, combined by hand with Lagrange coefficients, give the secret too.
+          const theirs = (await split(secret, k + 1, k)).slice(0, k);
+          const theirXs = theirs.map((s) => s[32]!);
+          let sum: Uint8Array = new Uint8Array(32);
+          theirs.forEach((s, i) => (sum = gfAdd(sum, gfScale(s.subarray(0, 32), lagrangeAtZero(theirXs, i)))));
+          expect(sum).to.deep.equal(secret);
+        },
+      ),
       { numRuns: 40 },
     );
   });
@@ -54,7 +58,11 @@ describe("keyholder shares: field, split, seal, commitments, manifests", () => {
     const key = randomBytes(32);
     const shares = await splitDataKey(key, 3, 2);
     expect(shares).to.have.length(3);
-    for (const pair of [[0, 1], [0, 2], [1, 2]] as const) {
+    for (const pair of [
+      [0, 1],
+      [0, 2],
+      [1, 2],
+    ] as const) {
       expect(await combineShares([shares[pair[0]]!, shares[pair[1]]!])).to.deep.equal(key);
     }
     await splitDataKey(key, 3, 1).then(
@@ -67,21 +75,49 @@ describe("keyholder shares: field, split, seal, commitments, manifests", () => {
     const [share] = await splitDataKey(randomBytes(32), 3, 2);
     const holder = generateX25519KeyPair();
     const ctx: ShareContext = { ...ref, keyholderId: 1, epoch: 3n, x: shareX(share!) };
-    const slot = sealShare({ share: share!, recipientPublicKey: holder.publicKey, recipientKeyVersion: 2, context: ctx });
+    const slot = sealShare({
+      share: share!,
+      recipientPublicKey: holder.publicKey,
+      recipientKeyVersion: 2,
+      context: ctx,
+    });
     expect(slot).to.have.length(86);
     expect(openShare({ slot, recipientPrivateKey: holder.privateKey, context: ctx })).to.deep.equal(share);
-    for (const other of [{ ...ctx, keyholderId: 2 }, { ...ctx, epoch: 4n }, { ...ctx, recordId: hex32() }]) {
-      expect(() => openShare({ slot, recipientPrivateKey: holder.privateKey, context: other })).to.throw(DecryptionError);
+    for (const other of [
+      { ...ctx, keyholderId: 2 },
+      { ...ctx, epoch: 4n },
+      { ...ctx, recordId: hex32() },
+    ]) {
+      expect(() => openShare({ slot, recipientPrivateKey: holder.privateKey, context: other })).to.throw(
+        DecryptionError,
+      );
     }
     const flipped = slot.slice();
     flipped[50]! ^= 1;
-    expect(() => openShare({ slot: flipped, recipientPrivateKey: holder.privateKey, context: ctx })).to.throw(DecryptionError);
+    expect(() => openShare({ slot: flipped, recipientPrivateKey: holder.privateKey, context: ctx })).to.throw(
+      DecryptionError,
+    );
     const release = { reader: Wallet.createRandom().address, nonce: hex32() };
-    const released = sealShare({ share: share!, recipientPublicKey: holder.publicKey, recipientKeyVersion: 1, context: ctx, release });
-    expect(openShare({ slot: released, recipientPrivateKey: holder.privateKey, context: ctx, release })).to.deep.equal(share);
-    expect(() => openShare({ slot: released, recipientPrivateKey: holder.privateKey, context: ctx })).to.throw(DecryptionError);
+    const released = sealShare({
+      share: share!,
+      recipientPublicKey: holder.publicKey,
+      recipientKeyVersion: 1,
+      context: ctx,
+      release,
+    });
+    expect(openShare({ slot: released, recipientPrivateKey: holder.privateKey, context: ctx, release })).to.deep.equal(
+      share,
+    );
+    expect(() => openShare({ slot: released, recipientPrivateKey: holder.privateKey, context: ctx })).to.throw(
+      DecryptionError,
+    );
     expect(() =>
-      openShare({ slot: released, recipientPrivateKey: holder.privateKey, context: ctx, release: { ...release, nonce: hex32() } }),
+      openShare({
+        slot: released,
+        recipientPrivateKey: holder.privateKey,
+        context: ctx,
+        release: { ...release, nonce: hex32() },
+      }),
     ).to.throw(DecryptionError);
     expect(shareCommitment(ctx, share!)).to.match(/^0x[0-9a-f]{64}$/);
     expect(keyCheckValue(ref, randomBytes(32))).to.not.equal(keyCheckValue(ref, randomBytes(32)));
@@ -105,12 +141,20 @@ describe("keyholder shares: field, split, seal, commitments, manifests", () => {
     expect(trustedShares(domain, manifest, { anchoredBy: writer.address, accountOf }).entries.size).to.equal(3);
     expect(() => trustedShares(domain, manifest, { anchoredBy: holder.address, accountOf })).to.throw(IntegrityError);
 
-    const reshared = { ...manifest, current: { epoch: "2", threshold: 2, shares: [] as typeof manifest.current.shares } };
+    const reshared = {
+      ...manifest,
+      current: { epoch: "2", threshold: 2, shares: [] as typeof manifest.current.shares },
+    };
     const entry = { keyholderId: 2, x: 77, commitment: hex32() };
     reshared.current.shares = [
       { ...entry, attestation: await signAttestation(holder, domain, manifest, "2", 2, entry) },
       { keyholderId: 1, x: 10, commitment: origin.shares[0]!.commitment }, // epoch moved: needs an attestation
-      { keyholderId: 3, x: 5, commitment: hex32(), attestation: await signAttestation(writer, domain, manifest, "2", 2, entry) },
+      {
+        keyholderId: 3,
+        x: 5,
+        commitment: hex32(),
+        attestation: await signAttestation(writer, domain, manifest, "2", 2, entry),
+      },
     ];
     const trusted = trustedShares(domain, reshared, { anchoredBy: writer.address, accountOf });
     expect([...trusted.entries.keys()]).to.deep.equal([2]);
