@@ -131,6 +131,8 @@ export class KeyholderNetwork implements KeyCustody {
   readonly #timeoutMs: number;
   readonly #lifetime: number;
   readonly #minDeposits: number | undefined;
+  /** Manifests already checked (signature recovery is the costly part of a release). */
+  readonly #trusted = new Map<string, TrustedShares>();
 
   private constructor(opts: KeyholderNetworkOptions) {
     this.chain = opts.chain;
@@ -236,9 +238,11 @@ export class KeyholderNetwork implements KeyCustody {
   async preflight(p: { reader: AccountSigner; subject: Hex; recordId: Hex; purpose: number }): Promise<void> {
     const set = await this.chain.keyholderSet();
     const expiry = this.#expiry();
+    const reader = await p.reader.getAddress();
     const results = await this.#all(set, async (api, m) => {
       const request = {
         keyholderId: m.id,
+        reader,
         subject: p.subject.toLowerCase(),
         recordId: p.recordId.toLowerCase(),
         purpose: p.purpose,
@@ -277,9 +281,10 @@ export class KeyholderNetwork implements KeyCustody {
     const expiry = this.#expiry();
     const accounts = new Map<number, string>();
     for (const m of set.members) accounts.set(m.id, m.account);
-    const trustedCache = new Map<string, TrustedShares>();
+    const trustedCache = this.#trusted;
     const trust = async (manifest: ShareManifest): Promise<TrustedShares> => {
-      const key = JSON.stringify(manifest);
+      // The verdict depends on the manifest, the anchoring account and the registry's accounts (epoch).
+      const key = `${set.epoch}:${anchoredBy}:${JSON.stringify(manifest)}`;
       let t = trustedCache.get(key);
       if (t === undefined) {
         for (const e of manifest.current.shares) {
@@ -292,6 +297,7 @@ export class KeyholderNetwork implements KeyCustody {
         if (manifest.origin.subject !== ref.subject || manifest.origin.recordId !== ref.recordId) {
           throw new KeyholderRefusal("MANIFEST_MISMATCH", "The manifest is for another record");
         }
+        if (trustedCache.size >= 10_000) trustedCache.delete(trustedCache.keys().next().value as string);
         trustedCache.set(key, t);
       }
       return t;
@@ -359,6 +365,7 @@ export class KeyholderNetwork implements KeyCustody {
         nonces.set(m.id, nonce);
         const request = {
           keyholderId: m.id,
+          reader: readerAddress,
           subject: ref.subject,
           recordId: ref.recordId,
           accessTx: p.accessTx.toLowerCase() as Hex,

@@ -71,6 +71,7 @@ import type {
   ReshareDeal,
   ShareManifest,
 } from "./protocol.js";
+import { signatureChecker } from "./signatures.js";
 import { openShare, sealShare, shareCommitment, shareSlotKeyVersion } from "./shares.js";
 import type { ShareContext } from "./shares.js";
 import type { DurableWriter, KeyholderStore, LogRow, StoredShare } from "./store/sqlite.js";
@@ -228,6 +229,7 @@ export async function createKeyholderCore(opts: KeyholderCoreOptions): Promise<K
   const privateKeys = new Map<number, Uint8Array>([[identity.keyVersion, identity.x25519.privateKey]]);
   for (const k of opts.previousKeys ?? []) privateKeys.set(k.keyVersion, k.privateKey);
   const noncesInFlight = new Set<string>();
+  const checkSignature = signatureChecker();
 
   let keyholderId = Number(store.getMeta("keyholderId") ?? 0);
   let log = new ReleaseLog(store, genesisHead(chain.chainId, chain.keyholderRegistry, Math.max(keyholderId, 1)));
@@ -590,7 +592,8 @@ export async function createKeyholderCore(opts: KeyholderCoreOptions): Promise<K
       try {
         if (r.keyholderId !== me) refuse("WRONG_KEYHOLDER", "The request is for another keyholder");
         checkExpiry(r.expiry);
-        reader = recoverTypedSigner(domain, KEY_PREFLIGHT_TYPES, { ...r }, signature);
+        checkSignature(domain, KEY_PREFLIGHT_TYPES, { ...r }, signature, r.reader);
+        reader = r.reader;
         rateLimit(reader);
         const share = store.latestShare(r.subject, r.recordId);
         if (share === undefined) refuse("UNKNOWN_RECORD", "This keyholder holds no share of the record");
@@ -648,7 +651,8 @@ export async function createKeyholderCore(opts: KeyholderCoreOptions): Promise<K
         // 2. this keyholder; 3. expiry; 4. signature; 5. rate limit
         if (r.keyholderId !== me) refuse("WRONG_KEYHOLDER", "The request is for another keyholder");
         checkExpiry(r.expiry);
-        reader = recoverTypedSigner(domain, KEY_RELEASE_TYPES, { ...r }, signature);
+        checkSignature(domain, KEY_RELEASE_TYPES, { ...r }, signature, r.reader);
+        reader = r.reader;
         rateLimit(reader);
         // 6. nonce: new; held in memory now, stored with the answer's log entry in one commit
         nonceKey = `${lower(reader)}:${r.nonce}`;

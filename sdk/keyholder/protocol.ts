@@ -30,6 +30,7 @@ export function keyholderDomain(chainId: bigint | number, keyholderRegistry: str
 export const KEY_RELEASE_TYPES: Record<string, TypedDataField[]> = {
   KeyRelease: [
     { name: "keyholderId", type: "uint32" },
+    { name: "reader", type: "address" },
     { name: "subject", type: "bytes32" },
     { name: "recordId", type: "bytes32" },
     { name: "accessTx", type: "bytes32" },
@@ -41,6 +42,7 @@ export const KEY_RELEASE_TYPES: Record<string, TypedDataField[]> = {
 export const KEY_PREFLIGHT_TYPES: Record<string, TypedDataField[]> = {
   KeyPreflight: [
     { name: "keyholderId", type: "uint32" },
+    { name: "reader", type: "address" },
     { name: "subject", type: "bytes32" },
     { name: "recordId", type: "bytes32" },
     { name: "purpose", type: "uint8" },
@@ -145,6 +147,8 @@ export const RESHARE_SUBSHARES_TYPES: Record<string, TypedDataField[]> = {
 /** A reader's request for one keyholder's share of a record. */
 export interface KeyReleaseRequest {
   keyholderId: number;
+  /** The reader's account: the signer, and the accessor the access event must name. */
+  reader: string;
   subject: Hex;
   recordId: Hex;
   /** The transaction that logged the reader's access on chain. */
@@ -158,6 +162,8 @@ export interface KeyReleaseRequest {
 /** "Would my read be released?" — asked before the access is logged (no phantom reads). */
 export interface KeyPreflightRequest {
   keyholderId: number;
+  /** The reader's account (the signer). */
+  reader: string;
   subject: Hex;
   recordId: Hex;
   /** The PurposeOfUse code the reader will log. */
@@ -479,6 +485,7 @@ export function parseSigned<T>(body: unknown, parse: (o: Record<string, unknown>
 export function parseRelease(o: Record<string, unknown>): KeyReleaseRequest {
   return {
     keyholderId: int(o, "keyholderId", 1, U32),
+    reader: address(o, "reader"),
     subject: hex32(o, "subject"),
     recordId: hex32(o, "recordId"),
     accessTx: hex32(o, "accessTx"),
@@ -490,6 +497,7 @@ export function parseRelease(o: Record<string, unknown>): KeyReleaseRequest {
 export function parsePreflight(o: Record<string, unknown>): KeyPreflightRequest {
   return {
     keyholderId: int(o, "keyholderId", 1, U32),
+    reader: address(o, "reader"),
     subject: hex32(o, "subject"),
     recordId: hex32(o, "recordId"),
     purpose: int(o, "purpose", 0, 255),

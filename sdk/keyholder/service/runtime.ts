@@ -44,7 +44,11 @@ export async function startKeyholderService(
   const logger = opts.logger ?? keyholderLogger({ level: config.logLevel });
   const identity = await loadKeystore(config.keystore, opts.passphrase);
   const book = await readAddressBook(config.addressBook);
-  const provider = new JsonRpcProvider(config.rpcUrl, book.chainId, { staticNetwork: true, pollingInterval: 500, cacheTimeout: -1 });
+  const provider = new JsonRpcProvider(config.rpcUrl, book.chainId, {
+    staticNetwork: true,
+    pollingInterval: 500,
+    cacheTimeout: -1,
+  });
   const chain = await contractChainView({ provider, addressBook: book, blockCacheMs: config.blockCacheMs });
   const store = openKeyholderStore(join(config.dataDir, "keyholder.db"));
   const core = await createKeyholderCore({

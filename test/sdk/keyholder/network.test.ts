@@ -232,6 +232,7 @@ describe("keyholder network: three keyholder processes, k = 2, on anvil", functi
       const api = httpKeyholder(kh.url);
       const request = {
         keyholderId: kh.id,
+        reader: w.doctor.wallet.address,
         subject: w.subject,
         recordId,
         accessTx: doctorsTx,
@@ -250,6 +251,12 @@ describe("keyholder network: three keyholder processes, k = 2, on anvil", functi
       const forged = { ...request, nonce: hexlify(randomBytes(32)) as Hex };
       const wrongSigner = (await w.stranger.wallet.signTypedData(w.network.domain, KEY_RELEASE_TYPES, forged)) as Hex;
       expect(await api.release({ request: forged, signature: wrongSigner }).catch((e: unknown) => e)).to.have.property(
+        "refusal",
+        "BAD_SIGNATURE",
+      );
+      const theirs = { ...forged, reader: w.stranger.wallet.address };
+      const signedTheirs = (await w.stranger.wallet.signTypedData(w.network.domain, KEY_RELEASE_TYPES, theirs)) as Hex;
+      expect(await api.release({ request: theirs, signature: signedTheirs }).catch((e: unknown) => e)).to.have.property(
         "refusal",
         "ACCESS_NOT_YOURS",
       );
@@ -333,6 +340,7 @@ describe("keyholder network: three keyholder processes, k = 2, on anvil", functi
         const reader = i < 1000 ? w.doctor : w.stranger;
         const request = {
           keyholderId: m.id,
+          reader: reader.wallet.address,
           subject: w.subject,
           recordId,
           accessTx: tx,
