@@ -150,6 +150,8 @@ export interface KeyholderCore extends KeyholderApi {
   /** Appends a tick and padding; returns the (seq, head) to anchor. */
   prepareAnchor(padQuantum: number): Promise<{ seq: number; head: Hex }>;
   pruneNonces(): number;
+  /** Closes the store (pending writes are committed first). */
+  close(): void;
 }
 
 /** Refusal for each DenyReason of the contracts (index = enum value). */
@@ -1041,6 +1043,7 @@ export async function createKeyholderCore(opts: KeyholderCoreOptions): Promise<K
     },
 
     pruneNonces: () => store.pruneNonces(nowSeconds() - 60),
+    close: () => store.close(),
   };
   return core;
 }
