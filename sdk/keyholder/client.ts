@@ -239,20 +239,17 @@ export class KeyholderNetwork implements KeyCustody {
     const set = await this.chain.keyholderSet();
     const expiry = this.#expiry();
     const reader = await p.reader.getAddress();
-    const results = await this.#all(set, async (api, m) => {
-      const request = {
-        keyholderId: m.id,
-        reader,
-        subject: p.subject.toLowerCase(),
-        recordId: p.recordId.toLowerCase(),
-        purpose: p.purpose,
-        expiry,
-      };
-      return api.preflight({
-        request,
-        signature: await p.reader.signTypedData(this.domain, KEY_PREFLIGHT_TYPES, request),
-      });
-    });
+    // One signature serves every keyholder: the message lists them all.
+    const request = {
+      keyholderIds: set.members.map((m) => m.id),
+      reader,
+      subject: p.subject.toLowerCase(),
+      recordId: p.recordId.toLowerCase(),
+      purpose: p.purpose,
+      expiry,
+    };
+    const signature = await p.reader.signTypedData(this.domain, KEY_PREFLIGHT_TYPES, request);
+    const results = await this.#all(set, (api) => api.preflight({ request, signature }));
     const failures = results.flatMap((r) => (r.failure === undefined ? [] : [r.failure]));
     if (results.length - failures.length < set.threshold) {
       throw new KeyReleaseRefusedError(`Fewer than ${set.threshold} keyholders would release the key`, failures);
@@ -339,7 +336,7 @@ export class KeyholderNetwork implements KeyCustody {
         slot: getBytes(r.slot),
         recipientPrivateKey: privateKey,
         context: ctx,
-        release: { reader: readerAddress, nonce: nonces.get(m.id)! },
+        release: { reader: readerAddress, nonce: request.nonce },
       });
       if (shareCommitment(ctx, share) !== entry.commitment.toLowerCase()) {
         throw new MedLedgerError(ErrorCodes.INTEGRITY_FAILED, "The released share does not match its commitment");
@@ -350,7 +347,17 @@ export class KeyholderNetwork implements KeyCustody {
       await tryCombine(r.epoch);
     };
 
-    const nonces = new Map<number, Hex>();
+    // One request, one signature and one nonce for every keyholder (each keeps the nonce for itself).
+    const request = {
+      keyholderIds: set.members.map((m) => m.id),
+      reader: readerAddress,
+      subject: ref.subject,
+      recordId: ref.recordId,
+      accessTx: p.accessTx.toLowerCase() as Hex,
+      nonce: hexlify(randomBytes(32)) as Hex,
+      expiry,
+    };
+    const signature = (await p.reader.signTypedData(this.domain, KEY_RELEASE_TYPES, request)) as Hex;
     await new Promise<void>((resolve) => {
       let pending = set.members.length;
       const settle = () => {
@@ -361,19 +368,7 @@ export class KeyholderNetwork implements KeyCustody {
         }
       };
       for (const m of set.members) {
-        const nonce = hexlify(randomBytes(32)) as Hex;
-        nonces.set(m.id, nonce);
-        const request = {
-          keyholderId: m.id,
-          reader: readerAddress,
-          subject: ref.subject,
-          recordId: ref.recordId,
-          accessTx: p.accessTx.toLowerCase() as Hex,
-          nonce,
-          expiry,
-        };
         (async () => {
-          const signature = (await p.reader.signTypedData(this.domain, KEY_RELEASE_TYPES, request)) as Hex;
           const r = await withTimeout(this.api(m).release({ request, signature }), this.#timeoutMs, m.endpoint);
           if (!done) await handle(m, r);
         })()

@@ -592,7 +592,7 @@ export async function createKeyholderCore(opts: KeyholderCoreOptions): Promise<K
       const { request: r, signature } = parseSigned(body, parsePreflight);
       let reader: string | undefined;
       try {
-        if (r.keyholderId !== me) refuse("WRONG_KEYHOLDER", "The request is for another keyholder");
+        if (!r.keyholderIds.includes(me)) refuse("WRONG_KEYHOLDER", "The request is not addressed to this keyholder");
         checkExpiry(r.expiry);
         checkSignature(domain, KEY_PREFLIGHT_TYPES, { ...r }, signature, r.reader);
         reader = r.reader;
@@ -651,7 +651,7 @@ export async function createKeyholderCore(opts: KeyholderCoreOptions): Promise<K
       let nonceWrite: ((w: DurableWriter) => void) | undefined;
       try {
         // 2. this keyholder; 3. expiry; 4. signature; 5. rate limit
-        if (r.keyholderId !== me) refuse("WRONG_KEYHOLDER", "The request is for another keyholder");
+        if (!r.keyholderIds.includes(me)) refuse("WRONG_KEYHOLDER", "The request is not addressed to this keyholder");
         checkExpiry(r.expiry);
         checkSignature(domain, KEY_RELEASE_TYPES, { ...r }, signature, r.reader);
         reader = r.reader;

@@ -29,7 +29,7 @@ export function keyholderDomain(chainId: bigint | number, keyholderRegistry: str
 
 export const KEY_RELEASE_TYPES: Record<string, TypedDataField[]> = {
   KeyRelease: [
-    { name: "keyholderId", type: "uint32" },
+    { name: "keyholderIds", type: "uint32[]" },
     { name: "reader", type: "address" },
     { name: "subject", type: "bytes32" },
     { name: "recordId", type: "bytes32" },
@@ -41,7 +41,7 @@ export const KEY_RELEASE_TYPES: Record<string, TypedDataField[]> = {
 
 export const KEY_PREFLIGHT_TYPES: Record<string, TypedDataField[]> = {
   KeyPreflight: [
-    { name: "keyholderId", type: "uint32" },
+    { name: "keyholderIds", type: "uint32[]" },
     { name: "reader", type: "address" },
     { name: "subject", type: "bytes32" },
     { name: "recordId", type: "bytes32" },
@@ -146,7 +146,8 @@ export const RESHARE_SUBSHARES_TYPES: Record<string, TypedDataField[]> = {
 
 /** A reader's request for one keyholder's share of a record. */
 export interface KeyReleaseRequest {
-  keyholderId: number;
+  /** The keyholders the request is addressed to (ascending; one signature serves them all). */
+  keyholderIds: number[];
   /** The reader's account: the signer, and the accessor the access event must name. */
   reader: string;
   subject: Hex;
@@ -161,7 +162,8 @@ export interface KeyReleaseRequest {
 
 /** "Would my read be released?" — asked before the access is logged (no phantom reads). */
 export interface KeyPreflightRequest {
-  keyholderId: number;
+  /** The keyholders asked (ascending). */
+  keyholderIds: number[];
   /** The reader's account (the signer). */
   reader: string;
   subject: Hex;
@@ -484,7 +486,7 @@ export function parseSigned<T>(body: unknown, parse: (o: Record<string, unknown>
 
 export function parseRelease(o: Record<string, unknown>): KeyReleaseRequest {
   return {
-    keyholderId: int(o, "keyholderId", 1, U32),
+    keyholderIds: intArray(o, "keyholderIds", 1, U32, MAX_KEYHOLDERS),
     reader: address(o, "reader"),
     subject: hex32(o, "subject"),
     recordId: hex32(o, "recordId"),
@@ -496,7 +498,7 @@ export function parseRelease(o: Record<string, unknown>): KeyReleaseRequest {
 
 export function parsePreflight(o: Record<string, unknown>): KeyPreflightRequest {
   return {
-    keyholderId: int(o, "keyholderId", 1, U32),
+    keyholderIds: intArray(o, "keyholderIds", 1, U32, MAX_KEYHOLDERS),
     reader: address(o, "reader"),
     subject: hex32(o, "subject"),
     recordId: hex32(o, "recordId"),

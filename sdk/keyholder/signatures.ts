@@ -12,6 +12,7 @@
  * ```
  */
 import { secp256k1 } from "@noble/curves/secp256k1.js";
+import { keccak_256 } from "@noble/hashes/sha3.js";
 import { SigningKey, TypedDataEncoder, getBytes, keccak256 } from "ethers";
 import type { TypedDataDomain, TypedDataField } from "ethers";
 
@@ -24,6 +25,93 @@ const Fn = P.Fn;
 const HALF_N = Fn.ORDER >> 1n;
 
 const toBigInt = (b: Uint8Array) => BigInt(`0x${Buffer.from(b).toString("hex") || "0"}`);
+
+const typeHashes = new Map<string, Uint8Array>();
+const domainSeparators = new Map<string, Uint8Array>();
+const UINT = /^uint(\d+)$/;
+
+function word(value: bigint): Uint8Array {
+  const out = new Uint8Array(32);
+  let v = value;
+  for (let i = 31; i >= 0 && v > 0n; i--) {
+    out[i] = Number(v & 0xffn);
+    v >>= 8n;
+  }
+  return out;
+}
+
+function encodeStatic(type: string, value: unknown): Uint8Array | undefined {
+  if (type === "bytes32") {
+    const b = getBytes(value as string);
+    return b.length === 32 ? b : undefined;
+  }
+  if (type === "address") {
+    const b = getBytes(value as string);
+    if (b.length !== 20) return undefined;
+    const out = new Uint8Array(32);
+    out.set(b, 12);
+    return out;
+  }
+  const m = UINT.exec(type);
+  if (m !== null) {
+    const v = BigInt(value as bigint | number | string);
+    return v < 0n || v >= 1n << BigInt(m[1] ?? "256") ? undefined : word(v);
+  }
+  return undefined;
+}
+
+/**
+ * The EIP-712 digest of a flat struct of uintN, address, bytes32 and uintN[] fields (our request
+ * types), with the domain separator and type hash cached: about ten times cheaper than ethers'
+ * general encoder. Anything else falls back to ethers. A test checks both agree.
+ */
+export function typedDigest(
+  domain: TypedDataDomain,
+  types: Record<string, TypedDataField[]>,
+  value: Record<string, unknown>,
+): Uint8Array {
+  const names = Object.keys(types);
+  const name = names[0]!;
+  const fields = types[name]!;
+  const fallback = () => getBytes(TypedDataEncoder.hash(domain, types, value));
+  if (names.length !== 1) return fallback();
+  let typeHash = typeHashes.get(name);
+  if (typeHash === undefined) {
+    typeHash = keccak_256(new TextEncoder().encode(`${name}(${fields.map((f) => `${f.type} ${f.name}`).join(",")})`));
+    typeHashes.set(name, typeHash);
+  }
+  const parts: Uint8Array[] = [typeHash];
+  for (const f of fields) {
+    const v = value[f.name];
+    if (f.type.endsWith("[]")) {
+      if (!Array.isArray(v)) return fallback();
+      const items = (v as unknown[]).map((x) => encodeStatic(f.type.slice(0, -2), x));
+      if (items.some((x) => x === undefined)) return fallback();
+      parts.push(keccak_256(concatBytes(items as Uint8Array[])));
+    } else {
+      const e = encodeStatic(f.type, v);
+      if (e === undefined) return fallback();
+      parts.push(e);
+    }
+  }
+  const domainKey = JSON.stringify(domain, (_k, x: unknown) => (typeof x === "bigint" ? x.toString() : x));
+  let separator = domainSeparators.get(domainKey);
+  if (separator === undefined) {
+    separator = getBytes(TypedDataEncoder.hashDomain(domain));
+    domainSeparators.set(domainKey, separator);
+  }
+  return keccak_256(concatBytes([Uint8Array.of(0x19, 0x01), separator, keccak_256(concatBytes(parts))]));
+}
+
+function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
 
 export type SignatureChecker = (
   domain: TypedDataDomain,
@@ -40,7 +128,7 @@ export function signatureChecker(maxSigners = 10_000): SignatureChecker {
     let digest: Uint8Array;
     let sig: Uint8Array;
     try {
-      digest = getBytes(TypedDataEncoder.hash(domain, types, value));
+      digest = typedDigest(domain, types, value);
       sig = getBytes(signature);
     } catch (err) {
       return refuse("BAD_SIGNATURE", "The signature does not verify", String((err as Error).message).slice(0, 200));

@@ -8,7 +8,7 @@ import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
 
 import { expect } from "chai";
-import { Wallet, getBytes, hexlify, randomBytes } from "ethers";
+import { Wallet, ZeroHash, getBytes, hexlify, randomBytes } from "ethers";
 import fc from "fast-check";
 
 import type { Hex } from "../../../sdk/types.js";
@@ -24,6 +24,8 @@ import { combineShares, keyCheckValue, openShare, sealShare, shareCommitment } f
 import { httpKeyholder } from "../../../sdk/keyholder/transport.js";
 import { PURPOSE, startKeyholderWorld } from "../../../fixtures/keyholders.js";
 import type { KeyholderProcess, KeyholderWorld, Person } from "../../../fixtures/keyholders.js";
+
+const ZERO = ZeroHash as Hex;
 
 async function refusal(p: Promise<unknown>): Promise<KeyReleaseRefusedError> {
   const err = await p.then(
@@ -231,7 +233,7 @@ describe("keyholder network: three keyholder processes, k = 2, on anvil", functi
       const kh = w.keyholders[1]!;
       const api = httpKeyholder(kh.url);
       const request = {
-        keyholderId: kh.id,
+        keyholderIds: [kh.id],
         reader: w.doctor.wallet.address,
         subject: w.subject,
         recordId,
@@ -339,7 +341,7 @@ describe("keyholder network: three keyholder processes, k = 2, on anvil", functi
         const m = members[i % members.length]!;
         const reader = i < 1000 ? w.doctor : w.stranger;
         const request = {
-          keyholderId: m.id,
+          keyholderIds: [m.id],
           reader: reader.wallet.address,
           subject: w.subject,
           recordId,
@@ -485,6 +487,43 @@ describe("keyholder network: three keyholder processes, k = 2, on anvil", functi
     }
     await expectTyped(await fetch(`${kh.url}/nowhere`));
     expect((await fetch(`${kh.url}/health`)).status).to.equal(200);
+  });
+
+  it("re-key: the old version's shares are destroyed once the chain shows it superseded; its key opens nothing new", async () => {
+    const v1 = await w.writeRecord();
+    expect(await read(w.doctor, v1.recordId, await w.access(w.doctor, v1.recordId))).to.deep.equal(v1.dataKey);
+    await refusedBy(
+      w.network.retire({ by: w.doctor.wallet, subject: w.subject, recordId: v1.recordId }),
+      "NOT_SUPERSEDED",
+    );
+    const v2 = { recordId: hexlify(randomBytes(32)) as Hex, dataKey: randomBytes(32) };
+    await w.network.deposit({
+      writer: w.doctor.wallet,
+      subject: w.subject,
+      recordId: v2.recordId,
+      dataKey: v2.dataKey,
+    });
+    const anchor = await w.records
+      .connect(w.doctor.wallet)
+      .anchorRecord(
+        w.subject,
+        v2.recordId,
+        2,
+        hexlify(randomBytes(32)),
+        hexlify(randomBytes(32)),
+        v1.recordId,
+        "fs:v2",
+        ZERO,
+      );
+    await anchor.wait();
+    await refusedBy(
+      w.network.retire({ by: w.stranger.wallet, subject: w.subject, recordId: v1.recordId }),
+      "NOT_WRITER",
+    );
+    await w.network.retire({ by: w.doctor.wallet, subject: w.subject, recordId: v1.recordId });
+    for (const kh of w.keyholders) expect(sharesOf(kh, v1.recordId)).to.have.length(0);
+    expect(await read(w.doctor, v2.recordId, await w.access(w.doctor, v2.recordId))).to.deep.equal(v2.dataKey);
+    expect(v2.dataKey).to.not.deep.equal(v1.dataKey);
   });
 
   it("a keyholder joins and one leaves: resharing without assembling the key; the leaver's shares are useless", async () => {

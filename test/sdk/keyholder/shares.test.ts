@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { Wallet, hexlify, randomBytes } from "ethers";
+import { TypedDataEncoder, Wallet, hexlify, randomBytes } from "ethers";
 import fc from "fast-check";
 import { combine, split } from "shamir-secret-sharing";
 
@@ -7,7 +7,8 @@ import { generateX25519KeyPair } from "../../../sdk/crypto/keyslot.js";
 import { DecryptionError, IntegrityError } from "../../../sdk/errors.js";
 import { gfAdd, gfInv, gfMul, gfScale, lagrangeAtZero, shareAt } from "../../../sdk/keyholder/gf256.js";
 import { buildManifest, signAttestation, trustedShares } from "../../../sdk/keyholder/manifest.js";
-import { keyholderDomain } from "../../../sdk/keyholder/protocol.js";
+import { KEY_PREFLIGHT_TYPES, KEY_RELEASE_TYPES, keyholderDomain } from "../../../sdk/keyholder/protocol.js";
+import { signatureChecker, typedDigest } from "../../../sdk/keyholder/signatures.js";
 import {
   combineShares,
   keyCheckValue,
@@ -158,5 +159,56 @@ describe("keyholder shares: field, split, seal, commitments, manifests", () => {
     ];
     const trusted = trustedShares(domain, reshared, { anchoredBy: writer.address, accountOf });
     expect([...trusted.entries.keys()]).to.deep.equal([2]);
+  });
+
+  it("the fast EIP-712 digest equals ethers'; the signature checker accepts the named signer only, cached or not", async () => {
+    const domain = keyholderDomain(31337n, ref.keyholderRegistry);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 1, max: 0xffff_ffff }), { minLength: 1, maxLength: 8 }),
+        fc.integer({ min: 0, max: 255 }),
+        fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+        async (ids, purpose, expiry) => {
+          const reader = Wallet.createRandom().address;
+          const release = {
+            keyholderIds: ids,
+            reader,
+            subject: hex32(),
+            recordId: hex32(),
+            accessTx: hex32(),
+            nonce: hex32(),
+            expiry,
+          };
+          expect(hexlify(typedDigest(domain, KEY_RELEASE_TYPES, release))).to.equal(
+            TypedDataEncoder.hash(domain, KEY_RELEASE_TYPES, release),
+          );
+          const preflight = { keyholderIds: ids, reader, subject: hex32(), recordId: hex32(), purpose, expiry };
+          expect(hexlify(typedDigest(domain, KEY_PREFLIGHT_TYPES, preflight))).to.equal(
+            TypedDataEncoder.hash(domain, KEY_PREFLIGHT_TYPES, preflight),
+          );
+        },
+      ),
+      { numRuns: 50 },
+    );
+    const check = signatureChecker();
+    const alice = Wallet.createRandom();
+    const bob = Wallet.createRandom();
+    const request = {
+      keyholderIds: [1, 2],
+      reader: alice.address,
+      subject: hex32(),
+      recordId: hex32(),
+      accessTx: hex32(),
+      nonce: hex32(),
+      expiry: 5,
+    };
+    const signature = await alice.signTypedData(domain, KEY_RELEASE_TYPES, request);
+    for (let i = 0; i < 2; i++) check(domain, KEY_RELEASE_TYPES, request, signature, alice.address); // recovered, then cached
+    expect(() => check(domain, KEY_RELEASE_TYPES, { ...request, expiry: 6 }, signature, alice.address)).to.throw(
+      /not signed/,
+    );
+    const bobs = await bob.signTypedData(domain, KEY_RELEASE_TYPES, request);
+    expect(() => check(domain, KEY_RELEASE_TYPES, request, bobs, alice.address)).to.throw(/not signed/);
+    expect(() => check(domain, KEY_RELEASE_TYPES, request, "0x1234", alice.address)).to.throw();
   });
 });
