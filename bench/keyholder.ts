@@ -17,6 +17,8 @@
  * const figures = await benchKeyholder({ quick: true });
  * ```
  */
+import { loadavg } from "node:os";
+
 import { startKeyholderWorld } from "../fixtures/keyholders.js";
 import type { KeyholderWorld } from "../fixtures/keyholders.js";
 
@@ -26,6 +28,8 @@ export interface KeyholderBenchFigures {
   keyReleasesPerSec: number;
   keyholderSharesPerSec: number;
   keyReleaseP95MsK3N5: number;
+  /** The machine's 1-minute load average when the run ended (2 cores; other work shares them). */
+  keyholderBenchLoadAvg: number;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -110,6 +114,7 @@ export async function benchKeyholder(opts: { quick?: boolean } = {}): Promise<Ke
     keyReleasesPerSec: Math.round(rate.perSec),
     keyholderSharesPerSec: Math.round(rate.shares),
     keyReleaseP95MsK3N5: round(p95k3),
+    keyholderBenchLoadAvg: round(loadavg()[0] ?? 0),
   };
 }
 
