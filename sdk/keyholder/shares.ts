@@ -46,9 +46,9 @@ import {
   u256BE,
   writeU32BE,
 } from "../crypto/bytes.js";
-import { generateX25519KeyPair, x25519PublicKey, x25519SharedSecret } from "../crypto/keyslot.js";
 import { DecryptionError, InvalidInputError, UnsupportedFormatError } from "../errors.js";
 import type { Hex } from "../types.js";
+import { ephemeralAgreement, publicKeyOf, sharedSecret } from "./x25519.js";
 
 /** Bytes of a share: 32 (y) + 1 (x). */
 export const SHARE_LENGTH = 33;
@@ -195,14 +195,12 @@ export function sealShare(p: SealShareParams): Uint8Array {
   if (p.share[SHARE_LENGTH - 1] !== p.context.x)
     throw new InvalidInputError("the share's x does not match its context");
   const { label, bytes } = binding(p.context, p.release);
-  const eph = generateX25519KeyPair();
-  const shared = x25519SharedSecret(eph.privateKey, p.recipientPublicKey);
-  eph.privateKey.fill(0);
+  const { ephemeralPublicKey, shared } = ephemeralAgreement(p.recipientPublicKey);
   const slot = new Uint8Array(SHARE_SLOT_LENGTH);
   slot[0] = SHARE_SLOT_VERSION;
   writeU32BE(slot, 1, p.recipientKeyVersion);
-  slot.set(eph.publicKey, 5);
-  const key = kek(shared, eph.publicKey, p.recipientPublicKey, label, bytes);
+  slot.set(ephemeralPublicKey, 5);
+  const key = kek(shared, ephemeralPublicKey, p.recipientPublicKey, label, bytes);
   shared.fill(0);
   slot.set(
     chacha20poly1305(key, ZERO_NONCE, concat(slot.subarray(0, PREFIX_LENGTH), bytes)).encrypt(p.share),
@@ -235,11 +233,11 @@ export function openShare(p: OpenShareParams): Uint8Array {
   const ephemeral = p.slot.subarray(5, PREFIX_LENGTH);
   let shared: Uint8Array;
   try {
-    shared = x25519SharedSecret(p.recipientPrivateKey, ephemeral);
+    shared = sharedSecret(p.recipientPrivateKey, ephemeral);
   } catch (cause) {
     throw new DecryptionError("Share slot has an invalid ephemeral key", { cause });
   }
-  const key = kek(shared, ephemeral, x25519PublicKey(p.recipientPrivateKey), label, bytes);
+  const key = kek(shared, ephemeral, publicKeyOf(p.recipientPrivateKey), label, bytes);
   shared.fill(0);
   try {
     const share = chacha20poly1305(key, ZERO_NONCE, concat(p.slot.subarray(0, PREFIX_LENGTH), bytes)).decrypt(

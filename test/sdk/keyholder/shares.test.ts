@@ -3,7 +3,8 @@ import { TypedDataEncoder, Wallet, hexlify, randomBytes } from "ethers";
 import fc from "fast-check";
 import { combine, split } from "shamir-secret-sharing";
 
-import { generateX25519KeyPair } from "../../../sdk/crypto/keyslot.js";
+import { generateX25519KeyPair, x25519PublicKey, x25519SharedSecret } from "../../../sdk/crypto/keyslot.js";
+import { ephemeralAgreement, publicKeyOf, sharedSecret } from "../../../sdk/keyholder/x25519.js";
 import { DecryptionError, IntegrityError } from "../../../sdk/errors.js";
 import { gfAdd, gfInv, gfMul, gfScale, lagrangeAtZero, shareAt } from "../../../sdk/keyholder/gf256.js";
 import { buildManifest, signAttestation, trustedShares } from "../../../sdk/keyholder/manifest.js";
@@ -210,5 +211,20 @@ describe("keyholder shares: field, split, seal, commitments, manifests", () => {
     const bobs = await bob.signTypedData(domain, KEY_RELEASE_TYPES, request);
     expect(() => check(domain, KEY_RELEASE_TYPES, request, bobs, alice.address)).to.throw(/not signed/);
     expect(() => check(domain, KEY_RELEASE_TYPES, request, "0x1234", alice.address)).to.throw();
+  });
+
+  it("the cached X25519 agrees with the SDK's key-slot X25519 and refuses low-order points", () => {
+    for (let i = 0; i < 20; i++) {
+      const a = generateX25519KeyPair();
+      const b = generateX25519KeyPair();
+      expect(publicKeyOf(a.privateKey)).to.deep.equal(x25519PublicKey(a.privateKey));
+      expect(sharedSecret(a.privateKey, b.publicKey, true)).to.deep.equal(
+        x25519SharedSecret(a.privateKey, b.publicKey),
+      );
+      const { ephemeralPublicKey, shared } = ephemeralAgreement(b.publicKey);
+      expect(x25519SharedSecret(b.privateKey, ephemeralPublicKey)).to.deep.equal(shared);
+    }
+    expect(() => sharedSecret(generateX25519KeyPair().privateKey, new Uint8Array(32))).to.throw(/low-order/);
+    expect(() => ephemeralAgreement(new Uint8Array(32))).to.throw(/low-order/);
   });
 });
