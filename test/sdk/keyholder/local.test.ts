@@ -3,6 +3,9 @@
  * contracts 1.1, through the same KeyholderNetwork client.
  */
 import { expect } from "chai";
+import { hexlify, randomBytes } from "ethers";
+
+import type { Hex } from "../../../sdk/types.js";
 
 import { KeyReleaseRefusedError } from "../../../sdk/keyholder/client.js";
 import { PURPOSE, startKeyholderWorld } from "../../../fixtures/keyholders.js";
@@ -12,7 +15,7 @@ describe("keyholder network in process (embedded default)", function () {
   this.timeout(300_000);
   let w: KeyholderWorld;
   before(async () => {
-    w = await startKeyholderWorld({ n: 3, k: 2, inProcess: true });
+    w = await startKeyholderWorld({ n: 3, k: 2, inProcess: true, config: { pendingTtlSeconds: 1 } });
   });
   after(async () => w?.stop());
 
@@ -37,5 +40,36 @@ describe("keyholder network in process (embedded default)", function () {
       "ACCESS_NOT_YOURS",
       "ACCESS_NOT_YOURS",
     ]);
+  });
+
+  it("pending shares of a record never anchored expire after the TTL; anchored ones become active", async () => {
+    const orphan = hexlify(randomBytes(32)) as Hex;
+    await w.network.deposit({
+      writer: w.doctor.wallet,
+      subject: w.subject,
+      recordId: orphan,
+      dataKey: randomBytes(32),
+    });
+    const { recordId, dataKey } = await w.writeRecord();
+    await new Promise((r) => setTimeout(r, 2100));
+    for (const core of w.cores) expect(await core.sweepPending()).to.be.greaterThanOrEqual(1);
+    const err = await w.network
+      .preflight({ reader: w.doctor.wallet, subject: w.subject, recordId: orphan, purpose: PURPOSE.TREAT })
+      .catch((e: unknown) => e);
+    expect(Object.values((err as KeyReleaseRefusedError).codes())).to.deep.equal([
+      "UNKNOWN_RECORD",
+      "UNKNOWN_RECORD",
+      "UNKNOWN_RECORD",
+    ]);
+    const tx = await w.access(w.doctor, recordId);
+    expect(
+      await w.network.release({
+        reader: w.doctor.wallet,
+        readerKeys: w.doctor.keys,
+        subject: w.subject,
+        recordId,
+        accessTx: tx,
+      }),
+    ).to.deep.equal(dataKey);
   });
 });
