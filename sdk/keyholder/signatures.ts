@@ -16,6 +16,7 @@ import { keccak_256 } from "@noble/hashes/sha3.js";
 import { SigningKey, TypedDataEncoder, getBytes, keccak256 } from "ethers";
 import type { TypedDataDomain, TypedDataField } from "ethers";
 
+import { concat, u256BE } from "../crypto/bytes.js";
 import { refuse } from "./protocol.js";
 
 type Point = ReturnType<typeof secp256k1.Point.fromHex>;
@@ -29,16 +30,6 @@ const toBigInt = (b: Uint8Array) => BigInt(`0x${Buffer.from(b).toString("hex") |
 const typeHashes = new Map<string, Uint8Array>();
 const domainSeparators = new Map<string, Uint8Array>();
 const UINT = /^uint(\d+)$/;
-
-function word(value: bigint): Uint8Array {
-  const out = new Uint8Array(32);
-  let v = value;
-  for (let i = 31; i >= 0 && v > 0n; i--) {
-    out[i] = Number(v & 0xffn);
-    v >>= 8n;
-  }
-  return out;
-}
 
 function encodeStatic(type: string, value: unknown): Uint8Array | undefined {
   if (type === "bytes32") {
@@ -55,7 +46,7 @@ function encodeStatic(type: string, value: unknown): Uint8Array | undefined {
   const m = UINT.exec(type);
   if (m !== null) {
     const v = BigInt(value as bigint | number | string);
-    return v < 0n || v >= 1n << BigInt(m[1] ?? "256") ? undefined : word(v);
+    return v < 0n || v >= 1n << BigInt(m[1] ?? "256") ? undefined : u256BE(v);
   }
   return undefined;
 }
@@ -87,7 +78,7 @@ export function typedDigest(
       if (!Array.isArray(v)) return fallback();
       const items = (v as unknown[]).map((x) => encodeStatic(f.type.slice(0, -2), x));
       if (items.some((x) => x === undefined)) return fallback();
-      parts.push(keccak_256(concatBytes(items as Uint8Array[])));
+      parts.push(keccak_256(concat(...(items as Uint8Array[]))));
     } else {
       const e = encodeStatic(f.type, v);
       if (e === undefined) return fallback();
@@ -100,17 +91,7 @@ export function typedDigest(
     separator = getBytes(TypedDataEncoder.hashDomain(domain));
     domainSeparators.set(domainKey, separator);
   }
-  return keccak_256(concatBytes([Uint8Array.of(0x19, 0x01), separator, keccak_256(concatBytes(parts))]));
-}
-
-function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return keccak_256(concat(Uint8Array.of(0x19, 0x01), separator, keccak_256(concat(...parts))));
 }
 
 export type SignatureChecker = (

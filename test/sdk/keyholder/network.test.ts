@@ -27,6 +27,17 @@ import type { KeyholderProcess, KeyholderWorld, Person } from "../../../fixtures
 
 const ZERO = ZeroHash as Hex;
 
+/** The record a share belongs to, in the world's deployment. */
+function refOf(w: KeyholderWorld, recordId: Hex) {
+  return {
+    chainId: w.chain.chainId,
+    keyholderRegistry: w.chain.keyholderRegistry,
+    recordRegistry: w.chain.recordRegistry,
+    subject: w.subject,
+    recordId,
+  };
+}
+
 async function refusal(p: Promise<unknown>): Promise<KeyReleaseRefusedError> {
   const err = await p.then(
     () => undefined,
@@ -149,18 +160,11 @@ describe("keyholder network: three keyholder processes, k = 2, on anvil", functi
           share: wrong,
           recipientPublicKey: getBytes(w.doctor.publicKey),
           recipientKeyVersion: r.readerKeyVersion,
-          context: { ...refOf(recordId), keyholderId: liar.id, epoch: BigInt(r.epoch), x: r.x },
+          context: { ...refOf(w, recordId), keyholderId: liar.id, epoch: BigInt(r.epoch), x: r.x },
           release: { reader: w.doctor.wallet.address, nonce: request.nonce },
         });
         return { ...r, slot: hexlify(slot) as Hex };
       },
-    });
-    const refOf = (id: Hex) => ({
-      chainId: w.chain.chainId,
-      keyholderRegistry: w.chain.keyholderRegistry,
-      recordRegistry: w.chain.recordRegistry,
-      subject: w.subject,
-      recordId: id,
     });
     const withLiar = await KeyholderNetwork.create({
       chain: w.chain,
@@ -205,13 +209,7 @@ describe("keyholder network: three keyholder processes, k = 2, on anvil", functi
     );
     db.close();
     expect(dump).to.not.include(hexlify(dataKey).slice(2));
-    const ref = {
-      chainId: w.chain.chainId,
-      keyholderRegistry: w.chain.keyholderRegistry,
-      recordRegistry: w.chain.recordRegistry,
-      subject: w.subject,
-      recordId,
-    };
+    const ref = refOf(w, recordId);
     const check = keyCheckValue(ref, dataKey);
     for (let i = 0; i < 64; i++) {
       const guess = new Uint8Array(33);
@@ -536,13 +534,7 @@ describe("keyholder network: three keyholder processes, k = 2, on anvil", functi
     expect(await read(w.doctor, recordId, await w.access(w.doctor, recordId))).to.deep.equal(dataKey);
 
     // The leaver's share as it stands before it leaves (an attacker's copy of its database and key).
-    const ref = {
-      chainId: w.chain.chainId,
-      keyholderRegistry: w.chain.keyholderRegistry,
-      recordRegistry: w.chain.recordRegistry,
-      subject: w.subject,
-      recordId,
-    };
+    const ref = refOf(w, recordId);
     const plain = (kh: KeyholderProcess) =>
       sharesOf(kh, recordId).map((row) =>
         openShare({
