@@ -289,8 +289,12 @@ interface IRecordRegistry is IMigratable {
     function access(SubjectId subject, RecordId recordId, uint8 purpose, ConsentId consentHint) external;
 
     /// @notice As {access} for several records of one subject (a chart): one event per record; all
-    /// or nothing.
-    /// @dev Requirements: 1..MAX_ACCESS_BATCH records, each readable as by {access}.
+    /// or nothing. The decision is reused while the category repeats.
+    /// @param subject the subject
+    /// @param recordIds 1..MAX_ACCESS_BATCH records of the subject
+    /// @param purpose a PurposeOfUse code
+    /// @param consentHint the READ consent to use (zero: search the caller's consents)
+    /// @dev Requirements: each record readable as by {access}.
     ///
     /// Emits one {RecordAccessed} event per record.
     function accessBatch(
