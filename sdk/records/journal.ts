@@ -42,8 +42,12 @@ export interface JournalEntry {
    */
   labels: LabelOpening;
   stage: JournalStage;
-  /** For batch members: the batch root and the Merkle proof (the batch tag starts the record id). */
-  batch?: { root: Hex; proof: Hex[] };
+  /**
+   * For batch members: the batch root, the member's Merkle proof and the batch's size (the batch
+   * tag starts the record id). Written before the batch is anchored ("stored"), so that a retry
+   * adopts the batch if its anchor was mined meanwhile.
+   */
+  batch?: { root: Hex; proof: Hex[]; count: number };
 }
 
 export interface Journal {

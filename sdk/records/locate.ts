@@ -214,9 +214,10 @@ export async function findBatchMember(
   id: RecordId,
 ): Promise<BatchMember | undefined> {
   const local = await ctx.journal.byRecord(id);
-  if (local?.batch !== undefined && local.subject === subject)
+  if (local?.batch !== undefined && local.stage === "anchored" && local.subject === subject)
     return {
-      ...local.batch,
+      root: local.batch.root,
+      proof: local.batch.proof,
       category: local.category,
       digest: local.digest,
       labelCommitment: local.labelCommitment,
@@ -302,7 +303,7 @@ export async function locate(ctx: LedgerContext, subject: SubjectId, id: RecordI
       ? { pointer: mine.pointer, digest: mine.digest, labelCommitment: mine.labelCommitment, previous: mine.previous }
       : event;
   let anchored = state;
-  if (found === undefined || (anchored === undefined && mine?.batch !== undefined)) {
+  if (found === undefined || (anchored === undefined && mine?.batch !== undefined && mine.stage === "anchored")) {
     const member = await findBatchMember(ctx, subject, id);
     if (member === undefined) throw new NotFoundError(`Record ${id} of subject ${subject} is not anchored`);
     found = { pointer: member.pointer, digest: member.digest, labelCommitment: member.labelCommitment, previous: null };

@@ -16,7 +16,8 @@
  * Identity: a record id is taken for its subject once anchored. An existing anchor (a retry whose
  * earlier transaction was mined, or `RecordExists`) is adopted only when it commits to this
  * write's digest and label commitment in the same category; anything else is a ConflictError.
- * Likewise a batch root of the subject is adopted only with the same tag, size and categories.
+ * Likewise a batch root of the subject is adopted only with the same tag and size (the root commits
+ * to every member leaf, subject included).
  *
  * Batches: every member's id is `tag (16 bytes) ‖ random (16 bytes)` with the batch's random tag,
  * which `BatchAnchored` indexes, so a reader finds a member's batch with one log query.
@@ -304,12 +305,48 @@ export async function put(ctx: LedgerContext, params: PutParams): Promise<Record
   }
 }
 
-/** Anchors one batch (the pending entries sharing a tag) unless the subject has it; adopts only our own. */
+type Member = { entry: JournalEntry; key: string };
+
+/**
+ * The subject's batch with `root`, if any, must be this very batch (same tag and size);
+ * ConflictError otherwise. False when the subject has no batch with `root`.
+ */
+async function adoptBatch(
+  ctx: LedgerContext,
+  subject: SubjectId,
+  b: { root: Hex; tag: Hex; count: number },
+): Promise<boolean> {
+  const existing = await readBatch(ctx, subject, b.root);
+  if (existing === undefined) return false;
+  if (existing.tag !== b.tag || existing.count !== b.count)
+    throw new ConflictError(
+      "batch",
+      b.root,
+      `Batch root ${b.root} of subject ${subject} is anchored with other terms`,
+      {
+        details: `on chain: tag ${existing.tag}, ${existing.count} records; this batch: tag ${b.tag}, ${b.count} records`,
+      },
+    );
+  return true;
+}
+
+async function markAnchored(ctx: LedgerContext, members: readonly Member[]): Promise<void> {
+  for (const { entry, key } of members) {
+    entry.stage = "anchored";
+    await ctx.journal.put(key, entry);
+  }
+}
+
+/**
+ * Anchors one batch (pending entries sharing a tag): stores the manifest, writes each member's
+ * root and proof to the journal BEFORE anchoring (a retry then finds and adopts the batch), and
+ * anchors it unless the subject already has it (adopted only with the same tag and size).
+ */
 async function anchorGroup(
   ctx: LedgerContext,
   subject: SubjectId,
   tag: Hex,
-  group: { entry: JournalEntry; key: string }[],
+  group: readonly Member[],
   estimate: { gas: bigint; hint: string } | undefined,
   estimatedCount: number,
 ): Promise<void> {
@@ -332,18 +369,12 @@ async function anchorGroup(
     })),
   };
   const pointer = await ctx.storage.put(utf8(JSON.stringify(manifest)));
-  const b: BatchFields = { root, tag, count: group.length, categories, pointer };
-  /** The subject's batch with this root, if any, must be this very batch. */
-  const adopt = async (): Promise<boolean> => {
-    const existing = await readBatch(ctx, subject, root);
-    if (existing === undefined) return false;
-    if (existing.tag !== tag || existing.count !== b.count || existing.categories !== categories)
-      throw new ConflictError("batch", root, `Batch root ${root} of subject ${subject} is anchored with other terms`, {
-        details: `on chain: tag ${existing.tag}, ${existing.count} records, categories ${existing.categories}; this batch: tag ${tag}, ${b.count} records, categories ${categories}`,
-      });
-    return true;
-  };
-  if (!(await adopt())) {
+  const b = { root, tag, count: group.length, categories, pointer };
+  for (const [i, { entry, key }] of group.entries()) {
+    entry.batch = { root, proof: tree.getProof(i) as Hex[], count: group.length };
+    await ctx.journal.put(key, entry);
+  }
+  if (!(await adoptBatch(ctx, subject, b))) {
     const name = hintKey(subject, group[0]!.entry.category);
     let e = estimate;
     if (e === undefined || estimatedCount !== group.length || pointer.length > PLACEHOLDER_POINTER.length)
@@ -352,14 +383,11 @@ async function anchorGroup(
       await ctx.chain.send(anchorBatchCall(ctx, subject, b, e.hint), { gas: e.gas });
     } catch (err) {
       // Mined meanwhile (an earlier attempt): adopted only if it is this batch.
-      if (!(err instanceof ContractRevertError && err.errorName === "RecordBatchExists") || !(await adopt())) throw err;
+      if (!(err instanceof ContractRevertError && err.errorName === "RecordBatchExists")) throw err;
+      if (!(await adoptBatch(ctx, subject, b))) throw err;
     }
   }
-  for (const [i, { entry, key }] of group.entries()) {
-    entry.batch = { root, proof: tree.getProof(i) as Hex[] };
-    entry.stage = "anchored";
-    await ctx.journal.put(key, entry);
-  }
+  await markAnchored(ctx, group);
 }
 
 /**
@@ -368,7 +396,7 @@ async function anchorGroup(
  * its id starts with the batch's tag, so any reader finds its batch with one log query.
  * Idempotent like {@link put}.
  *
- * @throws ConflictError when the subject already has this root with another tag, size or categories
+ * @throws ConflictError when the subject already has this root with another tag or size
  */
 export async function putBatch(ctx: LedgerContext, params: PutBatchParams): Promise<RecordId[]> {
   object(params, "params");
@@ -404,9 +432,19 @@ export async function putBatch(ctx: LedgerContext, params: PutBatchParams): Prom
   const prepared = await mapLimit([...checked.keys()], PREPARE_CONCURRENCY, async (i) => {
     const p = checked[i]!;
     const entry = existing[i] ?? (await prepare(ctx, p, memberId(tag)));
-    return { entry, key: p.key };
+    return { entry, key: p.key } as Member;
   });
-  const groups = new Map<Hex, { entry: JournalEntry; key: string }[]>();
+  // Members an earlier attempt planned into a batch: adopted if that batch was anchored meanwhile.
+  const planned = new Map<Hex, Member[]>();
+  for (const p of prepared)
+    if (p.entry.stage !== "anchored" && p.entry.batch !== undefined)
+      planned.set(p.entry.batch.root, [...(planned.get(p.entry.batch.root) ?? []), p]);
+  for (const [root, members] of planned) {
+    const { count } = members[0]!.entry.batch!;
+    if (await adoptBatch(ctx, subject, { root, tag: tagOf(members[0]!.entry.recordId), count }))
+      await markAnchored(ctx, members);
+  }
+  const groups = new Map<Hex, Member[]>();
   for (const p of prepared.filter((x) => x.entry.stage !== "anchored")) {
     const t = tagOf(p.entry.recordId);
     groups.set(t, [...(groups.get(t) ?? []), p]);
