@@ -3,12 +3,14 @@
  * throughput with both cipher backends next to the raw cipher rates and the peak RSS growth while
  * sealing (a 1 GiB generated file; `-- --quick`: 256 MiB), then the end-to-end import rate of the
  * ten Synthea bundles, then JSON-RPC calls per put/get and put+get pairs per second on anvil
- * (bench/rpc.ts). Writes reports/bench.json (one flat object) and prints each figure against its
- * target.
+ * (bench/rpc.ts), then the first-read latency of a batch member without the writer's journal at 1
+ * and 100 batches (bench/first-read.ts). Writes reports/bench.json (one flat object) and prints
+ * each figure against its target.
  */
 import { mkdir, writeFile } from "node:fs/promises";
 
 import { benchCrypto } from "./crypto.js";
+import { benchFirstRead } from "./first-read.js";
 import { runGasBench } from "./gas.js";
 import { benchImport } from "./import.js";
 import { benchRpc } from "./rpc.js";
@@ -25,6 +27,8 @@ console.log(
   "\nRPC: JSON-RPC calls per records.put / records.get and put+get pairs per second, anvil with instant mining",
 );
 const rpc = await benchRpc({ pairs: quick ? 40 : 200 });
+console.log("\nFirst read of a batch member without the writer's journal, at 1 and 100 batches (anvil)");
+const firstRead = await benchFirstRead();
 
 /** One flat object: nested figures become `<key>.<subkey>`. */
 function flat(o: Record<string, unknown>, prefix = ""): Record<string, number | string> {
@@ -35,7 +39,7 @@ function flat(o: Record<string, unknown>, prefix = ""): Record<string, number | 
   }
   return out;
 }
-const figures = flat({ ...crypto, ...imported, ...rpc, benchFileMiB: sizeMiB });
+const figures = flat({ ...crypto, ...imported, ...rpc, ...firstRead, benchFileMiB: sizeMiB });
 const checks: [string, boolean][] = [
   [
     `node:crypto seal ${crypto.sealMBpsNode} MB/s ≥ 70% of raw ${crypto.rawMBpsNode}`,
@@ -61,6 +65,14 @@ const checks: [string, boolean][] = [
   [`rpcCallsPerPut ${rpc.rpcCallsPerPut} ≤ 6`, rpc.rpcCallsPerPut <= 6],
   [`rpcCallsPerGet ${rpc.rpcCallsPerGet} ≤ 6`, rpc.rpcCallsPerGet <= 6],
   [`putGetPairsPerSecAnvil ${rpc.putGetPairsPerSecAnvil} ≥ 40`, rpc.putGetPairsPerSecAnvil >= 40],
+  [
+    `first read at 100 batches ${firstRead.firstReadMs100Batches} ms does not grow: ≤ 1.5 × at 1 batch (${firstRead.firstReadMs1Batch} ms) + 5 ms`,
+    firstRead.firstReadMs100Batches <= 1.5 * firstRead.firstReadMs1Batch + 5,
+  ],
+  [
+    `manifests fetched per first read at 100 batches ${firstRead.firstReadManifests100Batches} = 1`,
+    firstRead.firstReadManifests100Batches === 1,
+  ],
 ];
 console.log("");
 for (const [line, ok] of checks) console.log(`${ok ? "met    " : "MISSED "} ${line}`);

@@ -82,7 +82,8 @@ describe("compatibility: the SDK on hardhat node and anvil over JSON-RPC", funct
         const c = await consortiumOn(node, dir);
         const summary = await runSdkScenario(c, await bundle());
         expect(summary.payerRefusal).to.equal("NO_CONSENT");
-        expect(summary.afterRevocation).to.equal("CONSENT_REVOKED");
+        // The revoked consent left the index; the doctor's only consent left is the admission's APPEND.
+        expect(summary.afterRevocation).to.equal("ACTION_NOT_ALLOWED");
         expect(summary.afterErasure).to.equal("RECORD_ERASED");
         expect(summary.history.map((h) => h.basis)).to.deep.equal(["CONSENT", "EMERGENCY"]);
         summaries[node.kind] = summary;
