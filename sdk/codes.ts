@@ -204,9 +204,9 @@ export function toConsentTerms(decoded: Readonly<Record<string, unknown>>): Cons
     if (v === undefined) continue;
     out[name] =
       type === "address"
-        ? String(v)
+        ? v
         : type === "bytes32"
-          ? String(v).toLowerCase()
+          ? (v as string).toLowerCase()
           : type === "uint64"
             ? BigInt(v as bigint)
             : Number(v);

@@ -242,7 +242,7 @@ export async function list(ctx: LedgerContext, params: { subject: SubjectId }): 
       const s = await c.getConsent(subject, consentId);
       return {
         consentId,
-        terms: toConsentTerms(s as unknown as Readonly<Record<string, unknown>>) as StoredConsentTerms,
+        terms: toConsentTerms(s as unknown as Readonly<Record<string, unknown>>),
         revokedAt: Number(s.revokedAt),
         sequence: Number(s.sequence),
         byGuardian: s.byGuardian,

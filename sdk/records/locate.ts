@@ -203,6 +203,15 @@ async function readManifest(ctx: LedgerContext, pointer: string): Promise<BatchM
   }
 }
 
+/** Whether `leaf` is in the tree of `root` (malformed values: not a member). */
+function verifies(root: Hex, leaf: unknown[], proof: unknown): boolean {
+  try {
+    return StandardMerkleTree.verify(root, BATCH_LEAF_TYPES, leaf, proof as Hex[]);
+  } catch {
+    return false;
+  }
+}
+
 /**
  * A batch member's leaf and proof: from the writer's journal, or from its batch's manifest, found
  * by ONE log query on (subject, tag). The manifest's entry counts only if its leaf verifies
@@ -228,14 +237,7 @@ export async function findBatchMember(
     const manifest = await readManifest(ctx, parsed.args.pointer as string);
     const m = manifest?.records.find((r) => r.recordId?.toLowerCase() === id);
     if (m === undefined) continue;
-    const leaf = [subject, id, m.category, m.digest, m.labelCommitment];
-    let member = false;
-    try {
-      member = StandardMerkleTree.verify(root, BATCH_LEAF_TYPES, leaf, m.proof);
-    } catch {
-      member = false; // malformed values: not a member
-    }
-    if (member)
+    if (verifies(root, [subject, id, m.category, m.digest, m.labelCommitment], m.proof))
       return {
         root,
         category: m.category,

@@ -93,7 +93,7 @@ const PREPARE_CONCURRENCY = 32;
 /** The estimate's stand-in pointer: storage addresses up to this length cost no more gas. */
 const PLACEHOLDER_POINTER = "x".repeat(96);
 /** The estimate's stand-in digest and root (non-zero bytes: the most expensive calldata). */
-const PLACEHOLDER_DIGEST = `0x${"ff".repeat(32)}` as Hex;
+const PLACEHOLDER_DIGEST: Hex = `0x${"ff".repeat(32)}`;
 
 function check(ctx: LedgerContext, p: PutParams, field = "params"): Checked {
   object(p, field);
@@ -432,7 +432,8 @@ export async function putBatch(ctx: LedgerContext, params: PutBatchParams): Prom
   const prepared = await mapLimit([...checked.keys()], PREPARE_CONCURRENCY, async (i) => {
     const p = checked[i]!;
     const entry = existing[i] ?? (await prepare(ctx, p, memberId(tag)));
-    return { entry, key: p.key } as Member;
+    const member: Member = { entry, key: p.key };
+    return member;
   });
   // Members an earlier attempt planned into a batch: adopted if that batch was anchored meanwhile.
   const planned = new Map<Hex, Member[]>();

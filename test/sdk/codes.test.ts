@@ -233,7 +233,7 @@ describe("sdk/codes: every list matches the compiled contracts", () => {
     const ast = await sourceAst("contracts/ConsentRegistry.sol");
     const literal = (name: string): string => {
       const decl = [...walk(ast)].find((n) => n.nodeType === "VariableDeclaration" && n.name === name);
-      const call = decl?.value as AstNode | undefined;
+      const call = decl?.value;
       const arg = (call?.arguments as AstNode[] | undefined)?.[0];
       if (arg?.nodeType !== "Literal") throw new Error(`${name} is not keccak256 of a string literal`);
       return arg.value as unknown as string;

@@ -172,21 +172,21 @@ describe("sdk/records on 1.1: label commitments and identity binding", () => {
 
   it("our own earlier attempt mined meanwhile (RecordExists, same commitment): adopted, anchored once", async () => {
     const { c } = await networkHelpers.loadFixture(world);
-    let early: MedLedger | undefined;
+    const early: { ml?: MedLedger } = {};
     let raced = false;
     const doctor = await writer(c.doctor, {
       journal: hooked(async (entry) => {
         if (raced || entry.stage !== "stored") return;
         raced = true;
         // The same anchor from an earlier attempt (same account, same values) lands first.
-        await anchorAs(early!, entry.subject, entry.recordId, {
+        await anchorAs(early.ml!, entry.subject, entry.recordId, {
           digest: entry.digest,
           labelCommitment: entry.labelCommitment,
           category: entry.category,
         });
       }),
     });
-    early = doctor;
+    early.ml = doctor;
     const id = await doctor.records.put(c.subject, "raced note", note);
     expect((await doctor.journal.byRecord(id))!.stage).to.equal("anchored");
     expect(await anchorEvents(doctor, c.subject, id)).to.equal(1);
