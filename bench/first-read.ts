@@ -17,11 +17,12 @@
 import { Wallet, hexlify } from "ethers";
 
 import { MedLedger, RECOMMENDED_PROVIDER_OPTIONS, memoryJournal } from "../sdk/index.js";
-import type { BlobStore, RecordId } from "../sdk/index.js";
+import type { RecordId } from "../sdk/index.js";
 import { setUpConsortium } from "../fixtures/consortium.js";
 import type { Consortium } from "../fixtures/consortium.js";
 import { startAnvil } from "../fixtures/nodes.js";
 import { CountingProvider, total } from "../fixtures/rpc-counter.js";
+import { storeWith } from "../fixtures/storage.js";
 
 export interface FirstReadBenchResult {
   firstReadMs1Batch: number;
@@ -54,28 +55,16 @@ export async function benchFirstRead(): Promise<FirstReadBenchResult> {
   });
   try {
     const c = await setUpConsortium({ provider: setup, funder: await node.provider.getSigner(0), funding: 0n });
-    await c.patient.ml.consent.grant(c.subject, {
-      grantee: { organization: c.hospital, roles: ["CLINICIAN"] },
-      categories: ["OBSERVATIONS"],
-      purposes: ["TREAT"],
-      actions: ["APPEND"],
-    });
+    await c.admit(["OBSERVATIONS"]);
     // The patient reads on its own provider, with storage that counts manifest fetches.
     let manifests = 0;
-    const s = c.storage;
-    const storage: BlobStore = {
-      kind: s.kind,
-      put: (input) => s.put(input),
-      get: (address) => s.get(address),
-      has: (address) => s.has(address),
-      delete: (address) => s.delete(address),
-      close: () => s.close(),
+    const storage = storeWith(c.storage, {
       getBytes: async (address) => {
-        const bytes = await s.getBytes(address);
+        const bytes = await c.storage.getBytes(address);
         if (new TextDecoder().decode(bytes.subarray(0, 40)).includes("medledger-batch")) manifests++;
         return bytes;
       },
-    };
+    });
     const reader = await MedLedger.create({
       ...c.patient.ml.options,
       signer: new Wallet(hexlify(c.patient.identity.signingKey), readerRpc),

@@ -112,26 +112,16 @@ export async function checkWiring(
   const runner = readRunner(rpc);
   const { ConsentRegistry: consents, RecordRegistry: records, KeyholderRegistry: keyholders } = addresses;
   const directory = addresses.ParticipantDirectory;
-  const links: [DeployedContractName, string, Promise<string>, string][] = [];
-  if (consents !== undefined)
-    links.push([
-      "ConsentRegistry",
-      "its directory",
-      ConsentRegistry__factory.connect(consents, runner).directory(),
-      directory,
-    ]);
-  if (records !== undefined) {
-    const r = RecordRegistry__factory.connect(records, runner);
-    links.push(["RecordRegistry", "its directory", r.directory(), directory]);
-    if (consents !== undefined) links.push(["RecordRegistry", "its consent registry", r.consentRegistry(), consents]);
-  }
-  if (keyholders !== undefined)
-    links.push([
-      "KeyholderRegistry",
-      "its directory",
-      KeyholderRegistry__factory.connect(keyholders, runner).directory(),
-      directory,
-    ]);
+  const c = consents === undefined ? undefined : ConsentRegistry__factory.connect(consents, runner);
+  const r = records === undefined ? undefined : RecordRegistry__factory.connect(records, runner);
+  const k = keyholders === undefined ? undefined : KeyholderRegistry__factory.connect(keyholders, runner);
+  // [contract, which link, its value on chain, what the book says]
+  const links = [
+    c && (["ConsentRegistry", "its directory", c.directory(), directory] as const),
+    r && (["RecordRegistry", "its directory", r.directory(), directory] as const),
+    r && consents && (["RecordRegistry", "its consent registry", r.consentRegistry(), consents] as const),
+    k && (["KeyholderRegistry", "its directory", k.directory(), directory] as const),
+  ].filter((l) => l !== undefined && l !== "");
   const settled = await Promise.allSettled(links.map((l) => l[2]));
   for (const [i, [name, what, , expected]] of links.entries()) {
     const result = settled[i]!;

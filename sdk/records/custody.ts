@@ -20,40 +20,28 @@
  * const ml = await MedLedger.create({ signer, encryptionKey, addressBook, storage, custody });
  * ```
  */
-import type { AccountSigner, ReaderKeys } from "../keyholder/client.js";
-import type { Hex } from "../types.js";
+import type { AccountSigner, KeyCustody, ReaderKeys } from "../keyholder/client.js";
 
 export type { AccountSigner, ReaderKeys };
 
+/** A KeyCustody method whose parameters also carry the anchor's custodian organization (0: the subject). */
+type WithCustodian<M extends (p: never) => unknown> = (p: Parameters<M>[0] & { custodian: number }) => ReturnType<M>;
+
 /**
- * What `records.*` need from whatever keeps the data keys (see the module comment). Every method
- * throws a MedLedgerError (a refusal names its reason) and changes nothing on chain.
+ * What `records.*` need from whatever keeps the data keys (see the module comment): the keyholder
+ * network's `KeyCustody` calls, with the anchor's custodian as a hint. Every method throws a
+ * MedLedgerError (a refusal names its reason) and changes nothing on chain.
+ * - `deposit`: keeps the data key; called BEFORE the anchor is sent (a retry may call it again);
+ * - `preflight`: would the read be released? Called BEFORE the access is logged, so a read that
+ *   cannot complete leaves no trace on chain;
+ * - `release`: the data key, after the access logged in `accessTx`;
+ * - `erase`: after the tombstone is on chain, the record's key material is destroyed.
  */
 export interface RecordCustody {
-  /** Keeps `dataKey` for the record; called BEFORE the anchor is sent (a retry may call it again). */
-  deposit(p: { writer: AccountSigner; subject: Hex; recordId: Hex; dataKey: Uint8Array }): Promise<void>;
-  /**
-   * Would a read be released? Called BEFORE the access is logged, so a read that cannot complete
-   * leaves no trace on chain. `custodian` is the anchor's custodian organization (0: the subject).
-   */
-  preflight(p: {
-    reader: AccountSigner;
-    subject: Hex;
-    recordId: Hex;
-    purpose: number;
-    custodian: number;
-  }): Promise<void>;
-  /** The data key, after the access logged in `accessTx`. */
-  release(p: {
-    reader: AccountSigner;
-    readerKeys: ReaderKeys;
-    subject: Hex;
-    recordId: Hex;
-    accessTx: Hex;
-    custodian: number;
-  }): Promise<Uint8Array>;
-  /** After the tombstone is on chain: the record's key material is destroyed (crypto-shredding). */
-  erase(p: { subject: Hex; recordId: Hex; custodian: number }): Promise<void>;
+  deposit: KeyCustody["deposit"];
+  preflight: WithCustodian<KeyCustody["preflight"]>;
+  release: WithCustodian<KeyCustody["release"]>;
+  erase: WithCustodian<KeyCustody["erase"]>;
 }
 
 /** The reader's private key for a registered key version; undefined when it has none. */

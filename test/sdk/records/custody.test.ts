@@ -21,12 +21,7 @@ export const networkIsACustody = (n: KeyholderNetwork): RecordCustody => n;
 async function world(): Promise<Consortium> {
   const [funder] = await conn.ethers.getSigners();
   const c = await setUpConsortium({ provider: conn.ethers.provider, funder: funder! });
-  await c.patient.ml.consent.grant(c.subject, {
-    grantee: { organization: c.hospital, roles: ["CLINICIAN"] },
-    categories: ["NOTES"],
-    purposes: ["TREAT"],
-    actions: ["APPEND"],
-  });
+  await c.admit(["NOTES"]);
   return c;
 }
 

@@ -9,9 +9,10 @@ import { expect } from "chai";
 import { network } from "hardhat";
 
 import { IntegrityError, MedLedger, memoryJournal } from "../../../sdk/index.js";
-import type { BlobStore, RecordId } from "../../../sdk/index.js";
+import type { RecordId } from "../../../sdk/index.js";
 import { setUpConsortium } from "../../../fixtures/consortium.js";
 import type { Consortium } from "../../../fixtures/consortium.js";
+import { storeWith } from "../../../fixtures/storage.js";
 
 const conn = await network.create();
 const { networkHelpers } = conn;
@@ -20,12 +21,7 @@ const BATCHES = 12;
 async function world(): Promise<{ c: Consortium; batches: RecordId[][] }> {
   const [funder] = await conn.ethers.getSigners();
   const c = await setUpConsortium({ provider: conn.ethers.provider, funder: funder! });
-  await c.patient.ml.consent.grant(c.subject, {
-    grantee: { organization: c.hospital, roles: ["CLINICIAN"] },
-    categories: ["OBSERVATIONS"],
-    purposes: ["TREAT"],
-    actions: ["APPEND"],
-  });
+  await c.admit(["OBSERVATIONS"]);
   const batches: RecordId[][] = [];
   for (let b = 0; b < BATCHES; b++)
     batches.push(
@@ -44,20 +40,13 @@ async function world(): Promise<{ c: Consortium; batches: RecordId[][] }> {
 /** The patient as a fresh reader (no journal) whose storage counts reads. */
 async function countingReader(c: Consortium, tamper?: (bytes: Uint8Array) => Uint8Array) {
   const reads: string[] = [];
-  const s = c.storage;
-  const storage: BlobStore = {
-    kind: s.kind,
-    put: (input) => s.put(input),
-    get: (address) => s.get(address),
-    has: (address) => s.has(address),
-    delete: (address) => s.delete(address),
-    close: () => s.close(),
+  const storage = storeWith(c.storage, {
     getBytes: async (address) => {
       reads.push(address);
-      const bytes = await s.getBytes(address);
+      const bytes = await c.storage.getBytes(address);
       return tamper === undefined ? bytes : tamper(bytes);
     },
-  };
+  });
   const ml = await MedLedger.create({ ...c.patient.ml.options, storage, journal: memoryJournal() });
   return { ml, reads };
 }

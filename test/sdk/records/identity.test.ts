@@ -13,7 +13,6 @@ import {
   ConflictError,
   IntegrityError,
   MedLedger,
-  createIdentity,
   labelCommitment,
   memory,
   memoryJournal,
@@ -22,6 +21,7 @@ import {
 import type { BlobStore, Journal, JournalEntry, RecordId, SubjectId } from "../../../sdk/index.js";
 import { setUpConsortium } from "../../../fixtures/consortium.js";
 import type { Consortium, Participant } from "../../../fixtures/consortium.js";
+import { storeWith } from "../../../fixtures/storage.js";
 
 const conn = await network.create();
 const { networkHelpers } = conn;
@@ -35,22 +35,8 @@ interface World {
 async function world(): Promise<World> {
   const [funder] = await conn.ethers.getSigners();
   const c = await setUpConsortium({ provider: conn.ethers.provider, funder: funder! });
-  await c.patient.ml.consent.grant(c.subject, {
-    grantee: { organization: c.hospital, roles: ["CLINICIAN"] },
-    categories: ["NOTES", "OBSERVATIONS"],
-    purposes: ["TREAT"],
-    actions: ["APPEND", "READ"],
-  });
-  const nurse = await c.participant(createIdentity());
-  const licence = (await conn.ethers.provider.getBlock("latest"))!.timestamp + 365 * 24 * 3600;
-  await c.hospitalAdmin.ml.directory.enrollPractitioner({
-    orgId: c.hospital,
-    account: nurse.wallet.address,
-    roles: ["CLINICIAN"],
-    credentialValidUntil: licence,
-    encryptionKey: nurse.identity.x25519.publicKey,
-  });
-  return { c, nurse };
+  await c.admit(["NOTES", "OBSERVATIONS"], ["APPEND", "READ"]);
+  return { c, nurse: await c.enroll(["CLINICIAN"]) };
 }
 
 /** A journal that runs `hook` after each entry is written (a crash or a rival in between). */
@@ -63,6 +49,17 @@ function hooked(hook: (entry: JournalEntry) => Promise<void>): Journal {
       await hook(entry);
     },
   };
+}
+
+/** A journal that fails once, right after the first entry marked anchored is written (a crash). */
+function crashOnceAnchored(): Journal {
+  let crash = true;
+  return hooked(async (entry) => {
+    if (crash && entry.stage === "anchored") {
+      crash = false;
+      throw new Error("crash (test)");
+    }
+  });
 }
 
 async function writer(p: Participant, extra: { journal?: Journal; storage?: BlobStore } = {}): Promise<MedLedger> {
@@ -194,15 +191,7 @@ describe("sdk/records on 1.1: label commitments and identity binding", () => {
 
   it("a crash after the anchor, before the journal says so: the retry adopts the anchor (same commitment)", async () => {
     const { c } = await networkHelpers.loadFixture(world);
-    let crash = true;
-    const doctor = await writer(c.doctor, {
-      journal: hooked(async (entry) => {
-        if (crash && entry.stage === "anchored") {
-          crash = false;
-          throw new Error("crash (test)");
-        }
-      }),
-    });
+    const doctor = await writer(c.doctor, { journal: crashOnceAnchored() });
     await doctor.records.put(c.subject, "crashed note", note).catch(() => undefined);
     const id = await doctor.records.put(c.subject, "crashed note", note);
     expect(await anchorEvents(doctor, c.subject, id)).to.equal(1);
@@ -227,15 +216,7 @@ describe("sdk/records on 1.1: label commitments and identity binding", () => {
 
   it("a batch retried after its anchor was mined: the subject's batch with that root, tag and size is ours", async () => {
     const { c } = await networkHelpers.loadFixture(world);
-    let crash = true;
-    const doctor = await writer(c.doctor, {
-      journal: hooked(async (entry) => {
-        if (crash && entry.stage === "anchored") {
-          crash = false;
-          throw new Error("crash (test)");
-        }
-      }),
-    });
+    const doctor = await writer(c.doctor, { journal: crashOnceAnchored() });
     const items = [0, 1, 2].map((i) => ({ content: `retried batch ${i}`, ...note }));
     expect(await doctor.records.putBatch(c.subject, items).catch((e: unknown) => e)).to.be.an("error");
     const ids = await doctor.records.putBatch(c.subject, items);
@@ -248,13 +229,7 @@ describe("sdk/records on 1.1: label commitments and identity binding", () => {
   it("a rival anchors our batch root first under another tag: ConflictError, the batch is not adopted", async () => {
     const { c, nurse } = await networkHelpers.loadFixture(world);
     const store = memory();
-    const rivalStore: BlobStore = {
-      kind: store.kind,
-      get: (address) => store.get(address),
-      getBytes: (address) => store.getBytes(address),
-      has: (address) => store.has(address),
-      delete: (address) => store.delete(address),
-      close: () => store.close(),
+    const rivalStore = storeWith(store, {
       put: async (input) => {
         const address = await store.put(input);
         const text = input instanceof Uint8Array ? new TextDecoder().decode(input) : "";
@@ -275,7 +250,7 @@ describe("sdk/records on 1.1: label commitments and identity binding", () => {
         }
         return address;
       },
-    };
+    });
     const doctor = await writer(c.doctor, { storage: rivalStore });
     const items = [0, 1].map((i) => ({ content: `front-run batch ${i}`, ...note }));
     const err = await doctor.records.putBatch(c.subject, items).catch((e: unknown) => e);
