@@ -3,7 +3,8 @@
  * throughput with both cipher backends next to their raw twins and the peak RSS growth while
  * sealing (a 1 GiB generated file; `-- --quick`: 256 MiB), then the end-to-end import rate of the
  * ten Synthea bundles, then JSON-RPC calls per put/get and put+get pairs per second on anvil
- * (bench/rpc.ts). Writes reports/bench.json (one flat object) and prints each figure against
+ * (bench/rpc.ts), then the first-read latency of a batch member without the writer's journal at 1
+ * and 100 batches (bench/first-read.ts). Writes reports/bench.json (one flat object) and prints each figure against
  * its target.
  *
  * reports/bench.json is rewritten as soon as figures are measured (after each part of the crypto
@@ -14,6 +15,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 
 import { benchCrypto } from "./crypto.js";
 import type { CryptoBenchResult } from "./crypto.js";
+import { benchFirstRead } from "./first-read.js";
 import { runGasBench } from "./gas.js";
 import { benchImport } from "./import.js";
 import type { ImportBenchResult } from "./import.js";
@@ -75,6 +77,10 @@ console.log(
 const rpc: Partial<Awaited<ReturnType<typeof benchRpc>>> =
   (await step("rpc", () => benchRpc({ pairs: quick ? 40 : 200 }))) ?? {};
 await record(rpc);
+console.log("\nFirst read of a batch member without the writer's journal, at 1 and 100 batches (anvil)");
+const firstRead: Partial<Awaited<ReturnType<typeof benchFirstRead>>> =
+  (await step("firstRead", benchFirstRead)) ?? {};
+await record(firstRead);
 
 /** A target line: met, MISSED, or NOT RUN (its step failed before measuring it). */
 function check(label: string, value: number | undefined, ok: (v: number) => boolean): string {
@@ -107,6 +113,16 @@ const lines = [
   check(`rpcCallsPerPut ${rpc.rpcCallsPerPut} ≤ 6`, rpc.rpcCallsPerPut, (v) => v <= 6),
   check(`rpcCallsPerGet ${rpc.rpcCallsPerGet} ≤ 6`, rpc.rpcCallsPerGet, (v) => v <= 6),
   check(`putGetPairsPerSecAnvil ${rpc.putGetPairsPerSecAnvil} ≥ 40`, rpc.putGetPairsPerSecAnvil, (v) => v >= 40),
+  check(
+    `first read at 100 batches ${firstRead.firstReadMs100Batches} ms does not grow: ≤ 1.5 × at 1 batch (${firstRead.firstReadMs1Batch} ms) + 5 ms`,
+    firstRead.firstReadMs100Batches,
+    (v) => v <= 1.5 * (firstRead.firstReadMs1Batch ?? 0) + 5,
+  ),
+  check(
+    `manifests fetched per first read at 100 batches ${firstRead.firstReadManifests100Batches} = 1`,
+    firstRead.firstReadManifests100Batches,
+    (v) => v === 1,
+  ),
 ];
 console.log("");
 for (const line of lines) console.log(line);

@@ -1,8 +1,9 @@
 /**
  * `npm run demo`: a whole MedLedger consortium on Hardhat's in-process chain with filesystem
- * storage: deploy (governance handed to a timelock), admit a hospital and a payer, enroll a doctor,
- * an emergency responder and a privacy officer, register a patient, import a FHIR bundle, and run
- * the consent / access / revocation / break-glass / erasure story. Exits 0 when it all holds.
+ * storage: deploy (governance handed to a timelock), admit a hospital, a payer and a regulator,
+ * enroll a doctor, an emergency responder, a privacy officer and the regulator's inspector, register
+ * a patient, import a FHIR bundle, and run the consent / access / revocation / break-glass /
+ * erasure story. Exits 0 when it all holds.
  */
 import { readFile, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -38,17 +39,20 @@ try {
   };
   const c = await setUpConsortium({ provider, funder: consortium!, addressBook, storage, waitForDelay });
   console.log(
-    `  hospital #${c.hospital} and payer #${c.payer} admitted through the timelock (scheduled, 1 h delay, executed)`,
+    `  hospital #${c.hospital}, payer #${c.payer} and regulator #${c.regulator} admitted through the timelock (scheduled, 1 h delay, executed)`,
   );
   console.log(`  doctor ${c.doctor.wallet.address}, emergency responder ${c.responder.wallet.address}`);
-  console.log(`  patient registered as subject ${c.subject} (random; no personal data on chain)`);
+  console.log(
+    `  patient registered as subject ${c.subject} (derived from the patient's account and a random salt; no personal data on chain)`,
+  );
   console.log(`  envelopes stored under ${join(dir, "blobs")}`);
   step("Story");
   const bundle: unknown = JSON.parse(
     await readFile(new URL("../fixtures/data/demo-bundle.json", import.meta.url), "utf8"),
   );
   const summary = await runSdkScenario(c, bundle, (line) => console.log(`  ${line}`));
-  const expected = { payerRefusal: "NO_CONSENT", afterRevocation: "CONSENT_REVOKED", afterErasure: "RECORD_ERASED" };
+  // After the revocation the doctor's only consent is the admission (APPEND): reading is not allowed.
+  const expected = { payerRefusal: "NO_CONSENT", afterRevocation: "ACTION_NOT_ALLOWED", afterErasure: "RECORD_ERASED" };
   for (const [k, v] of Object.entries(expected)) {
     if (summary[k as keyof typeof expected] !== v)
       throw new Error(`demo: expected ${k} = ${v}, got ${summary[k as keyof typeof expected]}`);

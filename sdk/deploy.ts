@@ -33,6 +33,7 @@ import type { Signer } from "ethers";
 import {
   ConsentRegistry__factory,
   MedLedgerTimelock__factory,
+  KeyholderRegistry__factory,
   ParticipantDirectory__factory,
   RecordRegistry__factory,
 } from "../types/typechain/index.js";
@@ -83,6 +84,11 @@ export interface DeployOptions {
   gasPrice?: bigint;
   /** How long to wait for a crashed run's deployment still in the pool (ms, default 120 s). */
   pendingWaitMs?: number;
+  /**
+   * Imports an earlier deployment's state before the migration is sealed (the deployer is the
+   * migrator until then). Runs again after a crash, so it must be idempotent.
+   */
+  migrate?: (book: PartialAddressBook) => Promise<void>;
 }
 
 /** The longest timelock delay accepted (a year): larger values are milliseconds by mistake. */
@@ -244,26 +250,49 @@ export async function deployMedLedger(deployer: Signer, opts: DeployOptions): Pr
     return address;
   };
 
+  // 1.1 constructors take the migrator (the deployer until sealMigration, below).
   const directoryAddress = await ensure(
     "ParticipantDirectory",
-    async () => (await new ParticipantDirectory__factory().getDeployTransaction(from)).data,
+    async () => (await new ParticipantDirectory__factory().getDeployTransaction(from, from)).data,
     async () => undefined,
   );
   const consentsAddress = await ensure(
     "ConsentRegistry",
-    async () => (await new ConsentRegistry__factory().getDeployTransaction(directoryAddress)).data,
+    async () => (await new ConsentRegistry__factory().getDeployTransaction(directoryAddress, from)).data,
     (a) => checkWiring(rpc, { ParticipantDirectory: directoryAddress, ConsentRegistry: a }),
   );
-  await ensure(
+  const recordsAddress = await ensure(
     "RecordRegistry",
-    async () => (await new RecordRegistry__factory().getDeployTransaction(directoryAddress, consentsAddress)).data,
+    async () =>
+      (await new RecordRegistry__factory().getDeployTransaction(directoryAddress, consentsAddress, from)).data,
     (a) =>
       checkWiring(rpc, { ParticipantDirectory: directoryAddress, ConsentRegistry: consentsAddress, RecordRegistry: a }),
   );
+  const keyholdersAddress = await ensure(
+    "KeyholderRegistry",
+    async () => (await new KeyholderRegistry__factory().getDeployTransaction(from, directoryAddress)).data,
+    (a) => checkWiring(rpc, { ParticipantDirectory: directoryAddress, KeyholderRegistry: a }),
+  );
 
-  // Governance hand-off: the new governor gets both roles, then the deployer renounces them.
   const runner = readRunner(rpc, from);
+  // Migration: import (if asked), then seal every migratable contract, before anyone else gets a role.
+  const migratables = [
+    ParticipantDirectory__factory.connect(directoryAddress, runner),
+    ConsentRegistry__factory.connect(consentsAddress, runner),
+    RecordRegistry__factory.connect(recordsAddress, runner),
+  ];
+  if (opts.migrate !== undefined && !(await migratables[0]!.migrationSealed())) await opts.migrate(book);
+  for (const m of migratables) {
+    if (!(await m.migrationSealed())) {
+      await sender.send(await m.sealMigration.populateTransaction());
+      log(`${await m.getAddress()}: migration sealed`);
+    }
+  }
+
+  // Governance hand-off: the new governor gets both roles on every governed contract, then the
+  // deployer renounces them (admin last: once it is renounced the deployer can change nothing).
   const directory = ParticipantDirectory__factory.connect(directoryAddress, runner);
+  const keyholders = KeyholderRegistry__factory.connect(keyholdersAddress, runner);
   let governor = from;
   if (governance.kind === "multisig") governor = governance.account;
   if (governance.kind === "timelock") {
@@ -275,19 +304,23 @@ export async function deployMedLedger(deployer: Signer, opts: DeployOptions): Pr
     );
   }
   if (governor !== from) {
-    const [role, adminRole] = await Promise.all([directory.GOVERNANCE_ROLE(), directory.DEFAULT_ADMIN_ROLE()]);
-    const roleName = (r: string) => (r === role ? "GOVERNANCE_ROLE" : "DEFAULT_ADMIN_ROLE");
-    for (const r of [role, adminRole]) {
-      if (!(await directory.hasRole(r, governor))) {
-        await sender.send(await directory.grantRole.populateTransaction(r, governor));
-        log(`granted ${roleName(r)} to ${governor}`);
+    for (const [label, governed] of [
+      ["ParticipantDirectory", directory],
+      ["KeyholderRegistry", keyholders],
+    ] as const) {
+      const [role, adminRole] = await Promise.all([governed.GOVERNANCE_ROLE(), governed.DEFAULT_ADMIN_ROLE()]);
+      const roleName = (r: string) => `${label} ${r === role ? "GOVERNANCE_ROLE" : "DEFAULT_ADMIN_ROLE"}`;
+      for (const r of [role, adminRole]) {
+        if (!(await governed.hasRole(r, governor))) {
+          await sender.send(await governed.grantRole.populateTransaction(r, governor));
+          log(`granted ${roleName(r)} to ${governor}`);
+        }
       }
-    }
-    // Admin last: once it is renounced the deployer can change nothing.
-    for (const r of [role, adminRole]) {
-      if (await directory.hasRole(r, from)) {
-        await sender.send(await directory.renounceRole.populateTransaction(r, from));
-        log(`deployer renounced ${roleName(r)}`);
+      for (const r of [role, adminRole]) {
+        if (await governed.hasRole(r, from)) {
+          await sender.send(await governed.renounceRole.populateTransaction(r, from));
+          log(`deployer renounced ${roleName(r)}`);
+        }
       }
     }
   }
@@ -296,6 +329,7 @@ export async function deployMedLedger(deployer: Signer, opts: DeployOptions): Pr
   c.ParticipantDirectory.version = await directory.version();
   c.ConsentRegistry.version = await ConsentRegistry__factory.connect(c.ConsentRegistry.address, runner).version();
   c.RecordRegistry.version = await RecordRegistry__factory.connect(c.RecordRegistry.address, runner).version();
+  c.KeyholderRegistry.version = await keyholders.version();
   if (governance.kind === "timelock")
     c.TimelockController.version = await MedLedgerTimelock__factory.connect(
       c.TimelockController.address,

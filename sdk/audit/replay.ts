@@ -1,27 +1,31 @@
 /**
- * Rebuilds the whole MedLedger state (participants, consents, record heads, accesses, break-glass
- * sessions) from contract events alone — what an auditor or an indexer does, with no trust in the
- * contracts' views. Pure: feed it decoded events in chain order.
+ * Rebuilds the whole MedLedger state (participants, consents, record anchors, batches, accesses,
+ * break-glass sessions, the keyholder set) from contract events alone — what an auditor or an
+ * indexer does, with no trust in the contracts' views. Pure: feed it decoded events in chain order.
+ * Contracts 1.1: records and batches are keyed by subject; commitments are recomputed from the
+ * emitted digest and label commitment; consents keep their emitted sealed-terms commitment.
  *
  * @example
  * ```ts
- * import { fetchLedgerEvents, replay } from "medledger";
+ * import { fetchLedgerEvents, replay, recordKey } from "medledger";
  * const events = await fetchLedgerEvents(provider, addresses, { fromBlock: 0 });
  * const state = replay(events);
- * console.log(state.records.get(recordId)?.superseded);
+ * console.log(state.records.get(recordKey(subject, recordId))?.superseded);
  * ```
  */
+import { AbiCoder, keccak256 } from "ethers";
 import type { Interface, LogDescription, Provider } from "ethers";
 
 import {
   ConsentRegistry__factory,
+  KeyholderRegistry__factory,
   ParticipantDirectory__factory,
   RecordRegistry__factory,
 } from "../../types/typechain/index.js";
 
 /** One decoded event with its position and block time. */
 export interface LedgerEvent {
-  contract: "directory" | "consents" | "records";
+  contract: "directory" | "consents" | "records" | "keyholders";
   name: string;
   args: LogDescription["args"];
   blockNumber: number;
@@ -38,12 +42,19 @@ export interface OrganizationState {
   keyVersion: number;
 }
 export interface PractitionerState {
+  practitionerId: number;
   orgId: number;
   roles: number;
   credentialValidUntil: bigint;
   suspended: boolean;
+  barred: boolean;
   encryptionKey: string;
   keyVersion: number;
+}
+export interface GuardianState {
+  powers: number;
+  validUntil: bigint;
+  appointment: number;
 }
 export interface PatientState {
   controller: string;
@@ -51,7 +62,10 @@ export interface PatientState {
   keyVersion: number;
   recoveryThreshold: number;
   epoch: number;
-  guardians: Map<string, { powers: number; validUntil: bigint }>;
+  registeredBy: string;
+  salt: string;
+  /** Every guardianship ever set, removed ones included (powers 0): the appointment number counts on. */
+  guardians: Map<string, GuardianState>;
   breakGlassOptedOut: boolean;
 }
 export interface ConsentState {
@@ -68,25 +82,36 @@ export interface ConsentState {
     actions: number;
     validFrom: bigint;
     validUntil: bigint;
+    sealedTerms: string;
   };
   revokedAt: bigint;
   grantedBy: string;
+  /** Whether a guardian (not the controller at that time) granted it. */
+  byGuardian: boolean;
   bySignature: boolean;
 }
 export interface RecordState {
   subject: string;
+  recordId: string;
   digest: string;
+  labelCommitment: string;
+  /** keccak256(abi.encode(digest, labelCommitment)): what the contract stores. */
+  commitment: string;
   custodian: number;
   category: number;
   anchoredAt: bigint;
   erasedAt: bigint;
   superseded: boolean;
   previous: string;
+  /** Empty for proven batch members (the manifest's pointer is the batch's) and imports. */
   pointer: string;
   batchRoot?: string;
+  imported?: boolean;
 }
 export interface BatchState {
   subject: string;
+  root: string;
+  tag: string;
   custodian: number;
   count: number;
   categories: number;
@@ -111,29 +136,56 @@ export interface SessionState {
   reasonCode: number;
   expiresAt: bigint;
   outcome: number;
+  reviewer?: string;
+  reviewerOrg?: number;
+}
+export interface KeyholderState {
+  orgId: number;
+  account: string;
+  encryptionKey: string;
+  keyVersion: number;
+  active: boolean;
+  endpoint: string;
+  lastLogSequence: bigint;
+  lastLogHead: string;
+  lastLogAt: bigint;
 }
 
 export interface LedgerState {
   organizations: Map<number, OrganizationState>;
   practitioners: Map<string, PractitionerState>;
+  accountKeys: Map<string, { encryptionKey: string; keyVersion: number }>;
   patients: Map<string, PatientState>;
   consents: Map<string, ConsentState>;
   consentCount: Map<string, number>;
+  /** Keyed by {@link recordKey}(subject, recordId). */
   records: Map<string, RecordState>;
+  /** Keyed by {@link recordKey}(subject, root). */
   batches: Map<string, BatchState>;
   accesses: AccessEntry[];
   sessions: Map<number, SessionState>;
   pendingReviews: Map<number, number>;
+  keyholders: Map<number, KeyholderState>;
+  keyholderThreshold: number;
+  keyholderEpoch: bigint;
+  /** Contracts whose migration was sealed. */
+  migrationSealed: Set<LedgerEvent["contract"]>;
 }
 
 const ZERO_HASH = `0x${"00".repeat(32)}`;
-const DENY = 1;
 const PENDING = 0;
+const coder = AbiCoder.defaultAbiCoder();
+
+/** The key of a record (or batch) in {@link LedgerState}: records are unique within their subject. */
+export function recordKey(subject: string, id: string): string {
+  return `${subject.toLowerCase()}:${id.toLowerCase()}`;
+}
 
 function emptyState(): LedgerState {
   return {
     organizations: new Map(),
     practitioners: new Map(),
+    accountKeys: new Map(),
     patients: new Map(),
     consents: new Map(),
     consentCount: new Map(),
@@ -142,6 +194,10 @@ function emptyState(): LedgerState {
     accesses: [],
     sessions: new Map(),
     pendingReviews: new Map(),
+    keyholders: new Map(),
+    keyholderThreshold: 0,
+    keyholderEpoch: 0n,
+    migrationSealed: new Set(),
   };
 }
 
@@ -153,8 +209,28 @@ function get<K, V>(map: Map<K, V>, key: K, what: string): V {
 
 /** Applies events (in chain order) to a state; returns the state. */
 export function replay(events: Iterable<LedgerEvent>, state: LedgerState = emptyState()): LedgerState {
-  for (const e of events) apply(state, e);
+  for (const e of events) {
+    if (e.contract === "keyholders") applyKeyholder(state, e);
+    else apply(state, e);
+  }
   return state;
+}
+
+function newRecord(
+  a: LogDescription["args"],
+  fields: Omit<RecordState, "subject" | "recordId" | "digest" | "labelCommitment" | "commitment" | "category">,
+): RecordState {
+  const digest = a.digest as string;
+  const labelCommitment = a.labelCommitment as string;
+  return {
+    subject: a.subject as string,
+    recordId: a.recordId as string,
+    digest,
+    labelCommitment,
+    commitment: keccak256(coder.encode(["bytes32", "bytes32"], [digest, labelCommitment])),
+    category: Number(a.category),
+    ...fields,
+  };
 }
 
 function apply(s: LedgerState, e: LedgerEvent): void {
@@ -184,10 +260,12 @@ function apply(s: LedgerState, e: LedgerEvent): void {
     }
     case "PractitionerEnrolled":
       s.practitioners.set(a.account as string, {
+        practitionerId: Number(a.practitionerId),
         orgId: Number(a.orgId),
         roles: Number(a.roles),
         credentialValidUntil: a.credentialValidUntil as bigint,
         suspended: false,
+        barred: false,
         encryptionKey: a.encryptionKey as string,
         keyVersion: Number(a.keyVersion),
       });
@@ -201,12 +279,21 @@ function apply(s: LedgerState, e: LedgerEvent): void {
     case "PractitionerStatusChanged":
       get(s.practitioners, a.account as string, "practitioner").suspended = a.suspended as boolean;
       break;
+    case "PractitionerBarred":
+      get(s.practitioners, a.account as string, "practitioner").barred = a.barred as boolean;
+      break;
     case "PractitionerKeyRotated": {
       const p = get(s.practitioners, a.account as string, "practitioner");
       p.encryptionKey = a.encryptionKey as string;
       p.keyVersion = Number(a.keyVersion);
       break;
     }
+    case "AccountKeyRegistered":
+      s.accountKeys.set(a.account as string, {
+        encryptionKey: a.encryptionKey as string,
+        keyVersion: Number(a.keyVersion),
+      });
+      break;
     case "PatientRegistered":
       s.patients.set(a.subject as string, {
         controller: a.controller as string,
@@ -214,6 +301,8 @@ function apply(s: LedgerState, e: LedgerEvent): void {
         keyVersion: Number(a.keyVersion),
         recoveryThreshold: 0,
         epoch: 0,
+        registeredBy: a.registeredBy as string,
+        salt: a.salt as string,
         guardians: new Map(),
         breakGlassOptedOut: false,
       });
@@ -230,12 +319,13 @@ function apply(s: LedgerState, e: LedgerEvent): void {
       p.keyVersion = Number(a.keyVersion);
       break;
     }
-    case "GuardianSet": {
-      const p = get(s.patients, a.subject as string, "subject");
-      if (Number(a.powers) === 0) p.guardians.delete(a.guardian as string);
-      else p.guardians.set(a.guardian as string, { powers: Number(a.powers), validUntil: a.validUntil as bigint });
+    case "GuardianSet":
+      get(s.patients, a.subject as string, "subject").guardians.set(a.guardian as string, {
+        powers: Number(a.powers),
+        validUntil: a.validUntil as bigint,
+        appointment: Number(a.appointment),
+      });
       break;
-    }
     case "RecoveryThresholdSet":
       get(s.patients, a.subject as string, "subject").recoveryThreshold = Number(a.threshold);
       break;
@@ -247,6 +337,7 @@ function apply(s: LedgerState, e: LedgerEvent): void {
       const sequence = (s.consentCount.get(subject) ?? 0) + 1;
       s.consentCount.set(subject, sequence);
       const t = a.terms as unknown as Record<string, bigint | string>;
+      const by = a.by as string;
       s.consents.set(a.consentId as string, {
         subject,
         sequence,
@@ -257,14 +348,15 @@ function apply(s: LedgerState, e: LedgerEvent): void {
           granteeOrg: Number(t.granteeOrg),
           granteeRoles: Number(t.granteeRoles),
           categories: Number(t.categories),
-          // A deny with purposes 0 covers every purpose (stored as the full mask).
-          purposes: Number(t.effect) === DENY && Number(t.purposes) === 0 ? 0x3ff : Number(t.purposes),
+          purposes: Number(t.purposes),
           actions: Number(t.actions),
           validFrom: BigInt(t.validFrom as bigint),
           validUntil: BigInt(t.validUntil as bigint),
+          sealedTerms: t.sealedTerms as string,
         },
         revokedAt: 0n,
-        grantedBy: a.by as string,
+        grantedBy: by,
+        byGuardian: get(s.patients, subject, "subject").controller !== by,
         bySignature: a.bySignature as boolean,
       });
       break;
@@ -276,24 +368,45 @@ function apply(s: LedgerState, e: LedgerEvent): void {
       get(s.patients, a.subject as string, "subject").breakGlassOptedOut = a.optedOut as boolean;
       break;
     case "RecordAnchored": {
+      const subject = a.subject as string;
       const previous = a.previous as string;
-      if (previous !== ZERO_HASH) get(s.records, previous, "record").superseded = true;
-      s.records.set(a.recordId as string, {
-        subject: a.subject as string,
-        digest: a.digest as string,
-        custodian: Number(a.custodian),
-        category: Number(a.category),
-        anchoredAt: time,
-        erasedAt: 0n,
-        superseded: false,
-        previous,
-        pointer: a.pointer as string,
-      });
+      if (previous !== ZERO_HASH) get(s.records, recordKey(subject, previous), "record").superseded = true;
+      s.records.set(
+        recordKey(subject, a.recordId as string),
+        newRecord(a, {
+          custodian: Number(a.custodian),
+          anchoredAt: time,
+          erasedAt: 0n,
+          superseded: false,
+          previous,
+          pointer: a.pointer as string,
+        }),
+      );
+      break;
+    }
+    case "RecordImported": {
+      const subject = a.subject as string;
+      const previous = a.previous as string;
+      if (previous !== ZERO_HASH) get(s.records, recordKey(subject, previous), "record").superseded = true;
+      s.records.set(
+        recordKey(subject, a.recordId as string),
+        newRecord(a, {
+          custodian: Number(a.custodian),
+          anchoredAt: a.anchoredAt as bigint,
+          erasedAt: a.erasedAt as bigint,
+          superseded: false,
+          previous,
+          pointer: "",
+          imported: true,
+        }),
+      );
       break;
     }
     case "BatchAnchored":
-      s.batches.set(a.root as string, {
+      s.batches.set(recordKey(a.subject as string, a.root as string), {
         subject: a.subject as string,
+        root: a.root as string,
+        tag: a.tag as string,
         custodian: Number(a.custodian),
         count: Number(a.count),
         categories: Number(a.categories),
@@ -302,23 +415,24 @@ function apply(s: LedgerState, e: LedgerEvent): void {
       });
       break;
     case "RecordProven": {
-      const batch = get(s.batches, a.root as string, "batch");
-      s.records.set(a.recordId as string, {
-        subject: a.subject as string,
-        digest: a.digest as string,
-        custodian: batch.custodian,
-        category: Number(a.category),
-        anchoredAt: batch.anchoredAt,
-        erasedAt: 0n,
-        superseded: false,
-        previous: ZERO_HASH,
-        pointer: batch.pointer,
-        batchRoot: a.root as string,
-      });
+      const subject = a.subject as string;
+      const batch = get(s.batches, recordKey(subject, a.root as string), "batch");
+      s.records.set(
+        recordKey(subject, a.recordId as string),
+        newRecord(a, {
+          custodian: batch.custodian,
+          anchoredAt: batch.anchoredAt,
+          erasedAt: 0n,
+          superseded: false,
+          previous: ZERO_HASH,
+          pointer: batch.pointer,
+          batchRoot: a.root as string,
+        }),
+      );
       break;
     }
     case "RecordErased":
-      get(s.records, a.recordId as string, "record").erasedAt = time;
+      get(s.records, recordKey(a.subject as string, a.recordId as string), "record").erasedAt = time;
       break;
     case "RecordAccessed":
       s.accesses.push({
@@ -349,11 +463,68 @@ function apply(s: LedgerState, e: LedgerEvent): void {
     case "BreakGlassReviewed": {
       const session = get(s.sessions, Number(a.sessionId), "session");
       session.outcome = Number(a.outcome);
+      session.reviewer = a.reviewer as string;
+      session.reviewerOrg = Number(a.reviewerOrg);
       s.pendingReviews.set(session.orgId, (s.pendingReviews.get(session.orgId) ?? 1) - 1);
       break;
     }
+    case "MigrationSealed":
+      s.migrationSealed.add(e.contract);
+      break;
     default:
-      // RoleGranted/RoleRevoked, RecoveryApproved, EIP712DomainChanged: not part of this state.
+      // RoleGranted/RoleRevoked/RoleAdminChanged, RecoveryApproved, EIP712DomainChanged: not part of this state.
+      break;
+  }
+}
+
+function applyKeyholder(s: LedgerState, e: LedgerEvent): void {
+  const a = e.args;
+  const id = Number(a.keyholderId);
+  switch (e.name) {
+    case "KeyholderAdded":
+      s.keyholders.set(id, {
+        orgId: Number(a.orgId),
+        account: a.account as string,
+        encryptionKey: a.encryptionKey as string,
+        keyVersion: Number(a.keyVersion),
+        active: true,
+        endpoint: a.endpoint as string,
+        lastLogSequence: 0n,
+        lastLogHead: ZERO_HASH,
+        lastLogAt: 0n,
+      });
+      s.keyholderEpoch = a.epoch as bigint;
+      break;
+    case "KeyholderRemoved":
+      get(s.keyholders, id, "keyholder").active = false;
+      s.keyholderEpoch = a.epoch as bigint;
+      break;
+    case "KeyholderKeyRotated": {
+      const k = get(s.keyholders, id, "keyholder");
+      k.encryptionKey = a.encryptionKey as string;
+      k.keyVersion = Number(a.keyVersion);
+      s.keyholderEpoch = a.epoch as bigint;
+      break;
+    }
+    case "KeyholderAccountChanged":
+      get(s.keyholders, id, "keyholder").account = a.newAccount as string;
+      s.keyholderEpoch = a.epoch as bigint;
+      break;
+    case "KeyholderEndpointChanged":
+      get(s.keyholders, id, "keyholder").endpoint = a.endpoint as string;
+      break;
+    case "ThresholdSet":
+      s.keyholderThreshold = Number(a.threshold);
+      s.keyholderEpoch = a.epoch as bigint;
+      break;
+    case "ReleaseLogAnchored": {
+      const k = get(s.keyholders, id, "keyholder");
+      k.lastLogSequence = a.sequence as bigint;
+      k.lastLogHead = a.head as string;
+      k.lastLogAt = BigInt(e.timestamp);
+      break;
+    }
+    default:
       break;
   }
 }
@@ -363,12 +534,15 @@ export interface LedgerAddresses {
   directory: string;
   consents: string;
   records: string;
+  /** The keyholder registry (contracts 1.1); omit for a 1.0 deployment. */
+  keyholders?: string;
 }
 
 const INTERFACES: [LedgerEvent["contract"], Interface][] = [
   ["directory", ParticipantDirectory__factory.createInterface()],
   ["consents", ConsentRegistry__factory.createInterface()],
   ["records", RecordRegistry__factory.createInterface()],
+  ["keyholders", KeyholderRegistry__factory.createInterface()],
 ];
 
 /**
@@ -382,12 +556,16 @@ export async function fetchLedgerEvents(
 ): Promise<LedgerEvent[]> {
   const toBlock = opts.toBlock ?? (await provider.getBlockNumber());
   const pageSize = opts.pageSize ?? 10_000;
-  const byAddress = new Map(INTERFACES.map(([name, iface]) => [addresses[name].toLowerCase(), { name, iface }]));
+  const byAddress = new Map<string, { name: LedgerEvent["contract"]; iface: Interface }>();
+  for (const [name, iface] of INTERFACES) {
+    const address = addresses[name];
+    if (address !== undefined) byAddress.set(address.toLowerCase(), { name, iface });
+  }
   const times = new Map<number, number>();
   const events: LedgerEvent[] = [];
   for (let from = opts.fromBlock ?? 0; from <= toBlock; from += pageSize) {
     const logs = await provider.getLogs({
-      address: Object.values(addresses),
+      address: [...byAddress.keys()],
       fromBlock: from,
       toBlock: Math.min(toBlock, from + pageSize - 1),
     });

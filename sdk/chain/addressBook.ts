@@ -11,8 +11,13 @@
  */
 import { InvalidInputError } from "../errors.js";
 
-/** The three MedLedger contracts every address book holds. */
-export const CONTRACT_NAMES = ["ParticipantDirectory", "ConsentRegistry", "RecordRegistry"] as const;
+/** The four MedLedger contracts every address book holds. */
+export const CONTRACT_NAMES = [
+  "ParticipantDirectory",
+  "ConsentRegistry",
+  "RecordRegistry",
+  "KeyholderRegistry",
+] as const;
 export type ContractName = (typeof CONTRACT_NAMES)[number];
 /** Every contract a deployment may hold (the timelock when governance went to one). */
 export type DeployedContractName = ContractName | "TimelockController";
@@ -34,7 +39,7 @@ export interface AddressBook {
   contracts: Record<ContractName, ContractEntry> & { TimelockController?: ContractEntry };
   /** The account that holds governance after hand-off (timelock or multisig). */
   governance?: string;
-  /** keccak256 of the three contracts' ABIs, to detect a mismatched SDK. */
+  /** keccak256 of the four contracts' ABIs, to detect a mismatched SDK. */
   abiHash: string;
   deployedAt?: string;
 }

@@ -17,6 +17,7 @@ import type { Provider } from "ethers";
 
 import {
   ConsentRegistry__factory,
+  KeyholderRegistry__factory,
   MedLedgerTimelock__factory,
   ParticipantDirectory__factory,
   RecordRegistry__factory,
@@ -95,18 +96,38 @@ async function checkVersion(name: DeployedContractName, read: () => Promise<stri
   return version;
 }
 
-/** Checks ConsentRegistry's and RecordRegistry's links to the other contracts. */
+/**
+ * Checks the registries' links to the directory (and RecordRegistry's to ConsentRegistry). The
+ * links are read in parallel and checked in this order, so the error names the first mismatch.
+ */
 export async function checkWiring(
   rpc: Rpc,
-  addresses: { ParticipantDirectory: string; ConsentRegistry: string; RecordRegistry?: string },
+  addresses: {
+    ParticipantDirectory: string;
+    ConsentRegistry?: string;
+    RecordRegistry?: string;
+    KeyholderRegistry?: string;
+  },
 ): Promise<void> {
   const runner = readRunner(rpc);
-  const consents = ConsentRegistry__factory.connect(addresses.ConsentRegistry, runner);
-  wiring("ConsentRegistry", "its directory", await consents.directory(), addresses.ParticipantDirectory);
-  if (addresses.RecordRegistry === undefined) return;
-  const records = RecordRegistry__factory.connect(addresses.RecordRegistry, runner);
-  wiring("RecordRegistry", "its directory", await records.directory(), addresses.ParticipantDirectory);
-  wiring("RecordRegistry", "its consent registry", await records.consentRegistry(), addresses.ConsentRegistry);
+  const { ConsentRegistry: consents, RecordRegistry: records, KeyholderRegistry: keyholders } = addresses;
+  const directory = addresses.ParticipantDirectory;
+  const c = consents === undefined ? undefined : ConsentRegistry__factory.connect(consents, runner);
+  const r = records === undefined ? undefined : RecordRegistry__factory.connect(records, runner);
+  const k = keyholders === undefined ? undefined : KeyholderRegistry__factory.connect(keyholders, runner);
+  // [contract, which link, its value on chain, what the book says]
+  const links = [
+    c && (["ConsentRegistry", "its directory", c.directory(), directory] as const),
+    r && (["RecordRegistry", "its directory", r.directory(), directory] as const),
+    r && consents && (["RecordRegistry", "its consent registry", r.consentRegistry(), consents] as const),
+    k && (["KeyholderRegistry", "its directory", k.directory(), directory] as const),
+  ].filter((l) => l !== undefined && l !== "");
+  const settled = await Promise.allSettled(links.map((l) => l[2]));
+  for (const [i, [name, what, , expected]] of links.entries()) {
+    const result = settled[i]!;
+    if (result.status === "rejected") throw result.reason;
+    wiring(name, what, result.value, expected);
+  }
 }
 
 /**
@@ -143,6 +164,7 @@ export async function verifyDeployment(
     ParticipantDirectory: (a) => ParticipantDirectory__factory.connect(a, runner).version(),
     ConsentRegistry: (a) => ConsentRegistry__factory.connect(a, runner).version(),
     RecordRegistry: (a) => RecordRegistry__factory.connect(a, runner).version(),
+    KeyholderRegistry: (a) => KeyholderRegistry__factory.connect(a, runner).version(),
     TimelockController: (a) => MedLedgerTimelock__factory.connect(a, runner).version(),
   };
   await Promise.all(
@@ -154,6 +176,7 @@ export async function verifyDeployment(
     ParticipantDirectory: c.ParticipantDirectory.address,
     ConsentRegistry: c.ConsentRegistry.address,
     RecordRegistry: c.RecordRegistry.address,
+    KeyholderRegistry: c.KeyholderRegistry.address,
   });
   return versions;
 }

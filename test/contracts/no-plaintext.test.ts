@@ -47,7 +47,7 @@ function needles(text: string): string[] {
 }
 
 describe("no health data on chain", () => {
-  it("a full scenario writes none of the planted plaintext (or its hashes) to calldata, events or storage", async () => {
+  it("a full scenario writes none of the planted plaintext, sensitive label included (or its hashes), to calldata, events or storage", async () => {
     const w = await buildWorld(conn);
     const scenarioStart = (await ethers.provider.getBlockNumber()) + 1;
     await runScenario(w);
@@ -80,13 +80,25 @@ describe("no health data on chain", () => {
     await (
       await w.records
         .connect(w.patient)
-        .anchorRecord(ethersLib.id("r"), w.subject, 2, digest, ethersLib.ZeroHash, PLANTED.name, ethersLib.ZeroHash)
+        .anchorRecord(
+          w.subject,
+          ethersLib.id("r"),
+          2,
+          digest,
+          ethersLib.id("label"),
+          ethersLib.ZeroHash,
+          PLANTED.name,
+          ethersLib.ZeroHash,
+        )
     ).wait();
     const seen = await chainBytes(from);
     const [nameHex] = needles(PLANTED.name);
     expect(seen.calldata.some((b) => b.includes(nameHex!))).to.equal(true);
     expect(seen.logs.some((b) => b.includes(nameHex!))).to.equal(true);
-    // Storage tracing sees what was stored: the digest of the ciphertext.
-    expect(seen.stores.some((b) => b.includes(digest.slice(2)))).to.equal(true);
+    // Storage tracing sees what was stored: the commitment to the digest and the label commitment.
+    const stored = ethersLib.keccak256(
+      ethersLib.AbiCoder.defaultAbiCoder().encode(["bytes32", "bytes32"], [digest, ethersLib.id("label")]),
+    );
+    expect(seen.stores.some((b) => b.includes(stored.slice(2)))).to.equal(true);
   });
 });

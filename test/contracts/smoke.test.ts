@@ -16,12 +16,12 @@ describe("smoke: the fixture deploys a working consortium", () => {
     const w = await networkHelpers.loadFixture(world);
     const appendId = await grantHospitalAppend(w);
     const id = await anchor(w, { hint: appendId });
-    await expect(w.records.connect(w.doctor).access(id, Purpose.TREAT, appendId))
+    await expect(w.records.connect(w.doctor).access(w.subject, id, Purpose.TREAT, appendId))
       .to.emit(w.records, "RecordAccessed")
-      .withArgs(id, w.subject, w.doctor.address, Purpose.TREAT, 1, appendId);
-    await expect(w.records.connect(w.payerAgent).access(id, Purpose.HPAYMT, appendId))
+      .withArgs(w.subject, id, w.doctor.address, Purpose.TREAT, 1, appendId);
+    await expect(w.records.connect(w.payerAgent).access(w.subject, id, Purpose.HPAYMT, appendId))
       .to.be.revertedWithCustomError(w.records, "AccessDenied")
-      .withArgs(id, w.payerAgent.address, 8 /* GRANTEE_MISMATCH */, appendId);
+      .withArgs(w.subject, id, w.payerAgent.address, 8 /* GRANTEE_MISMATCH */, appendId);
     const d = await w.consents.check(w.doctor.address, w.subject, Category.OBSERVATIONS, Purpose.TREAT, Action.READ);
     expect(d.allowed).to.equal(true);
     expect(terms().actions).to.equal(Action.READ);

@@ -17,7 +17,11 @@ import {
   memory,
 } from "../../sdk/index.js";
 import type { AddressBook, PartialAddressBook } from "../../sdk/index.js";
-import { MedLedgerTimelock__factory, ParticipantDirectory__factory } from "../../types/typechain/index.js";
+import {
+  KeyholderRegistry__factory,
+  MedLedgerTimelock__factory,
+  ParticipantDirectory__factory,
+} from "../../types/typechain/index.js";
 import { fakeKey } from "../../fixtures/world.js";
 
 const conn = await network.create();
@@ -53,11 +57,17 @@ describe("deploy: governance handed over, repeatable, resumable", () => {
   it("writes an address book: chain id, distinct addresses, blocks, versions, ABI hash, governance", async () => {
     const { book } = await networkHelpers.loadFixture(deployed);
     expect(book.chainId).to.equal(31337);
-    const names = ["ParticipantDirectory", "ConsentRegistry", "RecordRegistry", "TimelockController"] as const;
+    const names = [
+      "ParticipantDirectory",
+      "ConsentRegistry",
+      "RecordRegistry",
+      "KeyholderRegistry",
+      "TimelockController",
+    ] as const;
     for (const name of names) {
       const entry = book.contracts[name]!;
       expect(await ethers.provider.getCode(entry.address)).to.not.equal("0x");
-      expect(entry.version).to.equal("1.0.0");
+      expect(entry.version).to.equal("1.1.0");
       expect(entry.blockNumber).to.be.greaterThan(0);
     }
     expect(new Set(names.map((n) => book.contracts[n]!.address)).size).to.equal(names.length);
@@ -154,8 +164,9 @@ describe("deploy: governance handed over, repeatable, resumable", () => {
     expect(book.contracts.ParticipantDirectory.address).to.equal(partial.contracts.ParticipantDirectory!.address);
     expect(book.contracts.ConsentRegistry.address).to.equal(pending.address);
     expect(book.contracts.ConsentRegistry.blockNumber).to.be.greaterThan(0);
-    // Only the record registry was deployed on resume.
-    expect(await ethers.provider.getTransactionCount(deployer!.address)).to.equal(nonceBefore + 1);
+    // On resume: the record and keyholder registries deployed, and the three migratable contracts
+    // sealed (sealMigration) before governance is handed over; the consent registry not again.
+    expect(await ethers.provider.getTransactionCount(deployer!.address)).to.equal(nonceBefore + 2 + 3);
   });
 
   it("a pending address holding another contract is not adopted (fails on main: it adopted any code)", async () => {
@@ -262,6 +273,12 @@ describe("deploy: governance handed over, repeatable, resumable", () => {
     const directory = ParticipantDirectory__factory.connect(book.contracts.ParticipantDirectory.address, multisig);
     expect(book.governance).to.equal(multisig!.address);
     expect(book.contracts.TimelockController).to.equal(undefined);
+    // The keyholder set is governed too: the multisig holds its roles, the deployer none.
+    const keyholders = KeyholderRegistry__factory.connect(book.contracts.KeyholderRegistry.address, multisig);
+    for (const role of [await keyholders.GOVERNANCE_ROLE(), await keyholders.DEFAULT_ADMIN_ROLE()]) {
+      expect(await keyholders.hasRole(role, multisig!.address)).to.equal(true);
+      expect(await keyholders.hasRole(role, deployer!.address)).to.equal(false);
+    }
     await expect(directory.admitOrganization(2, deployer!.address, fakeKey("lab"))).to.emit(
       directory,
       "OrganizationAdmitted",
@@ -313,11 +330,21 @@ describe("MedLedger.create / ChainClient.create check the deployment (fails on m
 
   it("contracts of two deployments mixed: the wiring names the contract", async () => {
     const { a, b } = await networkHelpers.loadFixture(two);
-    const mixed = structuredClone(a);
-    mixed.contracts.ConsentRegistry = b.contracts.ConsentRegistry;
-    const err = await refusal(mixed);
-    expect(err.contract).to.equal("ConsentRegistry");
-    expect(err.message).to.contain("its directory is");
+    for (const name of ["ConsentRegistry", "KeyholderRegistry"] as const) {
+      const mixed = structuredClone(a);
+      mixed.contracts[name] = b.contracts[name];
+      const err = await refusal(mixed);
+      expect(err.contract).to.equal(name);
+      expect(err.message).to.contain("its directory is");
+    }
+  });
+
+  it("the keyholder registry at another registry's address is refused", async () => {
+    const { a } = await networkHelpers.loadFixture(two);
+    const moved = structuredClone(a);
+    moved.contracts.KeyholderRegistry.address = a.contracts.ConsentRegistry.address;
+    moved.contracts.ConsentRegistry.address = a.contracts.KeyholderRegistry.address;
+    expect((await refusal(moved)).contract).to.be.oneOf(["ConsentRegistry", "KeyholderRegistry"]);
   });
 
   it("the same address twice", async () => {

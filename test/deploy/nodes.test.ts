@@ -20,7 +20,11 @@ import { JsonRpcProvider, Wallet } from "ethers";
 import { ChainClient, deployMedLedger, verifyDeployment } from "../../sdk/index.js";
 import type { AddressBook } from "../../sdk/index.js";
 import { readAddressBook } from "../../sdk/node.js";
-import { MedLedgerTimelock__factory, ParticipantDirectory__factory } from "../../types/typechain/index.js";
+import {
+  KeyholderRegistry__factory,
+  MedLedgerTimelock__factory,
+  ParticipantDirectory__factory,
+} from "../../types/typechain/index.js";
 import { BUILT_CLI, ensureBuilt } from "../../fixtures/build.js";
 import { startAnvil, startHardhatNode } from "../../fixtures/nodes.js";
 import type { RunningNode } from "../../fixtures/nodes.js";
@@ -64,8 +68,10 @@ async function checkOnChain(node: RunningNode, book: AddressBook, minDelay: numb
       "ParticipantDirectory",
       "ConsentRegistry",
       "RecordRegistry",
+      "KeyholderRegistry",
       "TimelockController",
     ]);
+    expect(new Set(Object.values(versions))).to.deep.equal(new Set(["1.1.0"]));
     const addresses = Object.values(book.contracts).map((c) => c.address.toLowerCase());
     expect(new Set(addresses).size).to.equal(addresses.length);
     const timelock = MedLedgerTimelock__factory.connect(book.contracts.TimelockController!.address, provider);
@@ -77,6 +83,12 @@ async function checkOnChain(node: RunningNode, book: AddressBook, minDelay: numb
     expect(await directory.hasRole(role, book.governance!)).to.equal(true);
     expect(await directory.hasRole(role, DEV.address)).to.equal(false);
     expect(await directory.hasRole(await directory.DEFAULT_ADMIN_ROLE(), DEV.address)).to.equal(false);
+    // The keyholder set is governed by the timelock too; the migration was sealed before the hand-off.
+    const keyholders = KeyholderRegistry__factory.connect(book.contracts.KeyholderRegistry.address, provider);
+    expect(await keyholders.hasRole(await keyholders.GOVERNANCE_ROLE(), book.governance!)).to.equal(true);
+    expect(await keyholders.hasRole(await keyholders.GOVERNANCE_ROLE(), DEV.address)).to.equal(false);
+    expect(await keyholders.hasRole(await keyholders.DEFAULT_ADMIN_ROLE(), DEV.address)).to.equal(false);
+    expect(await directory.migrationSealed()).to.equal(true);
   } finally {
     provider.destroy();
   }

@@ -7,7 +7,7 @@
 import { expect } from "chai";
 import { Wallet, hexlify } from "ethers";
 
-import { MedLedger, createIdentity, memoryJournal } from "../../sdk/index.js";
+import { MedLedger, memoryJournal } from "../../sdk/index.js";
 import { setUpConsortium } from "../../fixtures/consortium.js";
 import type { Consortium } from "../../fixtures/consortium.js";
 import { startAnvil } from "../../fixtures/nodes.js";
@@ -59,15 +59,7 @@ describe("round trips: records.put and records.get take at most 6 JSON-RPC calls
 
   it("default JsonRpcProvider: a clinician with a consent reads (key re-wrapped by the keyholder)", async () => {
     // A second clinician of the hospital (the doctor writes; one account, one writer).
-    const nurse = await c.participant(createIdentity());
-    const licence = (await node.provider.getBlock("latest"))!.timestamp + 365 * 24 * 3600;
-    await c.hospitalAdmin.ml.directory.enrollPractitioner({
-      orgId: c.hospital,
-      account: nurse.wallet.address,
-      roles: ["CLINICIAN"],
-      credentialValidUntil: licence,
-      encryptionKey: nurse.identity.x25519.publicKey,
-    });
+    const nurse = await c.enroll(["CLINICIAN"]);
     const provider = new CountingProvider(node.url);
     try {
       const reader = await MedLedger.create({
@@ -77,10 +69,10 @@ describe("round trips: records.put and records.get take at most 6 JSON-RPC calls
       });
       const opts = { category: "OBSERVATIONS" as const, mediaType: "text/plain" };
       const first = await c.doctor.ml.records.put(c.subject, "first clinician read", opts);
-      await reader.records.get(first, { purpose: "TREAT" }); // warm-up: nonce, consent hint
+      await reader.records.get(c.subject, first, { purpose: "TREAT" }); // warm-up: nonce, consent hint
       const id = await c.doctor.ml.records.put(c.subject, "counted clinician read", opts);
       provider.take();
-      const read = await reader.records.get(id, { purpose: "TREAT" });
+      const read = await reader.records.get(c.subject, id, { purpose: "TREAT" });
       expect(new TextDecoder().decode(read.content)).to.equal("counted clinician read");
       const counted = provider.take();
       expect(calls(counted), JSON.stringify(counted)).to.be.at.most(6);

@@ -5,7 +5,8 @@ import {AccessHandler} from "./handlers/AccessHandler.sol";
 import {CampaignStats} from "./utils/CampaignStats.sol";
 
 /// @notice Property 1: no access event without a valid consent or break-glass, as an invariant
-/// over random sequences driven by {AccessHandler}.
+/// over random sequences driven by {AccessHandler}, whose actors include hostile guardians whose
+/// appointments change, a rogue organization's puppets and the security council.
 /// @dev Running this file alone? Pass its handler too, so its artifact is built:
 /// `npx hardhat test solidity test/solidity/AccessInvariants.t.sol test/solidity/handlers/AccessHandler.sol`.
 contract AccessInvariantsTest is CampaignStats {
@@ -28,7 +29,7 @@ contract AccessInvariantsTest is CampaignStats {
     }
 
     function targetSelectors() public view returns (FuzzSelector[] memory out) {
-        bytes4[] memory s = new bytes4[](12);
+        bytes4[] memory s = new bytes4[](17);
         s[0] = AccessHandler.grant.selector;
         s[1] = AccessHandler.revoke.selector;
         s[2] = AccessHandler.togglePractitioner.selector;
@@ -41,13 +42,19 @@ contract AccessInvariantsTest is CampaignStats {
         s[9] = AccessHandler.accessBatch.selector;
         s[10] = AccessHandler.breakGlassAccess.selector;
         s[11] = AccessHandler.probe.selector;
+        s[12] = AccessHandler.changeGuardian.selector;
+        s[13] = AccessHandler.enrollPuppet.selector;
+        s[14] = AccessHandler.councilActs.selector;
+        s[15] = AccessHandler.review.selector;
+        s[16] = AccessHandler.flood.selector;
         out = new FuzzSelector[](1);
         out[0] = FuzzSelector(address(handler), s);
     }
 
-    /// @notice Every successful access, batch access, break-glass access and anchor had a basis in
-    /// the model; nothing the model allows was refused; every check()/checkWithHint() answer and
-    /// every write's outcome matched the model.
+    /// @notice Every successful access, batch access, break-glass access, anchor and review had a
+    /// basis in the (independent) model; nothing the model allows was refused; every
+    /// check()/checkWithHint() answer and every write's outcome (authorization, index capacity,
+    /// guardian quota) matched the model.
     function invariant_noAccessWithoutBasis() public view {
         assertEq(handler.accessesWithoutBasis(), 0, "access event without a valid consent or break-glass");
         assertEq(handler.refusalsDespiteBasis(), 0, "access refused although the model allows it");
@@ -57,7 +64,7 @@ contract AccessInvariantsTest is CampaignStats {
 
     /// @notice Runs after each sequence: the handler must really be driven (see {CampaignStats}).
     function afterInvariant() public {
-        uint256[18] memory s = handler.stats();
+        uint256[26] memory s = handler.stats();
         uint256[] memory counters = new uint256[](s.length);
         for (uint256 i = 0; i < s.length; ++i) counters[i] = s[i];
         _recordRun("ACCESS", s[0], counters);

@@ -24,7 +24,7 @@ abstract contract ConsentFixture is Consortium {
     address internal patient;
     address internal guardian; // GRANT | REVOKE | ACCESS
     address internal weakGuardian; // ACCESS | ERASE only
-    SubjectId internal subject = SubjectId.wrap(keccak256("consent-subject"));
+    SubjectId internal subject;
 
     uint32 internal hospital;
     uint32 internal lab;
@@ -69,7 +69,7 @@ abstract contract ConsentFixture is Consortium {
         patient = vm.addr(PATIENT_PK);
         guardian = vm.addr(GUARDIAN_PK);
         weakGuardian = vm.addr(WEAK_GUARDIAN_PK);
-        _register(subject, patient);
+        subject = _register(keccak256("consent-subject"), patient);
         _setGuardian(subject, patient, guardian, Codes.POWER_GRANT | Codes.POWER_REVOKE | Codes.POWER_ACCESS, 0);
         _setGuardian(subject, patient, weakGuardian, Codes.POWER_ACCESS | Codes.POWER_ERASE, 0);
     }
@@ -98,7 +98,9 @@ abstract contract ConsentFixture is Consortium {
     }
 
     /// @notice Valid random terms of `effect`, biased (about 3 in 4 per dimension) to cover `q` for
-    /// `a`, with a random validity window around now.
+    /// `a`, with a random validity window around now. Grantees are enrolled practitioners and
+    /// admitted organizations (or any organization); purposes are never empty ("every purpose" is
+    /// the full mask); a deny's public categories may be empty (a sealed-only deny).
     // solhint-disable-next-line function-max-lines
     function _randomTerms(
         uint256 seed,
@@ -122,24 +124,26 @@ abstract contract ConsentFixture is Consortium {
                 o == 0
                     ? 0
                     : o == 1
-                        ? uint32((r >> 24) % 6)
+                        ? uint32((r >> 24) % 5)
                         : a.org;
             uint8 roles = uint8((r >> 32) % Codes.ALL_ROLES) + 1;
             if ((r >> 40) % 4 != 0) roles |= a.roles;
             t.granteeRoles = roles;
         }
         r = rand(seed, 2);
-        uint32 cats = uint32(r) & uint32(r >> 32) & uint32(r >> 64); // sparse random bits
+        uint16 cats = uint16(r) & uint16(r >> 32) & uint16(r >> 64); // sparse random bits
         if ((r >> 96) % 4 != 0) cats |= Codes.bit(q.category);
-        if ((r >> 104) % 8 == 0) cats = type(uint32).max;
-        if (cats == 0) cats = Codes.bit(uint8((r >> 112) % 32));
+        if ((r >> 104) % 8 == 0) cats = Codes.ALL_CATEGORIES;
+        if (cats == 0 && (effect == Effect.PERMIT || (r >> 120) % 4 != 0)) {
+            cats = Codes.bit(uint8((r >> 112) % (uint256(Codes.MAX_CATEGORY) + 1)));
+        }
         t.categories = cats;
 
         r = rand(seed, 3);
-        uint32 purposes = uint32(r) & uint32(r >> 16) & ConsentModel.ALL_PURPOSES;
+        uint16 purposes = uint16(r) & uint16(r >> 16) & ConsentModel.ALL_PURPOSES;
         if ((r >> 32) % 4 != 0) purposes |= Codes.bit(q.purpose);
-        if (effect == Effect.DENY && (r >> 40) % 4 == 0) purposes = 0; // deny: 0 = all purposes
-        if (effect == Effect.PERMIT && purposes == 0) purposes = Codes.bit(uint8((r >> 48) % 10));
+        if (effect == Effect.DENY && (r >> 40) % 4 == 0) purposes = ConsentModel.ALL_PURPOSES;
+        if (purposes == 0) purposes = Codes.bit(uint8((r >> 48) % 10));
         t.purposes = purposes;
 
         r = rand(seed, 4);
@@ -160,9 +164,6 @@ abstract contract ConsentFixture is Consortium {
             uint64 base = t.validFrom > nowT ? t.validFrom : nowT;
             t.validUntil = base + 1 + uint64((r >> 72) % (20 * DAY));
         }
-    }
-
-    function _permitsStoredAs(ConsentTerms memory t) internal pure returns (uint32) {
-        return t.effect == Effect.DENY && t.purposes == 0 ? ConsentModel.ALL_PURPOSES : t.purposes;
+        t.sealedTerms = keccak256(abi.encode("sealed", seed));
     }
 }

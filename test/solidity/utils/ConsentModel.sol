@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
-import {Codes, ConsentTerms, Effect, GranteeKind} from "../../../contracts/libraries/MedLedgerTypes.sol";
+import {Codes, ConsentTerms, GranteeKind} from "../../../contracts/libraries/MedLedgerTypes.sol";
 
 /// @notice An independent reference model of a consent decision, written from the documented
 /// semantics (IConsentRegistry / MedLedgerTypes NatSpec), not from ConsentRegistry's code.
 library ConsentModel {
     /// @dev Every PurposeOfUse bit (0..MAX_PURPOSE).
-    uint32 internal constant ALL_PURPOSES = uint32((1 << (uint256(Codes.MAX_PURPOSE) + 1)) - 1);
+    uint16 internal constant ALL_PURPOSES = uint16((1 << (uint256(Codes.MAX_PURPOSE) + 1)) - 1);
 
     /// @notice What the model knows of an accessor: directory state as a consent check sees it.
+    /// A practitioner grantee is named by account (the registry's compact ids are its business).
     struct Accessor {
         address account;
         bool active; // enrolled, not suspended, credential unexpired, organization not suspended
@@ -39,7 +40,7 @@ library ConsentModel {
     }
 
     /// @notice Does the consent (permit or deny) cover (grantee, window, category, purpose, action)?
-    /// For a deny, purposes 0 means every purpose. APPEND does not evaluate the purpose.
+    /// APPEND does not evaluate the purpose. (Since 1.1 "every purpose" is the full mask, never 0.)
     function covers(
         ConsentTerms memory t,
         uint64 revokedAt,
@@ -54,9 +55,7 @@ library ConsentModel {
         if (t.actions & q.action == 0) return false;
         if (q.action == Codes.ACTION_READ) {
             if (q.purpose > Codes.MAX_PURPOSE) return false;
-            uint32 purposes = t.purposes;
-            if (purposes == 0 && t.effect == Effect.DENY) purposes = ALL_PURPOSES;
-            if ((purposes >> q.purpose) & 1 == 0) return false;
+            if ((t.purposes >> q.purpose) & 1 == 0) return false;
         }
         return true;
     }

@@ -19,9 +19,10 @@ import {
 
 import {TestBase} from "./TestBase.sol";
 
-/// @notice Deploys a consortium the way fixtures/world.ts does:
-/// ParticipantDirectory(governance) -> ConsentRegistry(directory) -> RecordRegistry(directory, consents),
-/// with `address(this)` as governance, plus small helpers to populate it.
+/// @notice Deploys a consortium the way fixtures/world.ts does (through the SDK's deploy):
+/// ParticipantDirectory(governance, migrator) -> ConsentRegistry(directory, migrator) ->
+/// RecordRegistry(directory, consents, migrator), migration sealed, with `address(this)` as
+/// governance, plus small helpers to populate it.
 abstract contract Consortium is TestBase {
     /// @dev A realistic start time (tests warp here first so "now - x" never underflows).
     uint256 internal constant T0 = 1_750_000_000;
@@ -35,9 +36,16 @@ abstract contract Consortium is TestBase {
     uint256 private _nonce;
 
     function _deploySystem() internal {
-        directory = new ParticipantDirectory(address(this));
-        consents = new ConsentRegistry(IParticipantDirectory(address(directory)));
-        records = new RecordRegistry(IParticipantDirectory(address(directory)), IConsentRegistry(address(consents)));
+        directory = new ParticipantDirectory(address(this), address(this));
+        consents = new ConsentRegistry(IParticipantDirectory(address(directory)), address(this));
+        records = new RecordRegistry(
+            IParticipantDirectory(address(directory)),
+            IConsentRegistry(address(consents)),
+            address(this)
+        );
+        directory.sealMigration();
+        consents.sealMigration();
+        records.sealMigration();
     }
 
     function _key(string memory label) internal pure returns (bytes32) {
@@ -58,9 +66,10 @@ abstract contract Consortium is TestBase {
         directory.enrollPractitioner(orgId, account, roles, validUntil, _key("practitioner"));
     }
 
-    function _register(SubjectId subject, address controller) internal {
+    /// @dev The controller registers itself with `salt`; returns keccak256(abi.encode(controller, salt)).
+    function _register(bytes32 salt, address controller) internal returns (SubjectId subject) {
         vm.prank(controller);
-        directory.registerPatient(subject, controller, _key("patient"));
+        subject = directory.registerPatient(salt, controller, _key("patient"));
     }
 
     function _setGuardian(
@@ -93,14 +102,19 @@ abstract contract Consortium is TestBase {
     ) internal returns (RecordId id) {
         id = RecordId.wrap(_fresh());
         vm.prank(controller);
-        records.anchorRecord(id, subject, category, _fresh(), previous, "ipfs://x", ConsentId.wrap(0));
+        records.anchorRecord(subject, id, category, _fresh(), _fresh(), previous, "ipfs://x", ConsentId.wrap(0));
+    }
+
+    /// @dev A fresh, never-zero sealed-terms commitment (its content never matters on chain).
+    function _sealed(uint256 n) internal pure returns (bytes32) {
+        return keccak256(abi.encode("sealed-terms", n));
     }
 
     /// @dev A permit for one practitioner: READ on `categories` for `purposes`, no expiry.
     function _practitionerPermit(
         address account,
-        uint32 categories,
-        uint32 purposes,
+        uint16 categories,
+        uint16 purposes,
         uint8 actions
     ) internal pure returns (ConsentTerms memory) {
         return
@@ -114,7 +128,8 @@ abstract contract Consortium is TestBase {
                 purposes: purposes,
                 actions: actions,
                 validFrom: 0,
-                validUntil: Codes.NO_EXPIRATION_TIME
+                validUntil: Codes.NO_EXPIRATION_TIME,
+                sealedTerms: _sealed(uint160(account) ^ categories ^ purposes)
             });
     }
 
@@ -122,8 +137,8 @@ abstract contract Consortium is TestBase {
         Effect effect,
         uint32 org,
         uint8 roles,
-        uint32 categories,
-        uint32 purposes,
+        uint16 categories,
+        uint16 purposes,
         uint8 actions
     ) internal pure returns (ConsentTerms memory) {
         return
@@ -137,7 +152,8 @@ abstract contract Consortium is TestBase {
                 purposes: purposes,
                 actions: actions,
                 validFrom: 0,
-                validUntil: Codes.NO_EXPIRATION_TIME
+                validUntil: Codes.NO_EXPIRATION_TIME,
+                sealedTerms: _sealed(uint256(org) ^ roles ^ categories)
             });
     }
 }

@@ -10,11 +10,11 @@ library Logs {
         "RecordAccessed(bytes32,bytes32,address,uint8,uint8,bytes32)"
     );
     bytes32 internal constant RECORD_ANCHORED = keccak256(
-        "RecordAnchored(bytes32,bytes32,uint32,uint8,bytes32,bytes32,string,address,bytes32)"
+        "RecordAnchored(bytes32,bytes32,uint32,uint8,bytes32,bytes32,bytes32,string,address,bytes32)"
     );
-    bytes32 internal constant RECORD_PROVEN = keccak256("RecordProven(bytes32,bytes32,bytes32,uint8,bytes32)");
+    bytes32 internal constant RECORD_PROVEN = keccak256("RecordProven(bytes32,bytes32,bytes32,uint8,bytes32,bytes32)");
     bytes32 internal constant CONSENT_GRANTED = keccak256(
-        "ConsentGranted(bytes32,bytes32,address,(uint8,uint8,address,uint32,uint8,uint32,uint32,uint8,uint64,uint64),address,bool)"
+        "ConsentGranted(bytes32,bytes32,address,(uint8,uint8,address,uint32,uint8,uint16,uint16,uint8,uint64,uint64,bytes32),address,bool)"
     );
 
     struct Accessed {
@@ -48,8 +48,8 @@ library Logs {
             if (entry.emitter != emitter || entry.topics[0] != RECORD_ACCESSED) continue;
             (uint8 purpose, uint8 basis, bytes32 basisId) = abi.decode(entry.data, (uint8, uint8, bytes32));
             out[k++] = Accessed({
-                recordId: entry.topics[1],
-                subject: entry.topics[2],
+                subject: entry.topics[1],
+                recordId: entry.topics[2],
                 accessor: address(uint160(uint256(entry.topics[3]))),
                 purpose: purpose,
                 basis: basis,
@@ -68,13 +68,13 @@ library Logs {
         for (uint256 i = 0; i < logs.length; ++i) {
             Vm.Log memory entry = logs[i];
             if (entry.emitter != emitter || entry.topics[0] != RECORD_ANCHORED) continue;
-            (uint8 category, , bytes32 previous, , address anchoredBy, bytes32 consentId) = abi.decode(
+            (uint8 category, , , bytes32 previous, , address anchoredBy, bytes32 consentId) = abi.decode(
                 entry.data,
-                (uint8, bytes32, bytes32, string, address, bytes32)
+                (uint8, bytes32, bytes32, bytes32, string, address, bytes32)
             );
             out[k++] = Anchored({
-                recordId: entry.topics[1],
-                subject: entry.topics[2],
+                subject: entry.topics[1],
+                recordId: entry.topics[2],
                 custodian: uint32(uint256(entry.topics[3])),
                 category: category,
                 previous: previous,
@@ -92,14 +92,14 @@ library Logs {
         for (uint256 i = 0; i < logs.length; ++i) {
             Vm.Log memory entry = logs[i];
             if (entry.emitter != emitter || entry.topics[0] != CONSENT_GRANTED) continue;
-            // data: terms (10 static words), by, bySignature
+            // data: terms (11 static words), by, bySignature
             bytes memory d = entry.data;
             uint256 byWord;
             uint256 sigWord;
             // solhint-disable-next-line no-inline-assembly
             assembly ("memory-safe") {
-                byWord := mload(add(d, add(32, mul(10, 32))))
-                sigWord := mload(add(d, add(32, mul(11, 32))))
+                byWord := mload(add(d, add(32, mul(11, 32))))
+                sigWord := mload(add(d, add(32, mul(12, 32))))
             }
             return (true, entry.topics[2], address(uint160(byWord)), sigWord != 0);
         }

@@ -1,17 +1,24 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
-import {RecordId} from "../../../contracts/libraries/MedLedgerTypes.sol";
+import {RecordId, SubjectId} from "../../../contracts/libraries/MedLedgerTypes.sol";
 
 /// @notice A Solidity port of the npm package @openzeppelin/merkle-tree's StandardMerkleTree
 /// (core.ts makeMerkleTree/getProof, sorted leaves, sorted-pair keccak nodes) for the leaf
-/// encoding RecordRegistry documents: (bytes32 recordId, uint8 category, bytes32 digest).
+/// encoding RecordRegistry documents: (bytes32 subject, bytes32 recordId, uint8 category,
+/// bytes32 digest, bytes32 labelCommitment).
 library StdMerkle {
     error StdMerkleNoLeaves();
 
     /// @dev standardLeafHash: keccak256(keccak256(abi.encode(values))).
-    function leafHash(RecordId recordId, uint8 category, bytes32 digest) internal pure returns (bytes32) {
-        return keccak256(bytes.concat(keccak256(abi.encode(recordId, category, digest))));
+    function leafHash(
+        SubjectId subject,
+        RecordId recordId,
+        uint8 category,
+        bytes32 digest,
+        bytes32 labelCommitment
+    ) internal pure returns (bytes32) {
+        return keccak256(bytes.concat(keccak256(abi.encode(subject, recordId, category, digest, labelCommitment))));
     }
 
     /// @dev standardNodeHash: keccak256 of the two children in ascending byte order.

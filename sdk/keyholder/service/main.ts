@@ -1,0 +1,15 @@
+#!/usr/bin/env node
+/**
+ * Standalone entry of the keyholder service (until the `medledger` CLI wires in
+ * `registerKeyholderCommand`): `node dist/sdk/keyholder/service/main.js --config <file>`.
+ */
+import { parseArgs } from "node:util";
+
+import { runKeyholder } from "./command.js";
+
+const { values } = parseArgs({ options: { config: { type: "string" } }, allowPositionals: true });
+if (values.config === undefined) {
+  process.stderr.write("usage: main.js --config <file>\n");
+  process.exit(2);
+}
+process.exitCode = await runKeyholder(values.config);
