@@ -15,7 +15,12 @@ export const AccessorStatusCode = {
   ORGANIZATION_SUSPENDED: 4,
 } as const;
 export const ReviewOutcomeCode = { PENDING: 0, JUSTIFIED: 1, UNJUSTIFIED: 2 } as const;
+export const POWER_GRANT = 1 << 0;
+export const POWER_REVOKE = 1 << 1;
 export const POWER_ACCESS = 1 << 4;
+export const EffectCode = { PERMIT: 0, DENY: 1 } as const;
+export const GranteeKindCode = { PRACTITIONER: 0, ORG_ROLE: 1 } as const;
+export const ORG_KIND_REGULATOR = 5;
 export const ACTION_READ = 1 << 0;
 export const ROLE_EMERGENCY_RESPONDER = 1 << 1;
 export const ROLE_AUDITOR = 1 << 4;
@@ -66,6 +71,49 @@ export interface EmergencySession {
   outcome: number;
 }
 
+/** A consent's public terms as stored (`getConsent`), at some block. */
+export interface ConsentPublic {
+  effect: number;
+  granteeKind: number;
+  granteeAccount: string;
+  granteeOrg: number;
+  granteeRoles: number;
+  categories: number;
+  purposes: number;
+  actions: number;
+  validFrom: number;
+  validUntil: number;
+  revokedAt: number;
+}
+
+/** An accessor as the directory sees it at some block. */
+export interface AccessorState {
+  status: number;
+  orgId: number;
+  roles: number;
+  /** Compact practitioner id (0: not a practitioner). */
+  practitionerId: number;
+}
+
+/** A record's label commitment as anchored (RecordAnchored, RecordProven or RecordImported). */
+export interface RecordCommitment {
+  subject: Hex;
+  recordId: Hex;
+  labelCommitment: Hex;
+  /** Custodian organization (0: subject-held; a proven batch member: its batch's). */
+  custodian: number;
+  blockNumber: number;
+}
+
+/** A consent's sealed-terms commitment as emitted in ConsentGranted. */
+export interface ConsentCommitment {
+  subject: Hex;
+  consentId: Hex;
+  effect: number;
+  sealedTerms: Hex;
+  blockNumber: number;
+}
+
 export interface KeyholderMember {
   id: number;
   orgId: number;
@@ -92,6 +140,7 @@ export interface ChainView {
   readonly chainId: bigint;
   readonly keyholderRegistry: string;
   readonly recordRegistry: string;
+  readonly consentRegistry: string;
   /** The latest block (cached for a short time: concurrent releases share it). */
   latest(): Promise<BlockRef>;
   blockTimestamp(blockNumber: number): Promise<number>;
@@ -101,7 +150,7 @@ export interface ChainView {
   record(subject: Hex, recordId: Hex, block: number): Promise<RecordState | undefined>;
   /** The account that anchored the record (RecordAnchored, or the BatchAnchored of a proven member). */
   anchoredBy(subject: Hex, recordId: Hex): Promise<string | undefined>;
-  accessorStatus(account: string, block: number): Promise<{ status: number; orgId: number; roles: number }>;
+  accessorStatus(account: string, block: number): Promise<AccessorState>;
   checkWithHint(
     accessor: string,
     subject: Hex,
@@ -132,6 +181,20 @@ export interface ChainView {
   keyholderOf(account: string): Promise<number>;
   /** RecordErased events in [fromBlock, toBlock]. */
   erasures(fromBlock: number, toBlock: number): Promise<{ subject: Hex; recordId: Hex; blockNumber: number }[]>;
+  /** The label commitment a record was anchored with (it never changes); undefined if not anchored. */
+  labelCommitment(subject: Hex, recordId: Hex): Promise<Hex | undefined>;
+  /** The sealed-terms commitment emitted when a consent was granted; undefined if unknown. */
+  sealedTerms(subject: Hex, consentId: Hex): Promise<Hex | undefined>;
+  /** A consent's public terms at `block`; undefined if it does not exist. */
+  consent(subject: Hex, consentId: Hex, block: number): Promise<ConsentPublic | undefined>;
+  /** `listedConsents(subject, effect, granteeKind, grantee)` at `block`. */
+  listedConsents(subject: Hex, effect: number, granteeKind: number, grantee: number, block: number): Promise<Hex[]>;
+  /** An organization's kind (OrgKind; 0 if unknown). */
+  organizationKind(orgId: number, block: number): Promise<number>;
+  /** Every record commitment anchored since the deployment (auditors). */
+  recordCommitments(): Promise<RecordCommitment[]>;
+  /** Every consent commitment granted since the deployment (auditors). */
+  consentCommitments(): Promise<ConsentCommitment[]>;
   /** Release-log anchors of a keyholder from chain events. */
   releaseLogAnchors(keyholderId: number): Promise<{ seq: number; head: Hex; at: number }[]>;
 }
