@@ -138,9 +138,9 @@ export async function contractChainView(opts: {
     recordRegistry: a.recordRegistry,
     consentRegistry: a.consentRegistry,
 
-    latest() {
+    latest(fresh = false) {
       const now = Date.now();
-      if (latest === undefined || now - latest.at >= cacheMs) {
+      if (fresh || latest === undefined || now - latest.at >= cacheMs) {
         const value = provider.getBlock("latest").then((b) => {
           if (b === null) throw new Error("no latest block");
           times.set(b.number, Promise.resolve(b.timestamp));

@@ -141,8 +141,8 @@ export interface ChainView {
   readonly keyholderRegistry: string;
   readonly recordRegistry: string;
   readonly consentRegistry: string;
-  /** The latest block (cached for a short time: concurrent releases share it). */
-  latest(): Promise<BlockRef>;
+  /** The latest block (cached for a short time: concurrent releases share it; `fresh` reads it anew). */
+  latest(fresh?: boolean): Promise<BlockRef>;
   blockTimestamp(blockNumber: number): Promise<number>;
   /** The receipt of `txHash` with the RecordRegistry's access events decoded; null if unknown. */
   accessReceipt(txHash: Hex): Promise<AccessReceipt | null>;

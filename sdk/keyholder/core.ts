@@ -956,7 +956,10 @@ export async function createKeyholderCore(opts: KeyholderCoreOptions): Promise<K
         rateLimit(reader);
         const share = store.latestShare(r.subject, r.recordId);
         if (share === undefined) refuse("UNKNOWN_RECORD", "This keyholder holds no share of the record");
-        const block = await onChain("latest", () => chain.latest());
+        // A record anchored a moment ago may postdate the cached latest block: read it anew then.
+        let block = await onChain("latest", () => chain.latest());
+        if ((await onChain("record", () => chain.record(r.subject, r.recordId, block.number))) === undefined)
+          block = await onChain("latest", () => chain.latest(true));
         const state = await checkRecord(share, block);
         const { category } = state;
         let basis: number = AccessBasisCode.CONSENT;
@@ -1054,11 +1057,14 @@ export async function createKeyholderCore(opts: KeyholderCoreOptions): Promise<K
         const share = store.latestShare(r.subject, r.recordId);
         if (share === undefined) refuse("UNKNOWN_RECORD", "This keyholder holds no share of the record");
         // 8. the access transaction, confirmed
-        const [receipt, block] = await Promise.all([
+        const [receipt, cached] = await Promise.all([
           onChain("receipt", () => chain.accessReceipt(r.accessTx)),
           onChain("latest", () => chain.latest()),
         ]);
         if (receipt === null || receipt.status !== 1) refuse("NO_ACCESS_EVENT", "No successful access transaction");
+        // An access mined after the cached latest block: read the latest block anew.
+        const block =
+          receipt.blockNumber > cached.number ? await onChain("latest", () => chain.latest(true)) : cached;
         if (block.number - receipt.blockNumber + 1 < config.confirmations) {
           refuse("NOT_CONFIRMED", "The access transaction lacks confirmations", `needs ${config.confirmations}`);
         }
