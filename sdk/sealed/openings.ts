@@ -29,14 +29,11 @@
  * @example
  * ```ts
  * import { sealLabels, labelCommitment } from "medledger";
- * import { sealLabelOpening } from "medledger/sealed";
+ * import { sealLabelOpening } from "medledger"; // proposed root export (browser-safe)
  * const opening = sealLabels({ subject, recordId, labels: 4 });
  * const slot = sealLabelOpening({ opening, recipientPublicKey, recipientKeyVersion, binding });
  * ```
  */
-import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
-import { hkdf } from "@noble/hashes/hkdf.js";
-import { sha256 } from "@noble/hashes/sha2.js";
 
 import {
   ascii,
@@ -51,7 +48,7 @@ import {
   writeU32BE,
 } from "../crypto/bytes.js";
 import { DecryptionError, InvalidInputError, UnsupportedFormatError } from "../errors.js";
-import { ephemeralAgreement, publicKeyOf, sharedSecret } from "../keyholder/x25519.js";
+import { openBox, sealBox } from "../keyholder/x25519.js";
 import type { Hex } from "../types.js";
 import { labelCommitment, sealLabels, sealTerms, termsCommitment } from "./commitments.js";
 import type { LabelOpening, SealedTermsOpening } from "./commitments.js";
@@ -62,14 +59,12 @@ export type OpeningKindCode = (typeof OpeningKind)[keyof typeof OpeningKind];
 
 export const OPENING_SLOT_VERSION = 1;
 const PREFIX_LENGTH = 38;
-const TAG_LENGTH = 16;
 const PAYLOAD_LENGTH: Record<OpeningKindCode, number> = { 1: 33, 2: 36, 3: 32 };
 /** Slot lengths by kind (87, 90, 86 bytes). */
 export const OPENING_SLOT_LENGTH: Record<OpeningKindCode, number> = { 1: 87, 2: 90, 3: 86 };
 const INFO = ascii("medledger/sealed/opening/v1");
-const ZERO_NONCE = new Uint8Array(12);
 const ZERO_ADDRESS = `0x${"00".repeat(20)}`;
-const ZERO32 = `0x${"00".repeat(32)}` as Hex;
+const ZERO32: Hex = `0x${"00".repeat(32)}`;
 
 /** Where an opening belongs (the binding); see the module doc. */
 export interface OpeningBinding {
@@ -114,10 +109,6 @@ function encodeBinding(b: OpeningBinding): Uint8Array {
   );
 }
 
-function kek(shared: Uint8Array, ephemeral: Uint8Array, recipient: Uint8Array, kind: number, binding: Uint8Array) {
-  return hkdf(sha256, shared, concat(ephemeral, recipient), concat(INFO, Uint8Array.of(kind), binding), 32);
-}
-
 /** Seals a raw payload of `kind` (lengths per kind) to a recipient's X25519 key. */
 export function sealPayload(p: {
   kind: OpeningKindCode;
@@ -132,20 +123,17 @@ export function sealPayload(p: {
   assertBytes(p.recipientPublicKey, "recipientPublicKey", 32);
   assertInteger(p.recipientKeyVersion, "recipientKeyVersion", 0, 0xffff_ffff);
   const binding = encodeBinding(p.binding);
-  const { ephemeralPublicKey, shared } = ephemeralAgreement(p.recipientPublicKey);
-  const slot = new Uint8Array(PREFIX_LENGTH + length + TAG_LENGTH);
-  slot[0] = OPENING_SLOT_VERSION;
-  slot[1] = p.kind;
-  writeU32BE(slot, 2, p.recipientKeyVersion);
-  slot.set(ephemeralPublicKey, 6);
-  const key = kek(shared, ephemeralPublicKey, p.recipientPublicKey, p.kind, binding);
-  shared.fill(0);
-  slot.set(
-    chacha20poly1305(key, ZERO_NONCE, concat(slot.subarray(0, PREFIX_LENGTH), binding)).encrypt(p.payload),
-    PREFIX_LENGTH,
-  );
-  key.fill(0);
-  return slot;
+  const header = new Uint8Array(6);
+  header[0] = OPENING_SLOT_VERSION;
+  header[1] = p.kind;
+  writeU32BE(header, 2, p.recipientKeyVersion);
+  return sealBox({
+    header,
+    recipientPublicKey: p.recipientPublicKey,
+    info: concat(INFO, Uint8Array.of(p.kind), binding),
+    binding,
+    payload: p.payload,
+  });
 }
 
 /** The kind and recipient key version of a slot (checks version and length). */
@@ -172,26 +160,14 @@ export function openPayload(p: {
   if (kind !== p.kind) throw new DecryptionError(`Expected an opening of kind ${p.kind}, got ${kind}`);
   assertBytes(p.recipientPrivateKey, "recipientPrivateKey", 32);
   const binding = encodeBinding(p.binding);
-  const ephemeral = p.slot.subarray(6, PREFIX_LENGTH);
-  let shared: Uint8Array;
-  try {
-    shared = sharedSecret(p.recipientPrivateKey, ephemeral);
-  } catch (cause) {
-    throw new DecryptionError("Opening slot has an invalid ephemeral key", { cause });
-  }
-  const key = kek(shared, ephemeral, publicKeyOf(p.recipientPrivateKey), kind, binding);
-  shared.fill(0);
-  try {
-    return chacha20poly1305(key, ZERO_NONCE, concat(p.slot.subarray(0, PREFIX_LENGTH), binding)).decrypt(
-      p.slot.subarray(PREFIX_LENGTH),
-    );
-  } catch (cause) {
-    throw new DecryptionError("Opening slot failed authentication: wrong key, wrong binding or tampered slot", {
-      cause,
-    });
-  } finally {
-    key.fill(0);
-  }
+  return openBox({
+    box: p.slot,
+    headerLength: 6,
+    recipientPrivateKey: p.recipientPrivateKey,
+    info: concat(INFO, Uint8Array.of(kind), binding),
+    binding,
+    what: "Opening slot",
+  });
 }
 
 // ───────────────────────── payload codecs ─────────────────────────
