@@ -157,7 +157,7 @@ export async function collectAudit(p: {
           if (page.openings.length < PAGE) break;
           from = page.openings.at(-1)!.row + 1;
         }
-        const auditKey = openGrant(grant!, auditor, p.auditorKeys, chain);
+        const auditKey = openGrant(grant, auditor, p.auditorKeys, chain);
         exports.set(m.id, { keyholderId: m.id, auditKey, rows, openings: openExportedOpenings(auditKey, exported) });
       } catch {
         // reported as unreachable

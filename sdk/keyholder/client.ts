@@ -443,7 +443,7 @@ export class KeyholderNetwork implements KeyCustody {
       throw new KeyReleaseRefusedError(`Fewer than ${set.threshold} keyholders would release the key`, failures);
     }
     return {
-      consentHint: (custodian.value?.consentHint ?? `0x${"00".repeat(32)}`) as Hex,
+      consentHint: custodian.value?.consentHint ?? `0x${"00".repeat(32)}`,
       custodianKeyholderId: custodian.member.id,
     };
   }

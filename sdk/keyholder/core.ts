@@ -663,11 +663,11 @@ export async function createKeyholderCore(opts: KeyholderCoreOptions): Promise<K
       ...p.blocks.map((b) => bindingDenies(p.reader, p.subject, p.purpose, b)),
     ]);
     const denies = new Map<string, SealedTermsOpening | undefined>();
-    for (const ids of perBlock as Hex[][]) for (const id of ids) denies.set(id, termsOf(p.subject, id));
+    for (const ids of perBlock) for (const id of ids) denies.set(id, termsOf(p.subject, id));
     const verdict = evaluateSealed({
       basis: p.basis,
       category: p.category,
-      labels: labels as number | undefined,
+      labels: labels,
       permit: p.permitId === undefined ? undefined : termsOf(p.subject, p.permitId),
       denies: [...denies.values()],
     });
@@ -1063,8 +1063,7 @@ export async function createKeyholderCore(opts: KeyholderCoreOptions): Promise<K
         ]);
         if (receipt === null || receipt.status !== 1) refuse("NO_ACCESS_EVENT", "No successful access transaction");
         // An access mined after the cached latest block: read the latest block anew.
-        const block =
-          receipt.blockNumber > cached.number ? await onChain("latest", () => chain.latest(true)) : cached;
+        const block = receipt.blockNumber > cached.number ? await onChain("latest", () => chain.latest(true)) : cached;
         if (block.number - receipt.blockNumber + 1 < config.confirmations) {
           refuse("NOT_CONFIRMED", "The access transaction lacks confirmations", `needs ${config.confirmations}`);
         }

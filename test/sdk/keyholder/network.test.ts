@@ -13,7 +13,7 @@ import fc from "fast-check";
 
 import type { Hex } from "../../../sdk/types.js";
 import { generateX25519KeyPair } from "../../../sdk/crypto/keyslot.js";
-import { KeyReleaseRefusedError, KeyholderNetwork } from "../../../sdk/keyholder/client.js";
+import { KeyholderNetwork } from "../../../sdk/keyholder/client.js";
 import type { KeyholderApi } from "../../../sdk/keyholder/core.js";
 import { auditReleaseLog } from "../../../sdk/keyholder/log.js";
 import { labelCommitment, sealLabels } from "../../../sdk/sealed/commitments.js";
@@ -25,6 +25,7 @@ import { reshareAll } from "../../../sdk/keyholder/reshare.js";
 import { combineShares, keyCheckValue, openShare, sealShare, shareCommitment } from "../../../sdk/keyholder/shares.js";
 import { httpKeyholder } from "../../../sdk/keyholder/transport.js";
 import { PURPOSE, startKeyholderWorld } from "../../../fixtures/keyholders.js";
+import { refusal } from "./helpers.js";
 import type { KeyholderProcess, KeyholderWorld, Person } from "../../../fixtures/keyholders.js";
 
 const ZERO = ZeroHash as Hex;
@@ -38,15 +39,6 @@ function refOf(w: KeyholderWorld, recordId: Hex) {
     subject: w.subject,
     recordId,
   };
-}
-
-async function refusal(p: Promise<unknown>): Promise<KeyReleaseRefusedError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err, "expected a refusal").to.be.instanceOf(KeyReleaseRefusedError);
-  return err as KeyReleaseRefusedError;
 }
 
 /**

@@ -48,9 +48,7 @@ const consentArb = (isDeny: boolean) =>
   }) as fc.Arbitrary<ModelConsent>;
 
 const readerArb: fc.Arbitrary<ModelReader> = fc.record({
-  kind: fc.constantFrom("practitioner", "practitioner", "practitioner", "subject") as fc.Arbitrary<
-    "practitioner" | "subject"
-  >,
+  kind: fc.constantFrom<"practitioner" | "subject">("practitioner", "practitioner", "practitioner", "subject"),
   account: fc.constantFrom(...ACCOUNTS),
   organization: fc.constantFrom(1, 2),
   roles: fc.subarray(ROLES, { minLength: 1 }).map((r) => new Set(r)),

@@ -18,40 +18,22 @@ import { canonicalJson, genesisHead, nextHead, openLogRows } from "../../../sdk/
 import type { LogEntry } from "../../../sdk/keyholder/log.js";
 import {
   KEY_RELEASE_TYPES,
-  KeyholderRefusal,
   LOG_QUERY_TYPES,
   POLICY_TOKEN_TYPES,
   SEALED_OPENINGS_TYPES,
 } from "../../../sdk/keyholder/protocol.js";
-import type { PolicyToken, SignedPolicyToken } from "../../../sdk/keyholder/protocol.js";
+import type { PolicyToken, SignedPolicyToken, KeyholderRefusal } from "../../../sdk/keyholder/protocol.js";
 import { deriveAuditKeys, sealLogEntry } from "../../../sdk/keyholder/vault.js";
 import { sealLabels, sealTerms } from "../../../sdk/sealed/commitments.js";
 import { OpeningKind, sealTermsOpening } from "../../../sdk/sealed/openings.js";
 import { LABEL, PURPOSE, ROLE, startKeyholderWorld } from "../../../fixtures/keyholders.js";
+import { refusal, refused } from "./helpers.js";
 import type { KeyholderProcess, KeyholderWorld, Person } from "../../../fixtures/keyholders.js";
 import { LABEL_NAMES, modelAllows } from "./sealed-model.js";
 import type { LabelName, ModelConsent } from "./sealed-model.js";
 
 const ALL = 0x0f;
 const CADENCE = 600;
-
-async function refusal(p: Promise<unknown>): Promise<KeyReleaseRefusedError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err, "expected a refusal").to.be.instanceOf(KeyReleaseRefusedError);
-  return err as KeyReleaseRefusedError;
-}
-
-async function refused(p: Promise<unknown>): Promise<KeyholderRefusal> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err, "expected a keyholder refusal").to.be.instanceOf(KeyholderRefusal);
-  return err as KeyholderRefusal;
-}
 
 describe("sealed labels: three keyholder processes, k = 2, on anvil", function () {
   this.timeout(900_000);
@@ -286,7 +268,7 @@ describe("sealed labels: three keyholder processes, k = 2, on anvil", function (
       ["for another reader", { ...valid, token: { ...valid.token, reader: w.nurse.wallet.address } }, "TOKEN_INVALID"],
       ["expired", await signAs(kh2, { ...valid.token, expiry: now - 1 }), "TOKEN_EXPIRED"],
       ["expiring too far ahead", await signAs(kh2, { ...valid.token, expiry: now + 3600 }), "TOKEN_INVALID"],
-      ["a garbage signature", { ...valid, signature: `0x${"11".repeat(65)}` as Hex }, "TOKEN_INVALID"],
+      ["a garbage signature", { ...valid, signature: `0x${"11".repeat(65)}` }, "TOKEN_INVALID"],
     ];
     for (const [what, token, code] of cases) {
       const body = { ...(await signed(kh3)), ...(token === undefined ? {} : { token }) };
@@ -519,9 +501,7 @@ describe("sealed labels: three keyholder processes, k = 2, on anvil", function (
     expect(await deliver(patient.wallet, { tamper: true }), "a request altered after signing").to.deep.equal(
       all("NOT_AUTHORIZED"),
     );
-    expect(await deliver(patient.wallet, { signature: `0x${"00".repeat(65)}` as Hex })).to.deep.equal(
-      all("BAD_SIGNATURE"),
-    );
+    expect(await deliver(patient.wallet, { signature: `0x${"00".repeat(65)}` })).to.deep.equal(all("BAD_SIGNATURE"));
     const swapped = set.members.map((m) => slotFor(m));
     expect(await deliver(patient.wallet, { slots: [swapped[1]!, swapped[2]!, swapped[0]!] })).to.deep.equal(
       all("BAD_OPENING"),
@@ -597,7 +577,7 @@ describe("sealed labels: three keyholder processes, k = 2, on anvil", function (
       const heads = new Map<number, Hex>();
       const rows = entries.map((entry, i) => {
         const seq = i + 1;
-        const json = canonicalJson({ ...entry, seq } as unknown as Record<string, unknown>);
+        const json = canonicalJson({ ...entry, seq });
         head = nextHead(keys.macKey, head, json);
         heads.set(seq, head);
         return { seq, at: entry.at, kind: "sealed", entry: sealLogEntry(keys.entryKey, seq, json), head };
