@@ -3,7 +3,11 @@
  * keyholders.ts: anvil, contracts 1.1, n services), the KeyholderNetwork client over HTTP.
  *
  * - keyReleaseP50Ms / keyReleaseP95Ms: one k-of-n release (k = 2, n = 3), one at a time, from the
- *   signed requests to the verified, reconstructed key — excluding the access transaction;
+ *   signed requests to the verified, reconstructed key — excluding the access transaction. Since
+ *   sealed labels this is two rounds: the record's custodian keyholder (sealed rule at the access
+ *   block and now, policy token), then the others with its token;
+ * - keyPreflightP50Ms: one preflight (every keyholder's public check, the custodian keyholder's
+ *   sealed rule and permit choice), the step before an access is logged;
  * - keyReleasesPerSec: k-of-n releases per second with `concurrency` in flight across the three
  *   keyholders (and keyholderSharesPerSec: the share releases the keyholders served meanwhile);
  * - keyReleaseP95MsK3N5: as keyReleaseP95Ms for k = 3 of n = 5.
@@ -19,12 +23,13 @@
  */
 import { loadavg } from "node:os";
 
-import { startKeyholderWorld } from "../fixtures/keyholders.js";
+import { PURPOSE, startKeyholderWorld } from "../fixtures/keyholders.js";
 import type { KeyholderWorld } from "../fixtures/keyholders.js";
 
 export interface KeyholderBenchFigures {
   keyReleaseP50Ms: number;
   keyReleaseP95Ms: number;
+  keyPreflightP50Ms: number;
   keyReleasesPerSec: number;
   keyholderSharesPerSec: number;
   keyReleaseP95MsK3N5: number;
@@ -53,6 +58,20 @@ async function latencies(w: KeyholderWorld, count: number): Promise<number[]> {
     }
     const t = performance.now();
     await release();
+    times.push(performance.now() - t);
+  }
+  return times.sort((a, b) => a - b);
+}
+
+async function preflights(w: KeyholderWorld, count: number): Promise<number[]> {
+  const { recordId } = await w.writeRecord();
+  const preflight = () =>
+    w.network.preflight({ reader: w.doctor.wallet, subject: w.subject, recordId, purpose: PURPOSE.TREAT });
+  for (let i = 0; i < 10; i++) await preflight(); // warm-up
+  const times: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const t = performance.now();
+    await preflight();
     times.push(performance.now() - t);
   }
   return times.sort((a, b) => a - b);
@@ -92,11 +111,13 @@ export async function benchKeyholder(opts: { quick?: boolean } = {}): Promise<Ke
   const w = await startKeyholderWorld({ n: 3, k: 2, config });
   let p50: number;
   let p95: number;
+  let preflightP50: number;
   let rate: { perSec: number; shares: number };
   try {
     const times = await latencies(w, samples);
     p50 = percentile(times, 50);
     p95 = percentile(times, 95);
+    preflightP50 = percentile(await preflights(w, Math.min(samples, 200)), 50);
     rate = await throughput(w, opts.quick ? 500 : 2000, 32);
   } finally {
     await w.stop();
@@ -111,6 +132,7 @@ export async function benchKeyholder(opts: { quick?: boolean } = {}): Promise<Ke
   return {
     keyReleaseP50Ms: round(p50),
     keyReleaseP95Ms: round(p95),
+    keyPreflightP50Ms: round(preflightP50),
     keyReleasesPerSec: Math.round(rate.perSec),
     keyholderSharesPerSec: Math.round(rate.shares),
     keyReleaseP95MsK3N5: round(p95k3),

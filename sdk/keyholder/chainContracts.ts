@@ -21,7 +21,16 @@ import {
   IParticipantDirectory__factory,
   IRecordRegistry__factory,
 } from "../../types/typechain/index.js";
-import type { AccessEvent, BlockRef, ChainView, KeyholderMember, RegisteredKey } from "./chainView.js";
+import type {
+  AccessEvent,
+  BlockRef,
+  ChainView,
+  ConsentCommitment,
+  ConsentPublic,
+  KeyholderMember,
+  RecordCommitment,
+  RegisteredKey,
+} from "./chainView.js";
 
 const ZERO32 = `0x${"00".repeat(32)}`;
 
@@ -92,6 +101,19 @@ export async function contractChainView(opts: {
   >(20_000);
   const times = new Bounded<number, Promise<number>>(20_000);
   const anchors = new Bounded<string, Promise<string | undefined>>(50_000);
+  const labelCommitments = new Bounded<string, Promise<Hex | undefined>>(50_000);
+  const sealedTermsCache = new Bounded<string, Promise<Hex | undefined>>(50_000);
+
+  /** A never-changing value found in events: cached once found, re-read while absent. */
+  function once<T>(cache: Bounded<string, Promise<T | undefined>>, key: string, read: () => Promise<T | undefined>) {
+    let p = cache.get(key);
+    if (p === undefined) {
+      p = read();
+      cache.set(key, p);
+      p.then((v) => v === undefined && cache.delete(key)).catch(() => cache.delete(key));
+    }
+    return p;
+  }
 
   function memo<T>(block: number, key: string, read: () => Promise<T>): Promise<T> {
     let m = perBlock.get(block);
@@ -114,10 +136,11 @@ export async function contractChainView(opts: {
     chainId: a.chainId,
     keyholderRegistry: a.keyholderRegistry,
     recordRegistry: a.recordRegistry,
+    consentRegistry: a.consentRegistry,
 
-    latest() {
+    latest(fresh = false) {
       const now = Date.now();
-      if (latest === undefined || now - latest.at >= cacheMs) {
+      if (fresh || latest === undefined || now - latest.at >= cacheMs) {
         const value = provider.getBlock("latest").then((b) => {
           if (b === null) throw new Error("no latest block");
           times.set(b.number, Promise.resolve(b.timestamp));
@@ -213,8 +236,113 @@ export async function contractChainView(opts: {
     accessorStatus(account, block) {
       return memo(block, `status:${account}`, async () => {
         const s = await directory.accessorStatus(account, blockTag(block));
-        return { status: Number(s.status), orgId: Number(s.orgId), roles: Number(s.roles) };
+        return {
+          status: Number(s.status),
+          orgId: Number(s.orgId),
+          roles: Number(s.roles),
+          practitionerId: Number(s.practitionerId),
+        };
       });
+    },
+
+    labelCommitment(subject, recordId) {
+      return once(labelCommitments, `${subject}:${recordId}`.toLowerCase(), async () => {
+        const direct = await records.queryFilter(records.filters.RecordAnchored(subject, recordId), a.startBlock);
+        if (direct[0] !== undefined) return direct[0].args.labelCommitment.toLowerCase() as Hex;
+        const proven = await records.queryFilter(records.filters.RecordProven(subject, recordId), a.startBlock);
+        if (proven[0] !== undefined) return proven[0].args.labelCommitment.toLowerCase() as Hex;
+        const imported = await records.queryFilter(records.filters.RecordImported(subject, recordId), a.startBlock);
+        return imported[0]?.args.labelCommitment.toLowerCase() as Hex | undefined;
+      });
+    },
+
+    sealedTerms(subject, consentId) {
+      return once(sealedTermsCache, `${subject}:${consentId}`.toLowerCase(), async () => {
+        const granted = await consents.queryFilter(consents.filters.ConsentGranted(subject, consentId), a.startBlock);
+        return granted[0]?.args.terms.sealedTerms.toLowerCase() as Hex | undefined;
+      });
+    },
+
+    consent(subject, consentId, block) {
+      return memo(block, `consent:${subject}:${consentId}`, async (): Promise<ConsentPublic | undefined> => {
+        try {
+          const c = await consents.getConsent(subject, consentId, blockTag(block));
+          return {
+            effect: Number(c.effect),
+            granteeKind: Number(c.granteeKind),
+            granteeAccount: c.granteeAccount,
+            granteeOrg: Number(c.granteeOrg),
+            granteeRoles: Number(c.granteeRoles),
+            categories: Number(c.categories),
+            purposes: Number(c.purposes),
+            actions: Number(c.actions),
+            validFrom: Number(c.validFrom),
+            validUntil: Number(c.validUntil),
+            revokedAt: Number(c.revokedAt),
+          };
+        } catch (err) {
+          if (isRevert(err, "ConsentUnknown")) return undefined;
+          throw err;
+        }
+      });
+    },
+
+    listedConsents(subject, effect, granteeKind, grantee, block) {
+      return memo(block, `listed:${subject}:${effect}:${granteeKind}:${grantee}`, async () =>
+        (await consents.listedConsents(subject, effect, granteeKind, grantee, blockTag(block))).map(
+          (id) => id.toLowerCase() as Hex,
+        ),
+      );
+    },
+
+    organizationKind(orgId, block) {
+      return memo(block, `orgKind:${orgId}`, async () => {
+        try {
+          return Number((await directory.getOrganization(orgId, blockTag(block))).kind);
+        } catch (err) {
+          if (isRevert(err, "DirectoryUnknownOrganization")) return 0;
+          throw err;
+        }
+      });
+    },
+
+    async recordCommitments() {
+      const [anchored, proven, imported, batches] = await Promise.all([
+        records.queryFilter(records.filters.RecordAnchored(), a.startBlock),
+        records.queryFilter(records.filters.RecordProven(), a.startBlock),
+        records.queryFilter(records.filters.RecordImported(), a.startBlock),
+        records.queryFilter(records.filters.BatchAnchored(), a.startBlock),
+      ]);
+      const batchCustodian = new Map(batches.map((b) => [`${b.args.subject}:${b.args.root}`.toLowerCase(), b]));
+      const out: RecordCommitment[] = [];
+      const add = (subject: string, recordId: string, label: string, custodian: bigint | number, blockNumber: number) =>
+        out.push({
+          subject: subject.toLowerCase() as Hex,
+          recordId: recordId.toLowerCase() as Hex,
+          labelCommitment: label.toLowerCase() as Hex,
+          custodian: Number(custodian),
+          blockNumber,
+        });
+      for (const e of anchored)
+        add(e.args.subject, e.args.recordId, e.args.labelCommitment, e.args.custodian, e.blockNumber);
+      for (const e of imported)
+        add(e.args.subject, e.args.recordId, e.args.labelCommitment, e.args.custodian, e.blockNumber);
+      for (const e of proven) {
+        const batch = batchCustodian.get(`${e.args.subject}:${e.args.root}`.toLowerCase());
+        add(e.args.subject, e.args.recordId, e.args.labelCommitment, batch?.args.custodian ?? 0, e.blockNumber);
+      }
+      return out;
+    },
+
+    async consentCommitments() {
+      const granted = await consents.queryFilter(consents.filters.ConsentGranted(), a.startBlock);
+      return granted.map((e): ConsentCommitment => ({
+        subject: e.args.subject.toLowerCase() as Hex,
+        consentId: e.args.consentId.toLowerCase() as Hex,
+        effect: Number(e.args.terms.effect),
+        sealedTerms: e.args.terms.sealedTerms.toLowerCase() as Hex,
+        blockNumber: e.blockNumber,
+      }));
     },
 
     checkWithHint(accessor, subject, category, purpose, action, hint, block) {

@@ -1,37 +1,44 @@
 /**
  * The SDK side of the keyholder network: {@link KeyCustody}, the interface `records.put/get/erase/
- * rekey` call, and {@link KeyholderNetwork}, which implements it over any transports (HTTP services,
- * or in-process cores as the embedded default). It reads the keyholder set, k and the epoch from
- * KeyholderRegistry (the trust anchor), asks every keyholder in parallel with a timeout, checks each
- * released share against the manifest's commitments (the manifest itself against the anchor's
- * `anchoredBy` and the holders' registered accounts), combines the first k valid shares and checks
- * the result against the writer's key check value, trying other k-subsets if a holder lied.
+ * rekey` and `consent.grant` call, and {@link KeyholderNetwork}, which implements it over any
+ * transports (HTTP services, or in-process cores as the embedded default). It reads the keyholder
+ * set, k and the epoch from KeyholderRegistry (the trust anchor). A release asks the record's
+ * custodian keyholder first (it checks the sealed rule and returns its share with a policy token),
+ * then every other keyholder in parallel with that token; it checks each released share against
+ * the manifest's commitments (the manifest itself against the anchor's `anchoredBy` and the holders'
+ * registered accounts), combines the first k valid shares and checks the result against the
+ * writer's key check value, trying other k-subsets if a holder lied.
  *
  * @example
  * ```ts
  * import { KeyholderNetwork, contractChainView } from "medledger/keyholder";
  * const network = await KeyholderNetwork.create({ chain: await contractChainView({ provider, addressBook }) });
- * await network.preflight({ reader, subject, recordId, purpose: 0 });   // before logging the access
+ * const { consentHint } = await network.preflight({ reader, subject, recordId, purpose: 0 }); // before the access
  * const dataKey = await network.release({ reader, readerKeys, subject, recordId, accessTx });
  * ```
  */
-import { getBytes, hexlify, randomBytes } from "ethers";
+import { getBytes, hexlify, keccak256, randomBytes } from "ethers";
 import type { Signer, TypedDataDomain } from "ethers";
 
 import { ErrorCodes, InvalidInputError, MedLedgerError } from "../errors.js";
+import { sealLabels, sealTerms } from "../sealed/commitments.js";
+import type { LabelOpening, SealedTermsOpening } from "../sealed/commitments.js";
+import { OpeningKind, sealLabelOpening, sealTermsOpening } from "../sealed/openings.js";
 import type { Hex } from "../types.js";
 import type { ChainView, KeyholderMember, KeyholderSet } from "./chainView.js";
 import type { KeyholderApi } from "./core.js";
 import { buildManifest, trustedShares } from "./manifest.js";
 import type { TrustedShares } from "./manifest.js";
+import { custodianKeyholderId } from "./policy.js";
 import {
   KEY_PREFLIGHT_TYPES,
   KEY_RELEASE_TYPES,
   KEY_RETIRE_TYPES,
   KeyholderRefusal,
+  SEALED_OPENINGS_TYPES,
   keyholderDomain,
 } from "./protocol.js";
-import type { ReleaseResult, ShareEntry, ShareManifest } from "./protocol.js";
+import type { ReleaseResult, ShareEntry, ShareManifest, SignedPolicyToken } from "./protocol.js";
 import { combineShares, keyCheckValue, openShare, sealShare, shareCommitment, shareX, splitDataKey } from "./shares.js";
 import type { RecordRef, ShareContext } from "./shares.js";
 import { httpKeyholder, KeyholderUnreachable } from "./transport.js";
@@ -66,12 +73,51 @@ export type AccountSigner = Pick<Signer, "signTypedData" | "getAddress">;
 /** The reader's X25519 private keys by registered version (current and earlier). */
 export type ReaderKeys = ReadonlyMap<number, Uint8Array> | ((version: number) => Uint8Array | undefined);
 
-/** What `records.*` need from whatever keeps the data keys (the keyholder network, or a test double). */
+/** What a preflight found: log the access with `consentHint` (zero for subject and emergency reads). */
+export interface PreflightAnswer {
+  /** The permit the custodian keyholder's sealed check passed under (zero when none applies). */
+  consentHint: Hex;
+  /** The record's custodian keyholder. */
+  custodianKeyholderId: number;
+}
+
+/** What `records.*` and `consent.*` need from whatever keeps the data keys (the keyholder network, or a test double). */
 export interface KeyCustody {
-  /** Splits `dataKey` over the keyholders; call BEFORE anchoring (shares stay pending until the anchor). */
-  deposit(p: { writer: AccountSigner; subject: Hex; recordId: Hex; dataKey: Uint8Array }): Promise<void>;
-  /** Would a read be released? Throws KeyReleaseRefusedError; call BEFORE logging the access. */
-  preflight(p: { reader: AccountSigner; subject: Hex; recordId: Hex; purpose: number }): Promise<void>;
+  /**
+   * Splits `dataKey` over the keyholders and hands the record's label opening (sealed) to its
+   * custodian keyholder; call BEFORE anchoring (shares stay pending until the anchor).
+   * `custodian` is the organization the anchor will name: the writer's organization when a
+   * practitioner anchors, 0 when the subject or an ACCESS guardian does.
+   */
+  deposit(p: {
+    writer: AccountSigner;
+    subject: Hex;
+    recordId: Hex;
+    dataKey: Uint8Array;
+    labels: LabelOpening;
+    custodian: number;
+  }): Promise<void>;
+  /**
+   * Delivers a consent's sealed-terms opening to every active keyholder, AFTER the grant is mined
+   * (each checks it against the ConsentGranted commitment). `by`: the controller or a guardian.
+   */
+  depositTermsOpening(p: {
+    by: AccountSigner;
+    subject: Hex;
+    consentId: Hex;
+    opening: SealedTermsOpening;
+  }): Promise<void>;
+  /**
+   * Re-delivers a record's label opening to its current custodian keyholder (after the keyholder
+   * set changed, or a lost deposit), AFTER the anchor. `by`: the writer, the controller or an ACCESS guardian.
+   */
+  depositLabelOpening(p: { by: AccountSigner; opening: LabelOpening }): Promise<void>;
+  /**
+   * Would a read be released (the public rule at every keyholder, the sealed rule at the custodian
+   * keyholder)? Throws KeyReleaseRefusedError; call BEFORE logging the access, and log it with the
+   * answer's `consentHint`.
+   */
+  preflight(p: { reader: AccountSigner; subject: Hex; recordId: Hex; purpose: number }): Promise<PreflightAnswer>;
   /** The data key, after the access logged in `accessTx`. Throws KeyReleaseRefusedError. */
   release(p: {
     reader: AccountSigner;
@@ -189,9 +235,48 @@ export class KeyholderNetwork implements KeyCustody {
     );
   }
 
-  async deposit(p: { writer: AccountSigner; subject: Hex; recordId: Hex; dataKey: Uint8Array }): Promise<void> {
+  /** The record's custodian keyholder (policy.ts) for a custodian organization. */
+  custodianOf(set: KeyholderSet, custodianOrg: number): KeyholderMember {
+    const id = custodianKeyholderId(set.members, custodianOrg);
+    const member = set.members.find((m) => m.id === id);
+    if (member === undefined) throw new InvalidInputError("The keyholder set is empty");
+    return member;
+  }
+
+  #binding(member: KeyholderMember, registry: string) {
+    return {
+      chainId: this.chain.chainId,
+      keyholderRegistry: this.chain.keyholderRegistry,
+      registry,
+      recipient: member.id,
+    };
+  }
+
+  async deposit(p: {
+    writer: AccountSigner;
+    subject: Hex;
+    recordId: Hex;
+    dataKey: Uint8Array;
+    labels: LabelOpening;
+    custodian: number;
+  }): Promise<void> {
     const set = await this.chain.keyholderSet();
     const ref = this.#ref(p.subject, p.recordId);
+    const labels = sealLabels(p.labels ?? ({} as LabelOpening));
+    if (labels.subject !== ref.subject || labels.recordId !== ref.recordId) {
+      throw new InvalidInputError("The label opening is for another record", { field: "labels" });
+    }
+    if (!Number.isInteger(p.custodian) || p.custodian < 0 || p.custodian > 0xffff_ffff)
+      throw new InvalidInputError("custodian must be an organization id (0: subject-held)", { field: "custodian" });
+    const custodian = this.custodianOf(set, p.custodian);
+    const labelOpening = hexlify(
+      sealLabelOpening({
+        opening: labels,
+        recipientPublicKey: getBytes(custodian.encryptionKey),
+        recipientKeyVersion: custodian.keyVersion,
+        binding: this.#binding(custodian, this.chain.recordRegistry),
+      }),
+    ) as Hex;
     const shares = await splitDataKey(p.dataKey, set.members.length, set.threshold);
     const slots: Hex[] = [];
     const entries: ShareEntry[] = set.members.map((m, i) => {
@@ -224,7 +309,13 @@ export class KeyholderNetwork implements KeyCustody {
         shares: entries,
       },
     });
-    const results = await this.#all(set, (api, m) => api.deposit({ manifest, slot: slots[set.members.indexOf(m)]! }));
+    const results = await this.#all(set, (api, m) =>
+      api.deposit({
+        manifest,
+        slot: slots[set.members.indexOf(m)]!,
+        ...(m.id === custodian.id ? { labelOpening } : {}),
+      }),
+    );
     const failures = results.flatMap((r) => (r.failure === undefined ? [] : [r.failure]));
     const needed = this.#minDeposits ?? set.members.length;
     if (results.length - failures.length < needed) {
@@ -235,7 +326,90 @@ export class KeyholderNetwork implements KeyCustody {
     }
   }
 
-  async preflight(p: { reader: AccountSigner; subject: Hex; recordId: Hex; purpose: number }): Promise<void> {
+  /** Signs one SealedOpenings message for `members` and posts each its own slot; all must accept. */
+  async #deliver(
+    set: KeyholderSet,
+    members: KeyholderMember[],
+    p: { by: AccountSigner; subject: Hex; kind: number; id: Hex; slots: Hex[] },
+  ): Promise<void> {
+    const request = {
+      keyholderIds: members.map((m) => m.id),
+      subject: p.subject,
+      kind: p.kind,
+      id: p.id,
+      slotHashes: p.slots.map((s) => keccak256(s) as Hex),
+      expiry: this.#expiry(),
+    };
+    const signature = (await p.by.signTypedData(this.domain, SEALED_OPENINGS_TYPES, request)) as Hex;
+    const only = { ...set, members };
+    const results = await this.#all(only, (api, m) =>
+      api.openings({ request, signature, slot: p.slots[members.indexOf(m)]! }),
+    );
+    const failures = results.flatMap((r) => (r.failure === undefined ? [] : [r.failure]));
+    if (failures.length > 0) throw new KeyReleaseRefusedError("Some keyholders did not take the opening", failures);
+  }
+
+  async depositTermsOpening(p: {
+    by: AccountSigner;
+    subject: Hex;
+    consentId: Hex;
+    opening: SealedTermsOpening;
+  }): Promise<void> {
+    const opening = sealTerms(p.opening ?? ({} as SealedTermsOpening));
+    const subject = p.subject.toLowerCase() as Hex;
+    if (opening.subject !== subject)
+      throw new InvalidInputError("The opening is for another subject", { field: "opening" });
+    const consentId = hexlify(getBytes(p.consentId)).toLowerCase() as Hex;
+    const set = await this.chain.keyholderSet();
+    const slots = set.members.map(
+      (m) =>
+        hexlify(
+          sealTermsOpening({
+            opening,
+            consentId,
+            recipientPublicKey: getBytes(m.encryptionKey),
+            recipientKeyVersion: m.keyVersion,
+            binding: this.#binding(m, this.chain.consentRegistry),
+          }),
+        ) as Hex,
+    );
+    await this.#deliver(set, set.members, { by: p.by, subject, kind: OpeningKind.TERMS, id: consentId, slots });
+  }
+
+  async depositLabelOpening(p: { by: AccountSigner; opening: LabelOpening }): Promise<void> {
+    const opening = sealLabels(p.opening ?? ({} as LabelOpening));
+    const set = await this.chain.keyholderSet();
+    const latest = await this.chain.latest();
+    const state = await this.chain.record(opening.subject, opening.recordId, latest.number);
+    if (state === undefined) {
+      throw new KeyReleaseRefusedError("The record is not anchored", [
+        { keyholderId: 0, code: "UNKNOWN_RECORD", message: "no anchor" },
+      ]);
+    }
+    const custodian = this.custodianOf(set, state.custodian);
+    const slot = hexlify(
+      sealLabelOpening({
+        opening,
+        recipientPublicKey: getBytes(custodian.encryptionKey),
+        recipientKeyVersion: custodian.keyVersion,
+        binding: this.#binding(custodian, this.chain.recordRegistry),
+      }),
+    ) as Hex;
+    await this.#deliver(set, [custodian], {
+      by: p.by,
+      subject: opening.subject,
+      kind: OpeningKind.LABELS,
+      id: opening.recordId,
+      slots: [slot],
+    });
+  }
+
+  async preflight(p: {
+    reader: AccountSigner;
+    subject: Hex;
+    recordId: Hex;
+    purpose: number;
+  }): Promise<PreflightAnswer> {
     const set = await this.chain.keyholderSet();
     const expiry = this.#expiry();
     const reader = await p.reader.getAddress();
@@ -249,11 +423,40 @@ export class KeyholderNetwork implements KeyCustody {
       expiry,
     };
     const signature = await p.reader.signTypedData(this.domain, KEY_PREFLIGHT_TYPES, request);
-    const results = await this.#all(set, (api) => api.preflight({ request, signature }));
+    const [results, custodianId] = await Promise.all([
+      this.#all(set, (api) => api.preflight({ request, signature })),
+      this.#custodianId(set, p.subject, p.recordId).catch(() => undefined),
+    ]);
     const failures = results.flatMap((r) => (r.failure === undefined ? [] : [r.failure]));
+    if (custodianId === undefined) {
+      throw new KeyReleaseRefusedError(
+        "The record is not anchored",
+        failures.length > 0 ? failures : [{ keyholderId: 0, code: "UNKNOWN_RECORD", message: "no anchor" }],
+      );
+    }
+    // The sealed answer counts only from the keyholder the custodian rule names (computed here).
+    const custodian = results.find((r) => r.member.id === custodianId && r.value?.custodian === true);
+    if (custodian === undefined) {
+      throw new KeyReleaseRefusedError("The record's custodian keyholder would not release the key", failures);
+    }
     if (results.length - failures.length < set.threshold) {
       throw new KeyReleaseRefusedError(`Fewer than ${set.threshold} keyholders would release the key`, failures);
     }
+    return {
+      consentHint: custodian.value?.consentHint ?? `0x${"00".repeat(32)}`,
+      custodianKeyholderId: custodian.member.id,
+    };
+  }
+
+  async #custodianId(set: KeyholderSet, subject: Hex, recordId: Hex): Promise<number> {
+    const latest = await this.chain.latest();
+    const state = await this.chain.record(subject.toLowerCase() as Hex, recordId.toLowerCase() as Hex, latest.number);
+    if (state === undefined) {
+      throw new KeyReleaseRefusedError("The record is not anchored", [
+        { keyholderId: 0, code: "UNKNOWN_RECORD", message: "no anchor" },
+      ]);
+    }
+    return this.custodianOf(set, state.custodian).id;
   }
 
   async release(p: {
@@ -263,10 +466,11 @@ export class KeyholderNetwork implements KeyCustody {
     recordId: Hex;
     accessTx: Hex;
   }): Promise<Uint8Array> {
-    const [set, anchoredBy, readerAddress] = await Promise.all([
-      this.chain.keyholderSet(),
+    const set = await this.chain.keyholderSet();
+    const [anchoredBy, readerAddress, custodianId] = await Promise.all([
       this.chain.anchoredBy(p.subject, p.recordId),
       p.reader.getAddress(),
+      this.#custodianId(set, p.subject, p.recordId),
     ]);
     if (anchoredBy === undefined) {
       throw new KeyReleaseRefusedError("The record is not anchored", [
@@ -358,18 +562,40 @@ export class KeyholderNetwork implements KeyCustody {
       expiry,
     };
     const signature = (await p.reader.signTypedData(this.domain, KEY_RELEASE_TYPES, request)) as Hex;
+    // The custodian keyholder first: it checks the sealed rule and returns its share with a policy
+    // token; without the token no other keyholder releases anything.
+    const custodian = set.members.find((m) => m.id === custodianId)!;
+    let token: SignedPolicyToken | undefined;
+    try {
+      const r = await withTimeout(
+        this.api(custodian).release({ request, signature }),
+        this.#timeoutMs,
+        custodian.endpoint,
+      );
+      token = r.policyToken;
+      if (token === undefined)
+        throw new KeyholderRefusal("TOKEN_MISSING", "The custodian keyholder issued no policy token");
+      await handle(custodian, r);
+    } catch (err) {
+      failures.push(failureOf(custodian.id, err));
+    }
+    if (token === undefined) {
+      throw new KeyReleaseRefusedError("The record's custodian keyholder did not release the key", failures);
+    }
+    const others = set.members.filter((m) => m.id !== custodianId);
     await new Promise<void>((resolve) => {
-      let pending = set.members.length;
+      let pending = others.length;
       const settle = () => {
         pending--;
-        if ((key !== undefined || pending === 0) && !done) {
+        if ((key !== undefined || pending <= 0) && !done) {
           done = true;
           resolve();
         }
       };
-      for (const m of set.members) {
+      if (others.length === 0 || key !== undefined) settle();
+      for (const m of others) {
         (async () => {
-          const r = await withTimeout(this.api(m).release({ request, signature }), this.#timeoutMs, m.endpoint);
+          const r = await withTimeout(this.api(m).release({ request, signature, token }), this.#timeoutMs, m.endpoint);
           if (!done) await handle(m, r);
         })()
           .catch((err: unknown) => failures.push(failureOf(m.id, err)))

@@ -11,34 +11,66 @@
  * const answer = await core.release(body);
  * ```
  */
-import { Wallet, getBytes, hexlify, keccak256, randomBytes } from "ethers";
+import { SigningKey, Wallet, getBytes, hexlify, keccak256, randomBytes } from "ethers";
 import type { TypedDataDomain } from "ethers";
 
 import { concat } from "../crypto/bytes.js";
 import type { Identity } from "../crypto/keystore.js";
+import { StorageError } from "../errors.js";
+import type { LabelOpening, SealedTermsOpening } from "../sealed/commitments.js";
+import {
+  OpeningKind,
+  decodeLabelPayload,
+  decodeTermsPayload,
+  labelOpeningMatches,
+  openPayload,
+  openingSlotHeader,
+  sealPayload,
+  secretBinding,
+  termsOpeningMatches,
+} from "../sealed/openings.js";
+import type { OpeningBinding } from "../sealed/openings.js";
 import type { Hex } from "../types.js";
 import {
   ACTION_READ,
   AccessBasisCode,
   AccessorStatusCode,
+  EffectCode,
+  GranteeKindCode,
+  ORG_KIND_REGULATOR,
   POWER_ACCESS,
+  POWER_GRANT,
+  POWER_REVOKE,
   PURPOSE_BTG,
   PURPOSE_ETREAT,
   ROLE_AUDITOR,
   ROLE_EMERGENCY_RESPONDER,
   ReviewOutcomeCode,
 } from "./chainView.js";
-import type { AccessEvent, BlockRef, ChainView, KeyholderMember, KeyholderSet, RegisteredKey } from "./chainView.js";
+import type {
+  AccessEvent,
+  BlockRef,
+  ChainView,
+  KeyholderMember,
+  KeyholderSet,
+  RecordState,
+  RegisteredKey,
+} from "./chainView.js";
 import { gfAdd, gfScale, lagrangeAtZero, shareAt } from "./gf256.js";
 import { ReleaseLog, genesisHead } from "./log.js";
-import type { LogEntry } from "./log.js";
+import type { LogEntry, LoggedToken } from "./log.js";
 import { manifestWriter, signAttestation, trustedShares } from "./manifest.js";
+import { custodianKeyholderId, denyBinds, evaluateSealed } from "./policy.js";
+import type { SealedReason } from "./policy.js";
 import {
   KEY_PREFLIGHT_TYPES,
   KEY_RELEASE_TYPES,
   KEY_RETIRE_TYPES,
   KeyholderRefusal,
   LOG_QUERY_TYPES,
+  OPENINGS_QUERY_TYPES,
+  POLICY_TOKEN_TYPES,
+  SEALED_OPENINGS_TYPES,
   RESHARE_DEAL_TYPES,
   RESHARE_LIST_TYPES,
   RESHARE_SUBSHARES_TYPES,
@@ -49,8 +81,10 @@ import {
   parseErase,
   parseFinalize,
   parseLogQuery,
+  parseOpenings,
+  parseOpeningsQuery,
   parsePreflight,
-  parseRelease,
+  parseReleaseBody,
   parseReshareList,
   parseRetire,
   parseSigned,
@@ -59,22 +93,28 @@ import {
   typedHash,
 } from "./protocol.js";
 import type {
+  AuditKeyGrant,
   DealerResponse,
   DeletedResult,
   DepositResult,
+  ExportedOpening,
+  KeyReleaseRequest,
   KeyholderInfo,
   LogHead,
+  OpeningsResult,
   PreflightResult,
   RefusalCode,
   ReleaseResult,
   ReshareAcceptResult,
   ReshareDeal,
   ShareManifest,
+  SignedPolicyToken,
 } from "./protocol.js";
-import { signatureChecker } from "./signatures.js";
+import { signatureChecker, typedDigest } from "./signatures.js";
 import { openShare, sealShare, shareCommitment, shareSlotKeyVersion } from "./shares.js";
 import type { ShareContext } from "./shares.js";
 import type { DurableWriter, KeyholderStore, LogRow, StoredShare } from "./store/sqlite.js";
+import { deriveAuditKeys, openVault, sealVault } from "./vault.js";
 
 /** The transport-free API of one keyholder: HTTP and in-process transports expose exactly this. */
 export interface KeyholderApi {
@@ -89,8 +129,13 @@ export interface KeyholderApi {
   reshareFinalize(body: unknown): Promise<DeletedResult & { activated: boolean }>;
   /** Manifests of the records this keyholder holds below `toEpoch` (a resharing work list). */
   reshareList(body: unknown): Promise<{ manifests: ShareManifest[] }>;
+  /** Openings from the subject's side (consent openings; label openings re-delivered), checked against the chain. */
+  openings(body: unknown): Promise<OpeningsResult>;
   logHead(): Promise<LogHead>;
-  logEntries(body: unknown): Promise<{ entries: LogRow[] }>;
+  /** The keyed log's rows and the audit key sealed to the auditor (auditors only). */
+  logEntries(body: unknown): Promise<{ entries: LogRow[]; auditKey: AuditKeyGrant }>;
+  /** The stored openings (sealed under the vault key) and the audit key sealed to the auditor (auditors only). */
+  openingsExport(body: unknown): Promise<{ openings: ExportedOpening[]; auditKey: AuditKeyGrant }>;
 }
 
 /** Tunables (docs/keyholders.md, "Configuration"). */
@@ -100,6 +145,8 @@ export interface CoreConfig {
   maxClockSkewSeconds: number;
   maxRequestLifetimeSeconds: number;
   pendingTtlSeconds: number;
+  /** Lifetime of the policy tokens this keyholder signs, and the longest it accepts (plus clock skew). */
+  policyTokenLifetimeSeconds: number;
   rateLimit: { burst: number; perSecond: number };
 }
 
@@ -109,19 +156,9 @@ export const DEFAULT_CORE_CONFIG: CoreConfig = {
   maxClockSkewSeconds: 30,
   maxRequestLifetimeSeconds: 300,
   pendingTtlSeconds: 3600,
+  policyTokenLifetimeSeconds: 30,
   rateLimit: { burst: 200, perSecond: 100 },
 };
-
-/** What the sealed-label check of issue 14 receives; it may refuse (`SEALED_DENIED`). */
-export interface PolicyContext {
-  reader: string;
-  subject: Hex;
-  recordId: Hex;
-  access: AccessEvent | undefined;
-  purpose: number;
-  block: BlockRef;
-}
-export type PolicyCheck = (ctx: PolicyContext) => Promise<RefusalCode | undefined>;
 
 export interface KeyholderCoreOptions {
   identity: Identity;
@@ -132,7 +169,6 @@ export interface KeyholderCoreOptions {
   config?: Partial<CoreConfig>;
   /** Clock in milliseconds (tests of the idle-chain rule inject one). */
   now?: () => number;
-  policy?: PolicyCheck;
 }
 
 export interface KeyholderCore extends KeyholderApi {
@@ -233,8 +269,66 @@ export async function createKeyholderCore(opts: KeyholderCoreOptions): Promise<K
   const noncesInFlight = new Set<string>();
   const checkSignature = signatureChecker();
 
+  const signingKey = new SigningKey(hexlify(identity.signingKey));
+  const atRest = secretBinding({
+    chainId: chain.chainId,
+    keyholderRegistry: chain.keyholderRegistry,
+    account: `0x${"00".repeat(20)}`,
+    recipient: 0,
+  });
+
+  /**
+   * The audit key (vault.ts): drawn once, kept sealed to this keyholder's own X25519 key; re-sealed
+   * to the current key version after a rotation (the previous key must be configured until then).
+   */
+  function loadAuditKey(): Uint8Array {
+    const stored = store.getMeta("auditKey");
+    if (stored === undefined) {
+      if (store.lastLog() !== undefined) {
+        throw new StorageError(
+          "This keyholder database holds a release log of format v1 (unkeyed); start from a fresh data directory",
+        );
+      }
+      const fresh = randomBytes(32);
+      storeAuditKey(fresh);
+      return fresh;
+    }
+    const slot = getBytes(stored);
+    const { keyVersion } = openingSlotHeader(slot);
+    const key = openPayload({
+      slot,
+      kind: OpeningKind.SECRET,
+      recipientPrivateKey: privateKeyFor(keyVersion),
+      binding: atRest,
+    });
+    if (keyVersion !== identity.keyVersion) storeAuditKey(key);
+    return key;
+  }
+  function storeAuditKey(key: Uint8Array): void {
+    const slot = sealPayload({
+      kind: OpeningKind.SECRET,
+      payload: key,
+      recipientPublicKey: identity.x25519.publicKey,
+      recipientKeyVersion: identity.keyVersion,
+      binding: atRest,
+    });
+    store.setMeta("auditKey", hexlify(slot));
+  }
+  function privateKeyFor(version: number): Uint8Array {
+    const key = privateKeys.get(version);
+    if (key === undefined)
+      refuse("INTERNAL", "This keyholder lacks the key its share is sealed to", `key version ${version}`);
+    return key;
+  }
+  const auditKey = loadAuditKey();
+  const auditKeys = deriveAuditKeys(auditKey);
+
   let keyholderId = Number(store.getMeta("keyholderId") ?? 0);
-  let log = new ReleaseLog(store, genesisHead(chain.chainId, chain.keyholderRegistry, Math.max(keyholderId, 1)));
+  let log = new ReleaseLog(
+    store,
+    auditKeys,
+    genesisHead(auditKeys.macKey, chain.chainId, chain.keyholderRegistry, Math.max(keyholderId, 1)),
+  );
 
   const ready = (): number => {
     if (keyholderId === 0) refuse("NOT_READY", "This keyholder is not registered in KeyholderRegistry yet");
@@ -293,13 +387,6 @@ export async function createKeyholderCore(opts: KeyholderCoreOptions): Promise<K
     throw err;
   }
 
-  function privateKeyFor(version: number): Uint8Array {
-    const key = privateKeys.get(version);
-    if (key === undefined)
-      refuse("INTERNAL", "This keyholder lacks the key its share is sealed to", `key version ${version}`);
-    return key;
-  }
-
   function openOwn(share: StoredShare): Uint8Array {
     return openShare({
       slot: share.slot,
@@ -315,7 +402,7 @@ export async function createKeyholderCore(opts: KeyholderCoreOptions): Promise<K
   }
 
   /** 11. The record at the latest block: exists, not erased, anchored by the manifest's writer. */
-  async function checkRecord(share: StoredShare, block: BlockRef): Promise<{ category: number }> {
+  async function checkRecord(share: StoredShare, block: BlockRef): Promise<RecordState> {
     const state = await onChain("record", () => chain.record(share.subject, share.recordId, block.number));
     if (state === undefined) refuse("UNKNOWN_RECORD", "The record is not anchored");
     if (state.erasedAt !== 0) refuse("ERASED", "The record was erased");
@@ -325,7 +412,7 @@ export async function createKeyholderCore(opts: KeyholderCoreOptions): Promise<K
       refuse("MANIFEST_MISMATCH", "The shares were not deposited by the account that anchored the record");
     }
     if (share.state === "pending") store.activate(share.subject, share.recordId, share.epoch);
-    return { category: state.category };
+    return state;
   }
 
   function decisionRefusal(reason: number): RefusalCode {
@@ -444,6 +531,255 @@ export async function createKeyholderCore(opts: KeyholderCoreOptions): Promise<K
     return out;
   }
 
+  // ───────────────────────────── sealed labels ─────────────────────────────
+
+  /** One message for every sealed refusal: the reason goes to the keyed log only. */
+  const SEALED_MESSAGE = "The sealed-label policy refuses the read";
+  const labelsCache = new Map<string, number>();
+  const termsCache = new Map<string, SealedTermsOpening>();
+  const remember = <V>(m: Map<string, V>, k: string, v: V) => {
+    if (m.size >= 50_000) m.delete(m.keys().next().value as string);
+    m.set(k, v);
+  };
+
+  const openingBinding = (kind: number, subject: Hex, id: Hex, recipient: number): OpeningBinding => ({
+    chainId: chain.chainId,
+    keyholderRegistry: chain.keyholderRegistry,
+    registry: kind === OpeningKind.LABELS ? chain.recordRegistry : chain.consentRegistry,
+    subject,
+    id,
+    recipient,
+  });
+
+  /** Opens an opening sealed to this keyholder; BAD_OPENING if it does not open for this record or consent. */
+  function openIncoming(kind: 1 | 2, subject: Hex, id: Hex, slotHex: Hex): Uint8Array {
+    const slot = getBytes(slotHex);
+    try {
+      const { keyVersion } = openingSlotHeader(slot);
+      return openPayload({
+        slot,
+        kind,
+        recipientPrivateKey: privateKeyFor(keyVersion),
+        binding: openingBinding(kind, subject, id, keyholderId),
+      });
+    } catch {
+      return refuse("BAD_OPENING", "The opening does not open with this keyholder's key for this record or consent");
+    }
+  }
+
+  function putOpening(kind: 1 | 2, subject: Hex, id: Hex, payload: Uint8Array, verified: boolean): void {
+    store.putOpening({
+      kind,
+      subject,
+      id,
+      sealed: sealVault(auditKeys.vaultKey, kind, subject, id, payload),
+      verified,
+      createdAt: nowSeconds(),
+    });
+    labelsCache.delete(`${subject}:${id}`);
+    termsCache.delete(`${subject}:${id}`);
+  }
+
+  /** The record's verified label mask, or undefined when its opening is missing or does not match the anchor. */
+  async function labelsOf(subject: Hex, recordId: Hex): Promise<number | undefined> {
+    const key = `${subject}:${recordId}`;
+    const cached = labelsCache.get(key);
+    if (cached !== undefined) return cached;
+    const row = store.opening(OpeningKind.LABELS, subject, recordId);
+    if (row === undefined) return undefined;
+    let opening: LabelOpening;
+    try {
+      opening = decodeLabelPayload(
+        openVault(auditKeys.vaultKey, OpeningKind.LABELS, subject, recordId, row.sealed),
+        subject,
+        recordId,
+      );
+    } catch {
+      return undefined;
+    }
+    if (!row.verified) {
+      const commitment = await onChain("labelCommitment", () => chain.labelCommitment(subject, recordId));
+      if (commitment === undefined || !labelOpeningMatches(opening, subject, recordId, commitment)) return undefined;
+      store.markOpeningVerified(OpeningKind.LABELS, subject, recordId);
+    }
+    remember(labelsCache, key, opening.labels);
+    return opening.labels;
+  }
+
+  /** A consent's verified sealed terms (checked against ConsentGranted when accepted), or undefined. */
+  function termsOf(subject: Hex, consentId: Hex): SealedTermsOpening | undefined {
+    const key = `${subject}:${consentId}`;
+    const cached = termsCache.get(key);
+    if (cached !== undefined) return cached;
+    const row = store.opening(OpeningKind.TERMS, subject, consentId);
+    if (row === undefined || !row.verified) return undefined;
+    try {
+      const opening = decodeTermsPayload(
+        openVault(auditKeys.vaultKey, OpeningKind.TERMS, subject, consentId, row.sealed),
+        subject,
+      );
+      remember(termsCache, key, opening);
+      return opening;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The subject's denies whose public terms bind `reader` for `purpose` at `block` (its three deny lists). */
+  async function bindingDenies(reader: string, subject: Hex, purpose: number, block: BlockRef): Promise<Hex[]> {
+    const s = await onChain("accessorStatus", () => chain.accessorStatus(reader, block.number));
+    const lists: [number, number][] = [[GranteeKindCode.ORG_ROLE, 0]];
+    if (s.practitionerId !== 0) lists.push([GranteeKindCode.PRACTITIONER, s.practitionerId]);
+    if (s.orgId !== 0) lists.push([GranteeKindCode.ORG_ROLE, s.orgId]);
+    const listed = await Promise.all(
+      lists.map(([kind, grantee]) =>
+        onChain("listedConsents", () => chain.listedConsents(subject, EffectCode.DENY, kind, grantee, block.number)),
+      ),
+    );
+    const ids = [...new Set(listed.flat())];
+    const terms = await Promise.all(
+      ids.map((id) => onChain("consent", () => chain.consent(subject, id, block.number))),
+    );
+    return ids.filter((_, i) => {
+      const c = terms[i];
+      return c !== undefined && denyBinds(c, { ...s, account: reader }, purpose, block.timestamp);
+    });
+  }
+
+  /** The sealed rule at every block of `blocks` (policy.ts); undefined when it passes. */
+  async function sealedReason(p: {
+    reader: string;
+    subject: Hex;
+    recordId: Hex;
+    category: number;
+    basis: number;
+    permitId?: Hex;
+    purpose: number;
+    blocks: BlockRef[];
+  }): Promise<SealedReason | undefined> {
+    if (p.basis === AccessBasisCode.SUBJECT) return undefined;
+    const [labels, ...perBlock] = await Promise.all([
+      labelsOf(p.subject, p.recordId),
+      ...p.blocks.map((b) => bindingDenies(p.reader, p.subject, p.purpose, b)),
+    ]);
+    const denies = new Map<string, SealedTermsOpening | undefined>();
+    for (const ids of perBlock) for (const id of ids) denies.set(id, termsOf(p.subject, id));
+    const verdict = evaluateSealed({
+      basis: p.basis,
+      category: p.category,
+      labels: labels,
+      permit: p.permitId === undefined ? undefined : termsOf(p.subject, p.permitId),
+      denies: [...denies.values()],
+    });
+    return verdict.allowed ? undefined : verdict.reason;
+  }
+
+  /** The record's custodian keyholder (policy.ts) in the current set. */
+  async function custodianOf(custodianOrg: number): Promise<KeyholderMember | undefined> {
+    const set = await currentSet();
+    const id = custodianKeyholderId(set.members, custodianOrg);
+    return set.members.find((m) => m.id === id);
+  }
+
+  function issueToken(r: KeyReleaseRequest, me: number): SignedPolicyToken {
+    const token = {
+      keyholderId: me,
+      reader: r.reader,
+      subject: r.subject,
+      recordId: r.recordId,
+      accessTx: r.accessTx,
+      expiry: nowSeconds() + config.policyTokenLifetimeSeconds,
+    };
+    const signature = signingKey.sign(typedDigest(domain, POLICY_TOKEN_TYPES, token)).serialized as Hex;
+    return { token, signature };
+  }
+
+  /** 14 (other keyholders). The custodian keyholder's token for exactly this release, unexpired. */
+  function checkToken(t: SignedPolicyToken | undefined, r: KeyReleaseRequest, custodian: KeyholderMember | undefined) {
+    if (t === undefined) refuse("TOKEN_MISSING", "A policy token from the record's custodian keyholder is required");
+    const k = t.token;
+    if (custodian === undefined || k.keyholderId !== custodian.id)
+      refuse("TOKEN_INVALID", "The token is not from the record's custodian keyholder");
+    if (
+      lower(k.reader) !== lower(r.reader) ||
+      k.subject !== r.subject ||
+      k.recordId !== r.recordId ||
+      k.accessTx !== r.accessTx
+    ) {
+      refuse("TOKEN_INVALID", "The token is for another release");
+    }
+    const t0 = nowSeconds();
+    if (k.expiry < t0) refuse("TOKEN_EXPIRED", "The policy token has expired", `expiry ${k.expiry}, now ${t0}`);
+    if (k.expiry > t0 + config.policyTokenLifetimeSeconds + config.maxClockSkewSeconds)
+      refuse("TOKEN_INVALID", "The token's expiry is too far ahead");
+    try {
+      checkSignature(domain, POLICY_TOKEN_TYPES, { ...k }, t.signature, custodian.account);
+    } catch {
+      refuse("TOKEN_INVALID", "The token is not signed by the custodian keyholder's registered account");
+    }
+  }
+
+  /** An active AUDITOR of a REGULATOR organization or of this keyholder's own organization; its key. */
+  async function requireAuditor(auditor: string): Promise<RegisteredKey> {
+    const block = await onChain("latest", () => chain.latest());
+    const s = await onChain("accessorStatus", () => chain.accessorStatus(auditor, block.number));
+    if (s.status !== AccessorStatusCode.ACTIVE || (s.roles & ROLE_AUDITOR) === 0) {
+      refuse("NOT_AUDITOR", "Only an active auditor may export");
+    }
+    const own = await keyholderAccount(keyholderId);
+    if (s.orgId !== own?.orgId) {
+      const kind = await onChain("organization", () => chain.organizationKind(s.orgId, block.number));
+      if (kind !== ORG_KIND_REGULATOR)
+        refuse("NOT_AUDITOR", "Only auditors of a regulator or of this keyholder's organization may export");
+    }
+    const key = await onChain("practitionerKey", () => chain.practitionerKey(auditor, block.number));
+    if (key === undefined || lower(key.key) === ZERO32) refuse("NO_READER_KEY", "The auditor has no registered key");
+    return key;
+  }
+
+  function auditGrant(auditor: string, key: RegisteredKey): AuditKeyGrant {
+    const slot = sealPayload({
+      kind: OpeningKind.SECRET,
+      payload: auditKey,
+      recipientPublicKey: getBytes(key.key),
+      recipientKeyVersion: key.version,
+      binding: secretBinding({
+        chainId: chain.chainId,
+        keyholderRegistry: chain.keyholderRegistry,
+        account: auditor,
+        recipient: 0,
+      }),
+    });
+    return { slot: hexlify(slot) as Hex, keyVersion: key.version };
+  }
+
+  /** The permits a consent read could be logged under: the unhinted choice first, then the reader's listed permits that allow it. */
+  async function preflightPermits(
+    reader: string,
+    subject: Hex,
+    category: number,
+    purpose: number,
+    unhinted: Hex,
+    block: BlockRef,
+  ): Promise<Hex[]> {
+    const s = await onChain("accessorStatus", () => chain.accessorStatus(reader, block.number));
+    const lists: [number, number][] = [[GranteeKindCode.ORG_ROLE, 0]];
+    if (s.practitionerId !== 0) lists.unshift([GranteeKindCode.PRACTITIONER, s.practitionerId]);
+    if (s.orgId !== 0) lists.splice(1, 0, [GranteeKindCode.ORG_ROLE, s.orgId]);
+    const listed = await Promise.all(
+      lists.map(([kind, grantee]) =>
+        onChain("listedConsents", () => chain.listedConsents(subject, EffectCode.PERMIT, kind, grantee, block.number)),
+      ),
+    );
+    const others = [...new Set(listed.flat())].filter((id) => id !== unhinted);
+    const decisions = await Promise.all(
+      others.map((id) =>
+        onChain("check", () => chain.checkWithHint(reader, subject, category, purpose, ACTION_READ, id, block.number)),
+      ),
+    );
+    return [unhinted, ...others.filter((id, i) => decisions[i]!.allowed && lower(decisions[i]!.consentId) === id)];
+  }
+
   const core: KeyholderCore = {
     get keyholderId() {
       return keyholderId;
@@ -472,7 +808,11 @@ export async function createKeyholderCore(opts: KeyholderCoreOptions): Promise<K
           if (keyholderId !== id) {
             keyholderId = id;
             store.setMeta("keyholderId", String(id));
-            log = new ReleaseLog(store, genesisHead(chain.chainId, chain.keyholderRegistry, id));
+            log = new ReleaseLog(
+              store,
+              auditKeys,
+              genesisHead(auditKeys.macKey, chain.chainId, chain.keyholderRegistry, id),
+            );
           }
         }
       } catch (err) {
@@ -495,7 +835,7 @@ export async function createKeyholderCore(opts: KeyholderCoreOptions): Promise<K
 
     async deposit(body) {
       const me = ready();
-      const { manifest, slot } = parseDeposit(body);
+      const { manifest, slot, labelOpening } = parseDeposit(body);
       const { origin } = manifest;
       const writer = manifestWriter(domain, manifest);
       try {
@@ -553,6 +893,22 @@ export async function createKeyholderCore(opts: KeyholderCoreOptions): Promise<K
         const commitment = shareCommitment(ctx, share);
         share.fill(0);
         if (commitment !== lower(entry.commitment)) refuse("BAD_SHARE", "The share does not match its commitment");
+        if (labelOpening !== undefined) {
+          // The custodian keyholder's copy of the record's labels: checked against the anchor now if
+          // the record is anchored, else at its first preflight or release.
+          const payload = openIncoming(OpeningKind.LABELS, origin.subject, origin.recordId, labelOpening);
+          const opening = decodeLabelPayload(payload, origin.subject, origin.recordId);
+          let verified = false;
+          if (state !== undefined) {
+            const anchored = await onChain("labelCommitment", () =>
+              chain.labelCommitment(origin.subject, origin.recordId),
+            );
+            if (anchored === undefined || !labelOpeningMatches(opening, origin.subject, origin.recordId, anchored))
+              refuse("OPENING_MISMATCH", "The label opening does not open the record's anchored commitment");
+            verified = true;
+          }
+          putOpening(OpeningKind.LABELS, origin.subject, origin.recordId, payload, verified);
+        }
         const existing = store.shareAt(origin.subject, origin.recordId, origin.epoch);
         if (existing !== undefined) {
           const previous = store.manifest(origin.subject, origin.recordId, origin.epoch);
@@ -591,6 +947,7 @@ export async function createKeyholderCore(opts: KeyholderCoreOptions): Promise<K
       const me = ready();
       const { request: r, signature } = parseSigned(body, parsePreflight);
       let reader: string | undefined;
+      let detail: SealedReason | undefined;
       try {
         if (!r.keyholderIds.includes(me)) refuse("WRONG_KEYHOLDER", "The request is not addressed to this keyholder");
         checkExpiry(r.expiry);
@@ -599,16 +956,22 @@ export async function createKeyholderCore(opts: KeyholderCoreOptions): Promise<K
         rateLimit(reader);
         const share = store.latestShare(r.subject, r.recordId);
         if (share === undefined) refuse("UNKNOWN_RECORD", "This keyholder holds no share of the record");
-        const block = await onChain("latest", () => chain.latest());
-        const { category } = await checkRecord(share, block);
+        // A record anchored a moment ago may postdate the cached latest block: read it anew then.
+        let block = await onChain("latest", () => chain.latest());
+        if ((await onChain("record", () => chain.record(r.subject, r.recordId, block.number))) === undefined)
+          block = await onChain("latest", () => chain.latest(true));
+        const state = await checkRecord(share, block);
+        const { category } = state;
         let basis: number = AccessBasisCode.CONSENT;
+        let unhinted: Hex | undefined;
         if (await onChain("actsFor", () => chain.actsFor(r.subject, reader!, POWER_ACCESS, block.number))) {
           basis = AccessBasisCode.SUBJECT;
         } else {
           const d = await onChain("check", () =>
             chain.checkWithHint(reader!, r.subject, category, r.purpose, ACTION_READ, ZERO32, block.number),
           );
-          if (!d.allowed) {
+          if (d.allowed) unhinted = lower(d.consentId) as Hex;
+          else {
             const emergency = r.purpose === PURPOSE_ETREAT || r.purpose === PURPOSE_BTG;
             if (!emergency || d.reason === 9 /* DENIED_BY_SUBJECT */)
               refuse(decisionRefusal(d.reason), "The read would not be allowed");
@@ -626,29 +989,54 @@ export async function createKeyholderCore(opts: KeyholderCoreOptions): Promise<K
           }
         }
         await readerKey(reader, r.subject, basis, block.number);
-        const sealed = await opts.policy?.({
+        // The sealed rule: only the record's custodian keyholder holds its label opening.
+        if ((await custodianOf(state.custodian))?.id !== me) return { ok: true, keyholderId: me, custodian: false };
+        const ask = (permitId?: Hex) =>
+          sealedReason({
+            reader: reader!,
+            subject: r.subject,
+            recordId: r.recordId,
+            category,
+            basis,
+            ...(permitId === undefined ? {} : { permitId }),
+            purpose: r.purpose,
+            blocks: [block],
+          });
+        if (basis !== AccessBasisCode.CONSENT) {
+          detail = await ask();
+          if (detail !== undefined) refuse("SEALED_DENIED", SEALED_MESSAGE);
+          return { ok: true, keyholderId: me, custodian: true };
+        }
+        // A consent read: the permit the contract would pick, then the reader's other listed permits
+        // that allow it publicly; every candidate is evaluated (no early exit on the labels).
+        const permits = await preflightPermits(reader, r.subject, category, r.purpose, unhinted!, block);
+        const reasons = await Promise.all(permits.map((id) => ask(id)));
+        const passing = permits.findIndex((_, i) => reasons[i] === undefined);
+        if (passing < 0) {
+          detail = reasons[0] ?? "PERMIT_OPENING_MISSING";
+          refuse("SEALED_DENIED", SEALED_MESSAGE);
+        }
+        return { ok: true, keyholderId: me, custodian: true, consentHint: permits[passing]! };
+      } catch (err) {
+        if (reader === undefined || !(err instanceof KeyholderRefusal)) throw err;
+        return logRefusal(err, {
           reader,
           subject: r.subject,
           recordId: r.recordId,
-          access: undefined,
-          purpose: r.purpose,
-          block,
+          ...(detail === undefined ? {} : { detail }),
         });
-        if (sealed !== undefined) refuse(sealed, "The sealed-label policy refuses the read");
-        return { ok: true, keyholderId: me };
-      } catch (err) {
-        if (reader === undefined || !(err instanceof KeyholderRefusal)) throw err;
-        return logRefusal(err, { reader, subject: r.subject, recordId: r.recordId });
       }
     },
 
     async release(body) {
       const me = ready();
       // 1. shape
-      const { request: r, signature } = parseSigned(body, parseRelease);
+      const { request: r, signature, token: presented } = parseReleaseBody(body);
       let reader: string | undefined;
       let nonceKey: string | undefined;
       let nonceWrite: ((w: DurableWriter) => void) | undefined;
+      let detail: SealedReason | undefined;
+      let decidedAt: number | undefined;
       try {
         // 2. this keyholder; 3. expiry; 4. signature; 5. rate limit
         if (!r.keyholderIds.includes(me)) refuse("WRONG_KEYHOLDER", "The request is not addressed to this keyholder");
@@ -669,11 +1057,13 @@ export async function createKeyholderCore(opts: KeyholderCoreOptions): Promise<K
         const share = store.latestShare(r.subject, r.recordId);
         if (share === undefined) refuse("UNKNOWN_RECORD", "This keyholder holds no share of the record");
         // 8. the access transaction, confirmed
-        const [receipt, block] = await Promise.all([
+        const [receipt, cached] = await Promise.all([
           onChain("receipt", () => chain.accessReceipt(r.accessTx)),
           onChain("latest", () => chain.latest()),
         ]);
         if (receipt === null || receipt.status !== 1) refuse("NO_ACCESS_EVENT", "No successful access transaction");
+        // An access mined after the cached latest block: read the latest block anew.
+        const block = receipt.blockNumber > cached.number ? await onChain("latest", () => chain.latest(true)) : cached;
         if (block.number - receipt.blockNumber + 1 < config.confirmations) {
           refuse("NOT_CONFIRMED", "The access transaction lacks confirmations", `needs ${config.confirmations}`);
         }
@@ -694,19 +1084,38 @@ export async function createKeyholderCore(opts: KeyholderCoreOptions): Promise<K
             `access at ${accessTime}, age ${age}s, max ${config.maxAccessAgeSeconds}s`,
           );
         }
-        // 11. the record now; 12. the basis now; 13. the reader's key now; 14. sealed policy
-        const { category } = await checkRecord(share, block);
+        decidedAt = block.number;
+        // 11. the record now; 12. the basis now; 13. the reader's key now
+        const state = await checkRecord(share, block);
+        const { category } = state;
         await checkBasis(reader, r.subject, category, access, block);
         const key = await readerKey(reader, r.subject, access.basis, block.number);
-        const sealed = await opts.policy?.({
-          reader,
-          subject: r.subject,
-          recordId: r.recordId,
-          access,
-          purpose: access.purpose,
-          block,
-        });
-        if (sealed !== undefined) refuse(sealed, "The sealed-label policy refuses the release");
+        // 14. the sealed rule: the custodian keyholder checks it at the access block and now, and
+        // signs a policy token; every other keyholder requires that token.
+        const custodian = await custodianOf(state.custodian);
+        let token: SignedPolicyToken;
+        if (custodian?.id === me) {
+          detail = await sealedReason({
+            reader,
+            subject: r.subject,
+            recordId: r.recordId,
+            category,
+            basis: access.basis,
+            ...(access.basis === AccessBasisCode.CONSENT ? { permitId: lower(access.basisId) as Hex } : {}),
+            purpose: access.purpose,
+            blocks: [{ number: receipt.blockNumber, timestamp: accessTime }, block],
+          });
+          if (detail !== undefined) refuse("SEALED_DENIED", SEALED_MESSAGE);
+          token = issueToken(r, me);
+        } else {
+          checkToken(presented, r, custodian);
+          token = presented!;
+        }
+        const logged: LoggedToken = {
+          keyholderId: token.token.keyholderId,
+          expiry: token.token.expiry,
+          signature: token.signature,
+        };
         // 15. re-wrap, log, answer
         const own = openOwn(share);
         const ctx = shareContext(r.subject, r.recordId, me, share.epoch, share.x);
@@ -728,9 +1137,11 @@ export async function createKeyholderCore(opts: KeyholderCoreOptions): Promise<K
             accessTx: r.accessTx,
             nonce: r.nonce,
             epoch: share.epoch,
+            block: block.number,
+            token: logged,
           }),
         ]);
-        return {
+        const answer: ReleaseResult = {
           keyholderId: me,
           x: share.x,
           slot: hexlify(slot) as Hex,
@@ -738,6 +1149,8 @@ export async function createKeyholderCore(opts: KeyholderCoreOptions): Promise<K
           epoch: share.epoch,
           manifest: storedManifest(share),
         };
+        if (custodian?.id === me) answer.policyToken = token;
+        return answer;
       } catch (err) {
         if (reader === undefined || !(err instanceof KeyholderRefusal)) {
           if (err instanceof KeyholderRefusal) return logRefusal(err, {});
@@ -745,7 +1158,15 @@ export async function createKeyholderCore(opts: KeyholderCoreOptions): Promise<K
         }
         return logRefusal(
           err,
-          { reader, subject: r.subject, recordId: r.recordId, accessTx: r.accessTx, nonce: r.nonce },
+          {
+            reader,
+            subject: r.subject,
+            recordId: r.recordId,
+            accessTx: r.accessTx,
+            nonce: r.nonce,
+            ...(detail === undefined ? {} : { detail }),
+            ...(decidedAt === undefined ? {} : { block: decidedAt }),
+          },
           nonceWrite === undefined ? [] : [nonceWrite],
         );
       } finally {
@@ -998,12 +1419,71 @@ export async function createKeyholderCore(opts: KeyholderCoreOptions): Promise<K
       checkExpiry(q.expiry);
       const auditor = recoverTypedSigner(domain, LOG_QUERY_TYPES, { ...q }, signature);
       rateLimit(auditor);
-      const block = await onChain("latest", () => chain.latest());
-      const s = await onChain("accessorStatus", () => chain.accessorStatus(auditor, block.number));
-      if (s.status !== AccessorStatusCode.ACTIVE || (s.roles & ROLE_AUDITOR) === 0) {
-        refuse("NOT_AUDITOR", "Only an active auditor may read the log");
+      const key = await requireAuditor(auditor);
+      const entries = store.logRange(q.fromSeq, q.limit);
+      await log.append({ kind: "export", reader: auditor, code: "LOG" });
+      return { entries, auditKey: auditGrant(auditor, key) };
+    },
+
+    async openingsExport(body) {
+      const me = ready();
+      const { request: q, signature } = parseSigned(body, parseOpeningsQuery);
+      if (q.keyholderId !== me) refuse("WRONG_KEYHOLDER", "The request is for another keyholder");
+      checkExpiry(q.expiry);
+      const auditor = recoverTypedSigner(domain, OPENINGS_QUERY_TYPES, { ...q }, signature);
+      rateLimit(auditor);
+      const key = await requireAuditor(auditor);
+      const openings = store
+        .openingsRange(q.fromRow, q.limit)
+        .map((o): ExportedOpening => ({ row: o.row, kind: o.kind, subject: o.subject, id: o.id, sealed: o.sealed }));
+      await log.append({ kind: "export", reader: auditor, code: "OPENINGS" });
+      return { openings, auditKey: auditGrant(auditor, key) };
+    },
+
+    async openings(body) {
+      const me = ready();
+      const { request: r, signature, slot } = parseOpenings(body);
+      const index = r.keyholderIds.indexOf(me);
+      if (index < 0) refuse("WRONG_KEYHOLDER", "The request is not addressed to this keyholder");
+      checkExpiry(r.expiry);
+      const signer = recoverTypedSigner(domain, SEALED_OPENINGS_TYPES, { ...r }, signature);
+      rateLimit(signer);
+      const kind = r.kind as 1 | 2;
+      const where = kind === OpeningKind.LABELS ? { recordId: r.id } : { consentId: r.id };
+      try {
+        if (keccak256(slot) !== r.slotHashes[index]) refuse("BAD_OPENING", "The slot is not the one signed for");
+        const block = await onChain("latest", () => chain.latest());
+        const acts = (power: number) => onChain("actsFor", () => chain.actsFor(r.subject, signer, power, block.number));
+        let allowed: boolean;
+        if (kind === OpeningKind.TERMS) allowed = (await acts(POWER_GRANT)) || (await acts(POWER_REVOKE));
+        else {
+          const by = await onChain("anchor", () => chain.anchoredBy(r.subject, r.id));
+          allowed = (by !== undefined && lower(by) === lower(signer)) || (await acts(POWER_ACCESS));
+        }
+        if (!allowed)
+          refuse(
+            "NOT_AUTHORIZED",
+            "Only the subject's controller or guardian (or a record's writer) may deliver openings",
+          );
+        const payload = openIncoming(kind, r.subject, r.id, slot);
+        let commitment: Hex | undefined;
+        if (kind === OpeningKind.TERMS) {
+          commitment = await onChain("sealedTerms", () => chain.sealedTerms(r.subject, r.id));
+          if (commitment === undefined) refuse("UNKNOWN_CONSENT", "No ConsentGranted event for this consent");
+          if (!termsOpeningMatches(decodeTermsPayload(payload, r.subject), r.subject, commitment))
+            refuse("OPENING_MISMATCH", "The opening does not open the consent's sealed-terms commitment");
+        } else {
+          commitment = await onChain("labelCommitment", () => chain.labelCommitment(r.subject, r.id));
+          if (commitment === undefined) refuse("UNKNOWN_RECORD", "The record is not anchored");
+          if (!labelOpeningMatches(decodeLabelPayload(payload, r.subject, r.id), r.subject, r.id, commitment))
+            refuse("OPENING_MISMATCH", "The opening does not open the record's label commitment");
+        }
+        putOpening(kind, r.subject, r.id, payload, true);
+        await log.append({ kind: "opening", reader: signer, subject: r.subject, ...where, code: String(kind) });
+        return { keyholderId: me, kind, id: r.id, commitment };
+      } catch (err) {
+        return logRefusal(err, { reader: signer, subject: r.subject, ...where });
       }
-      return { entries: store.logRange(q.fromSeq, q.limit) };
     },
 
     async sweepPending() {

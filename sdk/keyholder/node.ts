@@ -10,17 +10,30 @@
  * const network = await KeyholderNetwork.create({ chain: await contractChainView({ provider, addressBook }) });
  * ```
  */
+export { auditCollected, collectAudit, openExportedOpenings } from "./audit.js";
+export type { CollectedAudit, KeyholderExport, NetworkAuditReport, OpeningsAudit } from "./audit.js";
 export { AccessBasisCode, AccessorStatusCode } from "./chainView.js";
 export type { ChainView, KeyholderMember, KeyholderSet } from "./chainView.js";
 export { contractChainView, keyholderAddresses } from "./chainContracts.js";
 export { KeyReleaseRefusedError, KeyholderNetwork } from "./client.js";
-export type { AccountSigner, KeyCustody, KeyholderFailure, KeyholderNetworkOptions, ReaderKeys } from "./client.js";
+export type {
+  AccountSigner,
+  KeyCustody,
+  KeyholderFailure,
+  KeyholderNetworkOptions,
+  PreflightAnswer,
+  ReaderKeys,
+} from "./client.js";
 export { DEFAULT_CORE_CONFIG, createKeyholderCore } from "./core.js";
-export type { CoreConfig, KeyholderApi, KeyholderCore, PolicyCheck, PolicyContext } from "./core.js";
+export type { CoreConfig, KeyholderApi, KeyholderCore } from "./core.js";
 export { startLocalKeyholders } from "./local.js";
 export type { LocalKeyholders } from "./local.js";
-export { ReleaseLog, auditReleaseLog, canonicalJson, genesisHead, nextHead } from "./log.js";
-export type { AuditReport, LogEntry, LogKind } from "./log.js";
+export { ReleaseLog, auditReleaseLog, canonicalJson, genesisHead, nextHead, openLogRows } from "./log.js";
+export type { AuditReport, LogEntry, LogKind, LoggedToken } from "./log.js";
+export { custodianKeyholderId, denyBinds, evaluateSealed } from "./policy.js";
+export type { SealedInput, SealedReason, SealedVerdict } from "./policy.js";
+export { deriveAuditKeys, openLogEntry, openVault } from "./vault.js";
+export type { AuditKeys } from "./vault.js";
 export { buildManifest, manifestWriter, trustedShares } from "./manifest.js";
 export type { TrustedShares } from "./manifest.js";
 export {
@@ -29,14 +42,19 @@ export {
   KEY_RETIRE_TYPES,
   KeyholderRefusal,
   LOG_QUERY_TYPES,
+  OPENINGS_QUERY_TYPES,
+  POLICY_TOKEN_TYPES,
   RefusalCodes,
+  SEALED_OPENINGS_TYPES,
   keyholderDomain,
 } from "./protocol.js";
 export type {
   KeyPreflightRequest,
   KeyReleaseRequest,
   KeyRetireRequest,
+  PolicyToken,
   RefusalCode,
+  SignedPolicyToken,
   ReleaseResult,
   ShareManifest,
 } from "./protocol.js";

@@ -68,6 +68,48 @@ export const LOG_QUERY_TYPES: Record<string, TypedDataField[]> = {
   ],
 };
 
+/** An auditor's query of a keyholder's sealed openings (the export an auditor re-derives decisions from). */
+export const OPENINGS_QUERY_TYPES: Record<string, TypedDataField[]> = {
+  OpeningsQuery: [
+    { name: "keyholderId", type: "uint32" },
+    { name: "fromRow", type: "uint64" },
+    { name: "limit", type: "uint32" },
+    { name: "expiry", type: "uint64" },
+  ],
+};
+
+/**
+ * The custodian keyholder's word that the sealed rule passed for one logged access: signed by its
+ * registered account, checked by every other keyholder before it releases its share.
+ */
+export const POLICY_TOKEN_TYPES: Record<string, TypedDataField[]> = {
+  PolicyToken: [
+    { name: "keyholderId", type: "uint32" },
+    { name: "reader", type: "address" },
+    { name: "subject", type: "bytes32" },
+    { name: "recordId", type: "bytes32" },
+    { name: "accessTx", type: "bytes32" },
+    { name: "expiry", type: "uint64" },
+  ],
+};
+
+/**
+ * Openings delivered to keyholders by the subject's side (consent openings: the controller or a
+ * guardian; a label opening re-delivered: the record's writer, the controller or an ACCESS
+ * guardian). One signature serves every keyholder: `slotHashes[i]` is keccak256 of the slot sealed
+ * to `keyholderIds[i]`.
+ */
+export const SEALED_OPENINGS_TYPES: Record<string, TypedDataField[]> = {
+  SealedOpenings: [
+    { name: "keyholderIds", type: "uint32[]" },
+    { name: "subject", type: "bytes32" },
+    { name: "kind", type: "uint8" },
+    { name: "id", type: "bytes32" },
+    { name: "slotHashes", type: "bytes32[]" },
+    { name: "expiry", type: "uint64" },
+  ],
+};
+
 export const RESHARE_LIST_TYPES: Record<string, TypedDataField[]> = {
   ReshareList: [
     { name: "toEpoch", type: "uint64" },
@@ -189,6 +231,74 @@ export interface LogQueryRequest {
   expiry: number;
 }
 
+/** A custodian keyholder's policy token (see {@link POLICY_TOKEN_TYPES}). */
+export interface PolicyToken {
+  /** The issuing (custodian) keyholder. */
+  keyholderId: number;
+  reader: string;
+  subject: Hex;
+  recordId: Hex;
+  accessTx: Hex;
+  /** Unix seconds; short-lived (the issuer's `policyTokenLifetimeSeconds`). */
+  expiry: number;
+}
+
+export interface SignedPolicyToken {
+  token: PolicyToken;
+  signature: Hex;
+}
+
+/** A delivery of one kind of opening for one record or consent to several keyholders. */
+export interface SealedOpeningsRequest {
+  keyholderIds: number[];
+  subject: Hex;
+  /** 1: a record's labels (`id` = recordId); 2: a consent's sealed terms (`id` = consentId). */
+  kind: number;
+  id: Hex;
+  slotHashes: Hex[];
+  expiry: number;
+}
+
+export interface OpeningsBody {
+  request: SealedOpeningsRequest;
+  signature: Hex;
+  /** The opening sealed to this keyholder (sdk/sealed/openings.ts). */
+  slot: Hex;
+}
+
+export interface OpeningsResult {
+  keyholderId: number;
+  kind: number;
+  id: Hex;
+  commitment: Hex;
+}
+
+/** An auditor's query of a keyholder's stored openings. */
+export interface OpeningsQueryRequest {
+  keyholderId: number;
+  fromRow: number;
+  limit: number;
+  expiry: number;
+}
+
+/** One stored opening as exported to an auditor (sealed under the keyholder's audit key). */
+export interface ExportedOpening {
+  row: number;
+  kind: number;
+  subject: Hex;
+  id: Hex;
+  /** Hex: nonce (12) ‖ ChaCha20-Poly1305 under the vault key derived from the audit key. */
+  sealed: Hex;
+}
+
+/** What an auditor gets with any export: the keyholder's audit key, sealed to the auditor's registered key. */
+export interface AuditKeyGrant {
+  /** An opening slot of kind "secret" (sdk/sealed/openings.ts), recipient 0, bound to the auditor's account. */
+  slot: Hex;
+  /** The auditor's registered key version it is sealed to. */
+  keyVersion: number;
+}
+
 export interface Signed<T> {
   request: T;
   signature: Hex;
@@ -231,6 +341,11 @@ export interface DepositBody {
   manifest: ShareManifest;
   /** The share sealed to this keyholder's registered key (86 bytes, hex). */
   slot: Hex;
+  /**
+   * The record's label opening sealed to this keyholder (87 bytes): sent to the record's custodian
+   * keyholder only. Checked against the anchor's label commitment once the record is anchored.
+   */
+  labelOpening?: Hex;
 }
 
 export interface DepositResult {
@@ -241,6 +356,13 @@ export interface DepositResult {
 export interface PreflightResult {
   ok: true;
   keyholderId: number;
+  /** Whether this keyholder is the record's custodian keyholder (it alone checked the sealed rule). */
+  custodian: boolean;
+  /**
+   * From the custodian keyholder, for a consent read: the permit the sealed rule passes under. Log
+   * the access with it as the consent hint (the release is checked under the access's consent).
+   */
+  consentHint?: Hex;
 }
 
 export interface ReleaseResult {
@@ -252,6 +374,13 @@ export interface ReleaseResult {
   /** The key epoch the share belongs to. */
   epoch: string;
   manifest: ShareManifest;
+  /** From the custodian keyholder: the policy token the other keyholders require. */
+  policyToken?: SignedPolicyToken;
+}
+
+/** A release request; the policy token is required by every keyholder but the custodian's. */
+export interface ReleaseBody extends Signed<KeyReleaseRequest> {
+  token?: SignedPolicyToken;
 }
 
 export interface EraseBody {
@@ -347,6 +476,13 @@ export const RefusalCodes = {
   OPTED_OUT: 403,
   NO_READER_KEY: 409,
   SEALED_DENIED: 403,
+  TOKEN_MISSING: 403,
+  TOKEN_INVALID: 403,
+  TOKEN_EXPIRED: 403,
+  BAD_OPENING: 400,
+  OPENING_MISMATCH: 409,
+  UNKNOWN_CONSENT: 404,
+  NOT_AUTHORIZED: 403,
   NOT_WRITER: 403,
   STALE_EPOCH: 409,
   BAD_SHARE: 400,
@@ -507,6 +643,63 @@ export function parsePreflight(o: Record<string, unknown>): KeyPreflightRequest 
   };
 }
 
+export function parsePolicyToken(value: unknown): SignedPolicyToken {
+  const o = asObject(value, "token");
+  const t = asObject(o.token, "token.token");
+  return {
+    token: {
+      keyholderId: int(t, "keyholderId", 1, U32),
+      reader: address(t, "reader"),
+      subject: hex32(t, "subject"),
+      recordId: hex32(t, "recordId"),
+      accessTx: hex32(t, "accessTx"),
+      expiry: int(t, "expiry", 0, U64_SAFE),
+    },
+    signature: signature(o),
+  };
+}
+
+/** A release body: the signed request and, for a non-custodian keyholder, the policy token. */
+export function parseReleaseBody(body: unknown): ReleaseBody {
+  const signed = parseSigned(body, parseRelease);
+  const o = asObject(body, "body");
+  return o.token === undefined ? signed : { ...signed, token: parsePolicyToken(o.token) };
+}
+
+export function parseOpeningsQuery(o: Record<string, unknown>): OpeningsQueryRequest {
+  return {
+    keyholderId: int(o, "keyholderId", 1, U32),
+    fromRow: int(o, "fromRow", 0, U64_SAFE),
+    limit: int(o, "limit", 1, 10_000),
+    expiry: int(o, "expiry", 0, U64_SAFE),
+  };
+}
+
+function hex32Array(o: Record<string, unknown>, key: string, maxLength: number): Hex[] {
+  const v = o[key];
+  if (!Array.isArray(v) || v.length === 0 || v.length > maxLength) bad(`${key} must be a non-empty array`);
+  return (v as unknown[]).map((_, i) => hex32(v as unknown as Record<string, unknown>, String(i)));
+}
+
+export function parseOpeningsRequest(o: Record<string, unknown>): SealedOpeningsRequest {
+  const r: SealedOpeningsRequest = {
+    keyholderIds: intArray(o, "keyholderIds", 1, U32, MAX_KEYHOLDERS),
+    subject: hex32(o, "subject"),
+    kind: int(o, "kind", 1, 2),
+    id: hex32(o, "id"),
+    slotHashes: hex32Array(o, "slotHashes", MAX_KEYHOLDERS),
+    expiry: int(o, "expiry", 0, U64_SAFE),
+  };
+  if (r.slotHashes.length !== r.keyholderIds.length) bad("slotHashes must match keyholderIds one to one");
+  return r;
+}
+
+export function parseOpenings(body: unknown): OpeningsBody {
+  const signed = parseSigned(body, parseOpeningsRequest);
+  const o = asObject(body, "body");
+  return { ...signed, slot: hexBytes(o, "slot", signed.request.kind === 1 ? 87 : 90) };
+}
+
 export function parseRetire(o: Record<string, unknown>): KeyRetireRequest {
   return {
     keyholderId: int(o, "keyholderId", 1, U32),
@@ -576,7 +769,9 @@ export function parseManifest(value: unknown): ShareManifest {
 
 export function parseDeposit(body: unknown): DepositBody {
   const o = asObject(body, "body");
-  return { manifest: parseManifest(o.manifest), slot: hexBytes(o, "slot", 86) };
+  const deposit: DepositBody = { manifest: parseManifest(o.manifest), slot: hexBytes(o, "slot", 86) };
+  if (o.labelOpening !== undefined) deposit.labelOpening = hexBytes(o, "labelOpening", 87);
+  return deposit;
 }
 
 export function parseDeal(o: Record<string, unknown>): ReshareDeal {

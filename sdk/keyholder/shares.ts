@@ -30,8 +30,6 @@
  * const slot = sealShare({ share: shares[0], recipientPublicKey, recipientKeyVersion: 1, context });
  * ```
  */
-import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
-import { hkdf } from "@noble/hashes/hkdf.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { combine, split } from "shamir-secret-sharing";
 
@@ -48,7 +46,7 @@ import {
 } from "../crypto/bytes.js";
 import { DecryptionError, InvalidInputError, UnsupportedFormatError } from "../errors.js";
 import type { Hex } from "../types.js";
-import { ephemeralAgreement, publicKeyOf, sharedSecret } from "./x25519.js";
+import { openBox, sealBox } from "./x25519.js";
 
 /** Bytes of a share: 32 (y) + 1 (x). */
 export const SHARE_LENGTH = 33;
@@ -63,8 +61,6 @@ const HOLDER_LABEL = ascii("medledger/keyshare/v1/holder");
 const RELEASE_LABEL = ascii("medledger/keyshare/v1/release");
 const COMMITMENT_LABEL = ascii("medledger/keyshare/commitment/v1");
 const KEYCHECK_LABEL = ascii("medledger/keycheck/v1");
-const PREFIX_LENGTH = 37;
-const ZERO_NONCE = new Uint8Array(12);
 const BYTES32 = /^0x[0-9a-fA-F]{64}$/;
 
 /** Which record a key belongs to, in which deployment. */
@@ -173,10 +169,6 @@ function binding(ctx: ShareContext, release: ReleaseBinding | undefined): { labe
   };
 }
 
-function kek(shared: Uint8Array, ephemeral: Uint8Array, recipient: Uint8Array, label: Uint8Array, bytes: Uint8Array) {
-  return hkdf(sha256, shared, concat(ephemeral, recipient), concat(label, bytes), 32);
-}
-
 /** Parameters of {@link sealShare}. */
 export interface SealShareParams {
   share: Uint8Array;
@@ -195,19 +187,16 @@ export function sealShare(p: SealShareParams): Uint8Array {
   if (p.share[SHARE_LENGTH - 1] !== p.context.x)
     throw new InvalidInputError("the share's x does not match its context");
   const { label, bytes } = binding(p.context, p.release);
-  const { ephemeralPublicKey, shared } = ephemeralAgreement(p.recipientPublicKey);
-  const slot = new Uint8Array(SHARE_SLOT_LENGTH);
-  slot[0] = SHARE_SLOT_VERSION;
-  writeU32BE(slot, 1, p.recipientKeyVersion);
-  slot.set(ephemeralPublicKey, 5);
-  const key = kek(shared, ephemeralPublicKey, p.recipientPublicKey, label, bytes);
-  shared.fill(0);
-  slot.set(
-    chacha20poly1305(key, ZERO_NONCE, concat(slot.subarray(0, PREFIX_LENGTH), bytes)).encrypt(p.share),
-    PREFIX_LENGTH,
-  );
-  key.fill(0);
-  return slot;
+  const header = new Uint8Array(5);
+  header[0] = SHARE_SLOT_VERSION;
+  writeU32BE(header, 1, p.recipientKeyVersion);
+  return sealBox({
+    header,
+    recipientPublicKey: p.recipientPublicKey,
+    info: concat(label, bytes),
+    binding: bytes,
+    payload: p.share,
+  });
 }
 
 /** The recipient key version a slot was sealed for. */
@@ -230,25 +219,14 @@ export function openShare(p: OpenShareParams): Uint8Array {
   shareSlotKeyVersion(p.slot);
   assertBytes(p.recipientPrivateKey, "recipientPrivateKey", 32);
   const { label, bytes } = binding(p.context, p.release);
-  const ephemeral = p.slot.subarray(5, PREFIX_LENGTH);
-  let shared: Uint8Array;
-  try {
-    shared = sharedSecret(p.recipientPrivateKey, ephemeral);
-  } catch (cause) {
-    throw new DecryptionError("Share slot has an invalid ephemeral key", { cause });
-  }
-  const key = kek(shared, ephemeral, publicKeyOf(p.recipientPrivateKey), label, bytes);
-  shared.fill(0);
-  try {
-    const share = chacha20poly1305(key, ZERO_NONCE, concat(p.slot.subarray(0, PREFIX_LENGTH), bytes)).decrypt(
-      p.slot.subarray(PREFIX_LENGTH),
-    );
-    if (share[SHARE_LENGTH - 1] !== p.context.x) throw new DecryptionError("Share x does not match its context");
-    return share;
-  } catch (cause) {
-    if (cause instanceof DecryptionError) throw cause;
-    throw new DecryptionError("Share slot failed authentication: wrong key, wrong context or tampered slot", { cause });
-  } finally {
-    key.fill(0);
-  }
+  const share = openBox({
+    box: p.slot,
+    headerLength: 5,
+    recipientPrivateKey: p.recipientPrivateKey,
+    info: concat(label, bytes),
+    binding: bytes,
+    what: "Share slot",
+  });
+  if (share[SHARE_LENGTH - 1] !== p.context.x) throw new DecryptionError("Share x does not match its context");
+  return share;
 }

@@ -29,7 +29,9 @@ export function localKeyholder(core: KeyholderCore): KeyholderApi {
     reshareFinalize: (b) => core.reshareFinalize(jsonCopy(b)),
     reshareList: (b) => core.reshareList(jsonCopy(b)),
     logHead: () => core.logHead(),
+    openings: (b) => core.openings(jsonCopy(b)),
     logEntries: (b) => core.logEntries(jsonCopy(b)),
+    openingsExport: (b) => core.openingsExport(jsonCopy(b)),
   };
 }
 
@@ -87,6 +89,8 @@ export function httpKeyholder(endpoint: string, opts: { timeoutMs?: number } = {
     reshareFinalize: (b) => call("POST", "/v1/reshare/finalize", b),
     reshareList: (b) => call("POST", "/v1/reshare/list", b),
     logHead: () => call("GET", "/v1/log/head"),
+    openings: (b) => call("POST", "/v1/openings", b),
     logEntries: (b) => call("POST", "/v1/log/entries", b),
+    openingsExport: (b) => call("POST", "/v1/audit/openings", b),
   };
 }

@@ -5,18 +5,22 @@
  * `generateKeyPairSync` call — so a release does three native key operations instead of about ten.
  * Falls back to @noble/curves where node:crypto is absent (browsers). A test checks both agree.
  */
+import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { x25519 } from "@noble/curves/ed25519.js";
+import { hkdf } from "@noble/hashes/hkdf.js";
+import { sha256 } from "@noble/hashes/sha2.js";
 import type * as NodeCrypto from "node:crypto";
 
 import { concat, isAllZero } from "../crypto/bytes.js";
 import { nodeBuiltin } from "../crypto/platform.js";
-import { InvalidInputError } from "../errors.js";
+import { DecryptionError, InvalidInputError } from "../errors.js";
 
 const PKCS8_PREFIX = Uint8Array.from([
   0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x04, 0x22, 0x04, 0x20,
 ]);
 const SPKI_PREFIX = Uint8Array.from([0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x03, 0x21, 0x00]);
 const CACHE_LIMIT = 4096;
+const ZERO_NONCE = new Uint8Array(12);
 
 const nodeCrypto = nodeBuiltin<typeof NodeCrypto>("node:crypto");
 // Private keys are cached by array identity (a WeakMap: no copy of the key as a string).
@@ -124,5 +128,62 @@ function sharedSecretNoble(privateKey: Uint8Array, publicKey: Uint8Array): Uint8
     return s;
   } catch {
     return lowOrder();
+  }
+}
+
+/**
+ * The key-slot construction (`sdk/crypto/keyslot.ts`) for any header, payload and binding: shares
+ * (shares.ts) and openings (sdk/sealed/openings.ts) both use it.
+ *
+ * ```
+ * box  = header ‖ E (32) ‖ ChaCha20-Poly1305(kek, nonce = 0¹², AD = header ‖ E ‖ binding)(payload)
+ * kek  = HKDF-SHA256(X25519(e, R), salt = E ‖ R, info = info)
+ * ```
+ *
+ * A fresh ephemeral key per box, so the all-zero nonce is used once per kek.
+ */
+export function sealBox(p: {
+  header: Uint8Array;
+  recipientPublicKey: Uint8Array;
+  info: Uint8Array;
+  binding: Uint8Array;
+  payload: Uint8Array;
+}): Uint8Array {
+  const { ephemeralPublicKey, shared } = ephemeralAgreement(p.recipientPublicKey);
+  const prefix = concat(p.header, ephemeralPublicKey);
+  const kek = hkdf(sha256, shared, concat(ephemeralPublicKey, p.recipientPublicKey), p.info, 32);
+  shared.fill(0);
+  const sealed = chacha20poly1305(kek, ZERO_NONCE, concat(prefix, p.binding)).encrypt(p.payload);
+  kek.fill(0);
+  return concat(prefix, sealed);
+}
+
+/** Opens a {@link sealBox} box; DecryptionError (`what` names it) for a wrong key, binding or any flipped bit. */
+export function openBox(p: {
+  box: Uint8Array;
+  headerLength: number;
+  recipientPrivateKey: Uint8Array;
+  info: Uint8Array;
+  binding: Uint8Array;
+  what: string;
+}): Uint8Array {
+  const prefixLength = p.headerLength + 32;
+  const ephemeral = p.box.subarray(p.headerLength, prefixLength);
+  let shared: Uint8Array;
+  try {
+    shared = sharedSecret(p.recipientPrivateKey, ephemeral);
+  } catch (cause) {
+    throw new DecryptionError(`${p.what} has an invalid ephemeral key`, { cause });
+  }
+  const kek = hkdf(sha256, shared, concat(ephemeral, publicKeyOf(p.recipientPrivateKey)), p.info, 32);
+  shared.fill(0);
+  try {
+    return chacha20poly1305(kek, ZERO_NONCE, concat(p.box.subarray(0, prefixLength), p.binding)).decrypt(
+      p.box.subarray(prefixLength),
+    );
+  } catch (cause) {
+    throw new DecryptionError(`${p.what} failed authentication: wrong key, wrong context or tampered`, { cause });
+  } finally {
+    kek.fill(0);
   }
 }

@@ -155,6 +155,8 @@ export function buildKeyholderServer(opts: ServerOptions): FastifyInstance {
   post("/v1/reshare/accept", (b) => core.reshareAccept(b));
   post("/v1/reshare/finalize", (b) => core.reshareFinalize(b));
   post("/v1/reshare/list", (b) => core.reshareList(b));
+  post("/v1/openings", (b) => core.openings(b), 201);
   post("/v1/log/entries", (b) => core.logEntries(b));
+  post("/v1/audit/openings", (b) => core.openingsExport(b));
   return app;
 }

@@ -35,6 +35,18 @@ export interface StoredShare {
   createdAt: number;
 }
 
+function openingOf(row: Row): StoredOpening {
+  return {
+    row: Number(row.row),
+    kind: Number(row.kind),
+    subject: row.subject as Hex,
+    id: row.id as Hex,
+    sealed: row.sealed as Hex,
+    verified: Number(row.verified) === 1,
+    createdAt: Number(row.created_at),
+  };
+}
+
 export interface LogRow {
   seq: number;
   at: number;
@@ -61,6 +73,9 @@ CREATE TABLE IF NOT EXISTS log (
 CREATE TABLE IF NOT EXISTS anchors (
   seq INTEGER PRIMARY KEY, head TEXT NOT NULL, tx_hash TEXT, at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS openings (
+  row INTEGER PRIMARY KEY AUTOINCREMENT, kind INTEGER NOT NULL, subject TEXT NOT NULL, id TEXT NOT NULL,
+  sealed TEXT NOT NULL, verified INTEGER NOT NULL, created_at INTEGER NOT NULL, UNIQUE (kind, subject, id));
 `;
 
 type Row = Record<string, unknown>;
@@ -79,6 +94,19 @@ function shareOf(row: Row): StoredShare {
   };
 }
 
+/** An opening at rest: its payload sealed under the keyholder's vault key (vault.ts). */
+export interface StoredOpening {
+  row: number;
+  /** 1: a record's labels (id = recordId); 2: a consent's sealed terms (id = consentId). */
+  kind: number;
+  subject: Hex;
+  id: Hex;
+  sealed: Hex;
+  /** Checked against the commitment on chain (a label opening deposited before its anchor is not yet). */
+  verified: boolean;
+  createdAt: number;
+}
+
 export interface KeyholderStore {
   readonly path: string;
   isOpen(): boolean;
@@ -89,7 +117,13 @@ export interface KeyholderStore {
   activate(subject: Hex, recordId: Hex, epoch: string): void;
   manifest(subject: Hex, recordId: Hex, epoch: string): { writer: string; json: string } | undefined;
   putManifest(subject: Hex, recordId: Hex, epoch: string, writer: string, json: string): void;
-  /** Deletes every share and manifest of a record (all epochs); returns how many shares. */
+  opening(kind: number, subject: Hex, id: Hex): StoredOpening | undefined;
+  /** Inserts or replaces the opening of (kind, subject, id). */
+  putOpening(o: Omit<StoredOpening, "row">): void;
+  markOpeningVerified(kind: number, subject: Hex, id: Hex): void;
+  openingsRange(fromRow: number, limit: number): StoredOpening[];
+  countOpenings(): number;
+  /** Deletes every share and manifest of a record (all epochs) and its label opening; returns how many shares. */
   deleteRecord(subject: Hex, recordId: Hex): number;
   /** Deletes the shares and manifests of epochs other than `keep`. */
   deleteOtherEpochs(subject: Hex, recordId: Hex, keep: string): number;
@@ -230,9 +264,28 @@ export function openKeyholderStore(path: string): KeyholderStore {
          ON CONFLICT (subject, record_id, epoch) DO UPDATE SET writer = excluded.writer, json = excluded.json`,
       ).run(subject, recordId, epoch, writerAddress, json);
     },
+    opening(kind, subject, id) {
+      const row = st("SELECT * FROM openings WHERE kind = ? AND subject = ? AND id = ?").get(kind, subject, id) as
+        Row | undefined;
+      return row === undefined ? undefined : openingOf(row);
+    },
+    putOpening(o) {
+      st(
+        `INSERT INTO openings (kind, subject, id, sealed, verified, created_at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (kind, subject, id) DO UPDATE SET sealed = excluded.sealed, verified = excluded.verified,
+           created_at = excluded.created_at`,
+      ).run(o.kind, o.subject, o.id, o.sealed, o.verified ? 1 : 0, o.createdAt);
+    },
+    markOpeningVerified(kind, subject, id) {
+      st("UPDATE openings SET verified = 1 WHERE kind = ? AND subject = ? AND id = ?").run(kind, subject, id);
+    },
+    openingsRange: (fromRow, limit) =>
+      (st("SELECT * FROM openings WHERE row >= ? ORDER BY row LIMIT ?").all(fromRow, limit) as Row[]).map(openingOf),
+    countOpenings: () => Number((st("SELECT COUNT(*) AS n FROM openings").get() as Row).n),
     deleteRecord(subject, recordId) {
       const n = Number(st("DELETE FROM shares WHERE subject = ? AND record_id = ?").run(subject, recordId).changes);
       st("DELETE FROM manifests WHERE subject = ? AND record_id = ?").run(subject, recordId);
+      st("DELETE FROM openings WHERE kind = 1 AND subject = ? AND id = ?").run(subject, recordId);
       return n;
     },
     deleteOtherEpochs(subject, recordId, keep) {

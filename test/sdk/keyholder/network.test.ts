@@ -13,9 +13,11 @@ import fc from "fast-check";
 
 import type { Hex } from "../../../sdk/types.js";
 import { generateX25519KeyPair } from "../../../sdk/crypto/keyslot.js";
-import { KeyReleaseRefusedError, KeyholderNetwork } from "../../../sdk/keyholder/client.js";
+import { KeyholderNetwork } from "../../../sdk/keyholder/client.js";
 import type { KeyholderApi } from "../../../sdk/keyholder/core.js";
-import { auditReleaseLog, genesisHead } from "../../../sdk/keyholder/log.js";
+import { auditReleaseLog } from "../../../sdk/keyholder/log.js";
+import { labelCommitment, sealLabels } from "../../../sdk/sealed/commitments.js";
+import { OpeningKind, openPayload, secretBinding } from "../../../sdk/sealed/openings.js";
 import { trustedShares } from "../../../sdk/keyholder/manifest.js";
 import { KEY_RELEASE_TYPES, LOG_QUERY_TYPES, RefusalCodes } from "../../../sdk/keyholder/protocol.js";
 import type { KeyReleaseRequest } from "../../../sdk/keyholder/protocol.js";
@@ -23,6 +25,7 @@ import { reshareAll } from "../../../sdk/keyholder/reshare.js";
 import { combineShares, keyCheckValue, openShare, sealShare, shareCommitment } from "../../../sdk/keyholder/shares.js";
 import { httpKeyholder } from "../../../sdk/keyholder/transport.js";
 import { PURPOSE, startKeyholderWorld } from "../../../fixtures/keyholders.js";
+import { refusal } from "./helpers.js";
 import type { KeyholderProcess, KeyholderWorld, Person } from "../../../fixtures/keyholders.js";
 
 const ZERO = ZeroHash as Hex;
@@ -38,17 +41,11 @@ function refOf(w: KeyholderWorld, recordId: Hex) {
   };
 }
 
-async function refusal(p: Promise<unknown>): Promise<KeyReleaseRefusedError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err, "expected a refusal").to.be.instanceOf(KeyReleaseRefusedError);
-  return err as KeyReleaseRefusedError;
-}
-
-/** Every keyholder refused with `code`. */
-async function refusedBy(p: Promise<unknown>, code: string, count = 3): Promise<void> {
+/**
+ * `count` keyholders refused with `code` (a release asks the record's custodian keyholder first
+ * and stops at its refusal: 1; a preflight, an erasure or a retirement asks all three).
+ */
+async function refusedBy(p: Promise<unknown>, code: string, count = 1): Promise<void> {
   const err = await refusal(p);
   const codes = err.failures.map((f) => f.code);
   expect(
@@ -111,21 +108,28 @@ describe("keyholder network: three keyholder processes, k = 2, on anvil", functi
     await refusedBy(
       w.network.preflight({ reader: w.stranger.wallet, subject: w.subject, recordId, purpose: PURPOSE.TREAT }),
       "UNKNOWN_READER",
+      3,
     );
   });
 
   it("one keyholder down: the read still works; two down: a typed error naming them", async () => {
     const { recordId, dataKey } = await w.writeRecord();
-    const [k1, k2] = w.keyholders;
+    // The doctor's records are held by hospital a, whose keyholder (k2) is their custodian keyholder.
+    const [k1, k2, k3] = w.keyholders;
     await k1!.stop();
     try {
       const tx = await w.access(w.doctor, recordId);
       expect(await read(w.doctor, recordId, tx)).to.deep.equal(dataKey);
-      await k2!.stop();
+      await k3!.stop();
       const err = await refusal(read(w.doctor, recordId, await w.access(w.doctor, recordId)));
-      expect(err.codes()).to.include({ [k1!.id]: "UNREACHABLE", [k2!.id]: "UNREACHABLE" });
+      expect(err.codes()).to.include({ [k1!.id]: "UNREACHABLE", [k3!.id]: "UNREACHABLE" });
+      await k3!.start();
+      // The custodian keyholder down: nothing is released (it alone checks the sealed rule).
+      await k2!.stop();
+      const custodianDown = await refusal(read(w.doctor, recordId, await w.access(w.doctor, recordId)));
+      expect(custodianDown.codes()).to.deep.equal({ [k2!.id]: "UNREACHABLE" });
     } finally {
-      await Promise.all([k1!.start(), k2!.start()]);
+      await Promise.all([k1, k2, k3].filter((k) => !k!.running()).map((k) => k!.start()));
     }
   });
 
@@ -146,7 +150,7 @@ describe("keyholder network: three keyholder processes, k = 2, on anvil", functi
   it("a lying keyholder (a wrong share) is detected and skipped; the read succeeds from the others", async () => {
     const { recordId, dataKey } = await w.writeRecord();
     const liar = w.keyholders[0]!;
-    const down = w.keyholders[1]!;
+    const down = w.keyholders[2]!;
     const lying = (honest: KeyholderApi): KeyholderApi => ({
       ...honest,
       async release(body) {
@@ -228,7 +232,7 @@ describe("keyholder network: three keyholder processes, k = 2, on anvil", functi
       const doctorsTx = await w.access(w.doctor, recordId);
       await refusedBy(read(w.nurse, recordId, doctorsTx), "ACCESS_NOT_YOURS");
 
-      const kh = w.keyholders[1]!;
+      const kh = w.keyholders[1]!; // the custodian keyholder: answers without a policy token
       const api = httpKeyholder(kh.url);
       const request = {
         keyholderIds: [kh.id],
@@ -334,6 +338,21 @@ describe("keyholder network: three keyholder processes, k = 2, on anvil", functi
     const tx = await w.access(w.doctor, recordId);
     const members = (await w.chain.keyholderSet()).members;
     const expiry = Math.floor(Date.now() / 1000) + 120;
+    // The policy token of the custodian keyholder (k2) for this access, which the others require.
+    const custodian = members.find((m) => m.id === w.keyholders[1]!.id)!;
+    const first = {
+      keyholderIds: [custodian.id],
+      reader: w.doctor.wallet.address,
+      subject: w.subject,
+      recordId,
+      accessTx: tx,
+      nonce: hexlify(randomBytes(32)) as Hex,
+      expiry,
+    };
+    const { policyToken: token } = await w.network.api(custodian).release({
+      request: first,
+      signature: (await w.doctor.wallet.signTypedData(w.network.domain, KEY_RELEASE_TYPES, first)) as Hex,
+    });
     const jobs = await Promise.all(
       Array.from({ length: 1100 }, async (_, i) => {
         const m = members[i % members.length]!;
@@ -354,7 +373,7 @@ describe("keyholder network: three keyholder processes, k = 2, on anvil", functi
     const results = await Promise.all(
       jobs.map(async (j) => {
         try {
-          return { j, r: await w.network.api(j.m).release({ request: j.request, signature: j.signature }) };
+          return { j, r: await w.network.api(j.m).release({ request: j.request, signature: j.signature, token }) };
         } catch (e) {
           return { j, e: e as { refusal?: string } };
         }
@@ -409,7 +428,18 @@ describe("keyholder network: three keyholder processes, k = 2, on anvil", functi
     const api = httpKeyholder(kh.url);
     const request = { keyholderId: kh.id, fromSeq: 0, limit: 10_000, expiry: Math.floor(Date.now() / 1000) + 60 };
     const signature = (await w.auditor.wallet.signTypedData(w.network.domain, LOG_QUERY_TYPES, request)) as Hex;
-    const { entries } = await api.logEntries({ request, signature });
+    const { entries, auditKey: grant } = await api.logEntries({ request, signature });
+    const auditKey = openPayload({
+      slot: getBytes(grant.slot),
+      kind: OpeningKind.SECRET,
+      recipientPrivateKey: w.auditor.keys.get(grant.keyVersion)!,
+      binding: secretBinding({
+        chainId: w.chain.chainId,
+        keyholderRegistry: w.chain.keyholderRegistry,
+        account: w.auditor.wallet.address,
+        recipient: 0,
+      }),
+    });
     const notAuditor = (await w.doctor.wallet.signTypedData(w.network.domain, LOG_QUERY_TYPES, request)) as Hex;
     expect(await api.logEntries({ request, signature: notAuditor }).catch((e: unknown) => e)).to.have.property(
       "refusal",
@@ -426,12 +456,19 @@ describe("keyholder network: three keyholder processes, k = 2, on anvil", functi
         ) ?? false
       );
     };
-    const genesis = genesisHead(w.chain.chainId, w.chain.keyholderRegistry, kh.id);
-    const report = await auditReleaseLog({ genesis, rows: entries, anchors, hasAccess });
+    const base = {
+      auditKey,
+      chainId: w.chain.chainId,
+      keyholderRegistry: w.chain.keyholderRegistry,
+      keyholderId: kh.id,
+      anchors,
+      hasAccess,
+    };
+    const report = await auditReleaseLog({ ...base, rows: entries });
     expect(report.ok, JSON.stringify(report)).to.equal(true);
     expect(report.releases).to.be.greaterThan(300);
     const tampered = entries.filter((r) => r.seq !== 3);
-    const broken = await auditReleaseLog({ genesis, rows: tampered, anchors, hasAccess });
+    const broken = await auditReleaseLog({ ...base, rows: tampered });
     expect(broken.ok).to.equal(false);
     expect(broken.anchorMismatches.length + broken.brokenAt.length).to.be.greaterThan(0);
   });
@@ -448,7 +485,9 @@ describe("keyholder network: three keyholder processes, k = 2, on anvil", functi
       "/v1/reshare/accept",
       "/v1/reshare/finalize",
       "/v1/reshare/list",
+      "/v1/openings",
       "/v1/log/entries",
+      "/v1/audit/openings",
     ];
     const expectTyped = async (res: Response) => {
       expect(res.status, `${res.url} ${res.status}`).to.be.within(400, 499);
@@ -493,13 +532,17 @@ describe("keyholder network: three keyholder processes, k = 2, on anvil", functi
     await refusedBy(
       w.network.retire({ by: w.doctor.wallet, subject: w.subject, recordId: v1.recordId }),
       "NOT_SUPERSEDED",
+      3,
     );
     const v2 = { recordId: hexlify(randomBytes(32)) as Hex, dataKey: randomBytes(32) };
+    const labels = sealLabels({ subject: w.subject, recordId: v2.recordId, labels: 0 });
     await w.network.deposit({
       writer: w.doctor.wallet,
       subject: w.subject,
       recordId: v2.recordId,
       dataKey: v2.dataKey,
+      labels,
+      custodian: w.orgs.a,
     });
     const anchor = await w.records
       .connect(w.doctor.wallet)
@@ -508,7 +551,7 @@ describe("keyholder network: three keyholder processes, k = 2, on anvil", functi
         v2.recordId,
         2,
         hexlify(randomBytes(32)),
-        hexlify(randomBytes(32)),
+        labelCommitment(labels),
         v1.recordId,
         "fs:v2",
         ZERO,
@@ -517,6 +560,7 @@ describe("keyholder network: three keyholder processes, k = 2, on anvil", functi
     await refusedBy(
       w.network.retire({ by: w.stranger.wallet, subject: w.subject, recordId: v1.recordId }),
       "NOT_WRITER",
+      3,
     );
     await w.network.retire({ by: w.doctor.wallet, subject: w.subject, recordId: v1.recordId });
     for (const kh of w.keyholders) expect(sharesOf(kh, v1.recordId)).to.have.length(0);

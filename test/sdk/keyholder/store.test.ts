@@ -7,6 +7,7 @@ import { hexlify, randomBytes } from "ethers";
 
 import { auditReleaseLog, canonicalJson, genesisHead, ReleaseLog } from "../../../sdk/keyholder/log.js";
 import { openKeyholderStore } from "../../../sdk/keyholder/store/sqlite.js";
+import { deriveAuditKeys, openLogEntry, sealLogEntry } from "../../../sdk/keyholder/vault.js";
 import type { Hex } from "../../../sdk/types.js";
 
 const hex32 = () => hexlify(randomBytes(32)) as Hex;
@@ -19,8 +20,12 @@ describe("keyholder store and release log", () => {
   it("keeps shares, manifests, nonces and the log across a reopen; group commits concurrent writes", async () => {
     const path = join(dir, "kh.db");
     const store = openKeyholderStore(path);
-    const genesis = genesisHead(1337n, "0x" + "11".repeat(20), 1);
-    const log = new ReleaseLog(store, genesis);
+    const auditKey = randomBytes(32);
+    const keys = deriveAuditKeys(auditKey);
+    const registry = "0x" + "11".repeat(20);
+    const genesis = genesisHead(keys.macKey, 1337n, registry, 1);
+    expect(genesisHead(deriveAuditKeys(randomBytes(32)).macKey, 1337n, registry, 1), "keyed").to.not.equal(genesis);
+    const log = new ReleaseLog(store, keys, genesis);
     const subject = hex32();
     const recordId = hex32();
     store.putShare({
@@ -54,7 +59,7 @@ describe("keyholder store and release log", () => {
     const again = openKeyholderStore(path);
     expect(again.latestShare(subject, recordId)?.x).to.equal(9);
     expect(again.nonceUsed(reader.toUpperCase().replace("0X", "0x"), nonces[5]!)).to.equal(true);
-    expect(new ReleaseLog(again, genesis).head).to.equal(head);
+    expect(new ReleaseLog(again, keys, genesis).head).to.equal(head);
     expect(again.pendingOlderThan(2, 10)).to.have.length(1);
     again.activate(subject, recordId, "3");
     expect(again.sharesBelowEpoch("4", 10)).to.have.length(1);
@@ -62,15 +67,41 @@ describe("keyholder store and release log", () => {
     expect(again.latestShare(subject, recordId)).to.equal(undefined);
     expect(again.pruneNonces(11)).to.equal(201);
     const rows = again.logRange(0, 1000);
-    const report = await auditReleaseLog({ genesis, rows, anchors: [{ seq: 200, head }], hasAccess: async () => true });
+    // Entries are sealed at rest: no reader address, no kind in the clear.
+    expect(JSON.stringify(rows)).to.not.include("22".repeat(20));
+    expect(JSON.stringify(rows)).to.not.include("release");
+    const base = { auditKey, chainId: 1337n, keyholderRegistry: registry, keyholderId: 1 };
+    const report = await auditReleaseLog({ ...base, rows, anchors: [{ seq: 200, head }], hasAccess: async () => true });
     expect(report.ok).to.equal(true);
     expect(report.releases).to.equal(200);
-    const altered = rows.map((r) => (r.seq === 7 ? { ...r, entry: r.entry.replace("release", "refusal") } : r));
+    // A holder of the audit key who rewrites an entry (re-sealed) breaks the keyed chain.
+    const altered = rows.map((r) =>
+      r.seq === 7
+        ? {
+            ...r,
+            entry: sealLogEntry(
+              keys.entryKey,
+              7,
+              openLogEntry(keys.entryKey, 7, r.entry).replace("release", "refusal"),
+            ),
+          }
+        : r,
+    );
     expect(
-      (await auditReleaseLog({ genesis, rows: altered, anchors: [{ seq: 200, head }], hasAccess: async () => true }))
+      (await auditReleaseLog({ ...base, rows: altered, anchors: [{ seq: 200, head }], hasAccess: async () => true }))
         .ok,
     ).to.equal(false);
-    const lying = await auditReleaseLog({ genesis, rows, anchors: [], hasAccess: async (e) => e.seq !== 4 });
+    // Without the audit key nothing verifies.
+    const wrongKey = await auditReleaseLog({
+      ...base,
+      auditKey: randomBytes(32),
+      rows,
+      anchors: [{ seq: 200, head }],
+      hasAccess: async () => true,
+    });
+    expect(wrongKey.ok).to.equal(false);
+    expect(wrongKey.brokenAt).to.have.length(200);
+    const lying = await auditReleaseLog({ ...base, rows, anchors: [], hasAccess: async (e) => e.seq !== 4 });
     expect(lying.releasesWithoutAccess).to.deep.equal([4]);
     again.close();
   });
