@@ -93,7 +93,9 @@ export class ChainSource implements AuditSource {
   readonly #toBlock: number | undefined;
 
   constructor(opts: ChainSourceOptions) {
-    this.reader = new ChainReader(typeof opts.rpc === "string" ? httpRpc(opts.rpc) : opts.rpc, opts.reader);
+    // Filtered queries return few logs: start wide (a node that refuses is answered by halving).
+    const reader = { ...opts.reader, initialBlockRange: opts.reader?.initialBlockRange ?? opts.reader?.maxBlockRange ?? 10_000 };
+    this.reader = new ChainReader(typeof opts.rpc === "string" ? httpRpc(opts.rpc) : opts.rpc, reader);
     this.decoder = new LogDecoder(opts.deployment.addresses);
     this.deployment = opts.deployment;
     this.#toBlock = opts.toBlock;
@@ -133,6 +135,7 @@ export class ChainSource implements AuditSource {
     for (let hi = end; hi >= start; ) {
       const lo = Math.max(start, hi - this.reader.blockRange + 1);
       const page = await this.reader.page(filter, lo, hi);
+      this.reader.adapt(page);
       if (!visit(timed(page).reverse())) return;
       hi = lo - 1;
     }

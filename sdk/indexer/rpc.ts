@@ -326,7 +326,7 @@ export class ChainReader {
     let pending = fetchNext();
     while (pending !== undefined) {
       const page = await pending;
-      this.#adapt(page);
+      this.adapt(page);
       pending = fetchNext();
       // Do not leave an unhandled rejection behind if the consumer stops early.
       pending?.catch(() => undefined);
@@ -334,7 +334,8 @@ export class ChainReader {
     }
   }
 
-  #adapt(page: LogPage): void {
+  /** Sizes the next range from a page's log density (called by {@link pages}; call it when paging by hand). */
+  adapt(page: LogPage): void {
     const width = page.toBlock - page.fromBlock + 1;
     const perBlock = page.logs.length / width;
     const ideal = perBlock === 0 ? this.#range * 2 : Math.floor(this.#target / perBlock);
