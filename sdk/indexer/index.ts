@@ -25,3 +25,4 @@ export * from "./queries.js";
 export * from "./index-source.js";
 export * from "./chain-source.js";
 export * from "./watch.js";
+export * from "./cli.js";
