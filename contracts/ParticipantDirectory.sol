@@ -4,15 +4,18 @@ pragma solidity ^0.8.28;
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 
 import {IParticipantDirectory} from "./interfaces/IParticipantDirectory.sol";
-import {AccessorStatus, Codes, OrgKind, SubjectId} from "./libraries/MedLedgerTypes.sol";
+import {AccessorStatus, Codes, MedLedgerVersion, OrgKind, SubjectId} from "./libraries/MedLedgerTypes.sol";
+import {Migratable} from "./utils/Migratable.sol";
 
 /// @title ParticipantDirectory
 /// @notice See {IParticipantDirectory}.
-/// @dev `GOVERNANCE_ROLE` admits and suspends organizations; it is meant for a TimelockController
-/// or a multisig. `DEFAULT_ADMIN_ROLE` manages who holds it. The deploy script hands both to the
+/// @dev `GOVERNANCE_ROLE` admits, suspends and reinstates; it is meant for a TimelockController or a
+/// multisig. `SECURITY_COUNCIL_ROLE` may only suspend organizations and bar practitioners, with no
+/// delay. `DEFAULT_ADMIN_ROLE` manages who holds both. The deploy tool hands the roles to the
 /// timelock and the deployer renounces them, so no hot key keeps any power.
-contract ParticipantDirectory is IParticipantDirectory, AccessControl {
+contract ParticipantDirectory is IParticipantDirectory, AccessControl, Migratable {
     bytes32 public constant GOVERNANCE_ROLE = keccak256("GOVERNANCE_ROLE");
+    bytes32 public constant SECURITY_COUNCIL_ROLE = keccak256("SECURITY_COUNCIL_ROLE");
     /// @notice The largest recovery threshold (M in M-of-N).
     uint8 public constant MAX_RECOVERY_THRESHOLD = 16;
 
@@ -24,9 +27,11 @@ contract ParticipantDirectory is IParticipantDirectory, AccessControl {
     }
 
     struct Practitioner {
+        uint32 id;
         uint32 orgId;
         uint8 roles;
-        bool suspended;
+        bool suspended; // by its organization's admin
+        bool barred; // by governance or the security council
         uint64 credentialValidUntil;
         uint32 keyVersion;
     }
@@ -41,24 +46,36 @@ contract ParticipantDirectory is IParticipantDirectory, AccessControl {
     struct Guardian {
         uint8 powers;
         uint64 validUntil;
+        /// @dev Moves on at every change of this guardianship; approvals name the appointment they
+        /// were given under.
+        uint32 appointment;
+    }
+
+    struct AccountKey {
+        bytes32 key;
+        uint32 version;
     }
 
     uint32 private _organizationCount;
+    uint32 private _practitionerCount;
     mapping(uint32 orgId => Organization) private _organizations;
     mapping(uint32 orgId => bytes32) private _organizationKeys;
     /// @dev An account administers at most one organization.
     mapping(address admin => uint32 orgId) private _organizationOfAdmin;
     mapping(address account => Practitioner) private _practitioners;
     mapping(address account => bytes32) private _practitionerKeys;
+    mapping(uint32 practitionerId => address account) private _practitionerAccounts;
     mapping(SubjectId subject => Patient) private _patients;
     mapping(SubjectId subject => bytes32) private _patientKeys;
     mapping(SubjectId subject => mapping(address guardian => Guardian)) private _guardians;
-    /// @dev keccak256(subject, epoch, newController) => guardian => approved
-    mapping(bytes32 proposal => mapping(address guardian => bool)) private _recoveryApprovals;
+    /// @dev keccak256(subject, epoch, newController) => guardian => the appointment it approved under.
+    mapping(bytes32 proposal => mapping(address guardian => uint32 appointment)) private _recoveryApprovals;
+    mapping(address account => AccountKey) private _accountKeys;
 
     /// @param governance the account (timelock or multisig; the deployer during set-up) that holds
-    /// GOVERNANCE_ROLE and DEFAULT_ADMIN_ROLE.
-    constructor(address governance) {
+    /// GOVERNANCE_ROLE and DEFAULT_ADMIN_ROLE
+    /// @param migrator_ the account that may import 1.0 state until it seals the migration
+    constructor(address governance, address migrator_) Migratable(migrator_) {
         if (governance == address(0)) revert DirectoryZeroAddress("governance");
         _grantRole(DEFAULT_ADMIN_ROLE, governance);
         _grantRole(GOVERNANCE_ROLE, governance);
@@ -72,19 +89,13 @@ contract ParticipantDirectory is IParticipantDirectory, AccessControl {
         address admin,
         bytes32 encryptionKey
     ) external onlyRole(GOVERNANCE_ROLE) returns (uint32 orgId) {
-        if (kind == OrgKind.NONE) revert DirectoryInvalidOrgKind(kind);
-        if (admin == address(0)) revert DirectoryZeroAddress("admin");
-        _checkKey(encryptionKey);
-        _checkAdminFree(admin);
-        orgId = ++_organizationCount;
-        _organizationOfAdmin[admin] = orgId;
-        _organizations[orgId] = Organization({kind: kind, suspended: false, admin: admin, keyVersion: 1});
-        _organizationKeys[orgId] = encryptionKey;
-        emit OrganizationAdmitted(orgId, kind, admin, encryptionKey, 1);
+        orgId = _organizationCount + 1;
+        _addOrganization(orgId, kind, admin, encryptionKey, 1);
     }
 
     /// @inheritdoc IParticipantDirectory
-    function suspendOrganization(uint32 orgId) external onlyRole(GOVERNANCE_ROLE) {
+    function suspendOrganization(uint32 orgId) external {
+        _checkGovernanceOrCouncil();
         _setOrganizationSuspended(orgId, true);
     }
 
@@ -117,6 +128,17 @@ contract ParticipantDirectory is IParticipantDirectory, AccessControl {
         emit OrganizationKeyRotated(orgId, encryptionKey, keyVersion);
     }
 
+    /// @inheritdoc IParticipantDirectory
+    function barPractitioner(address account) external {
+        _checkGovernanceOrCouncil();
+        _setPractitionerBarred(account, true);
+    }
+
+    /// @inheritdoc IParticipantDirectory
+    function liftPractitionerBar(address account) external onlyRole(GOVERNANCE_ROLE) {
+        _setPractitionerBarred(account, false);
+    }
+
     // ─────────────────────────── practitioners ───────────────────────────
 
     /// @inheritdoc IParticipantDirectory
@@ -126,29 +148,22 @@ contract ParticipantDirectory is IParticipantDirectory, AccessControl {
         uint8 roles,
         uint64 credentialValidUntil,
         bytes32 encryptionKey
-    ) external {
+    ) external returns (uint32 practitionerId) {
         Organization storage org = _adminOrganization(orgId);
         if (org.suspended) revert DirectoryOrganizationSuspended(orgId);
-        if (account == address(0)) revert DirectoryZeroAddress("account");
-        uint32 existingOrg = _practitioners[account].orgId;
-        if (existingOrg != 0) revert DirectoryPractitionerExists(account, existingOrg);
-        _checkRolesAndExpiry(roles, credentialValidUntil);
-        _checkKey(encryptionKey);
-        _practitioners[account] = Practitioner({
-            orgId: orgId,
-            roles: roles,
-            suspended: false,
-            credentialValidUntil: credentialValidUntil,
-            keyVersion: 1
-        });
-        _practitionerKeys[account] = encryptionKey;
-        emit PractitionerEnrolled(account, orgId, roles, credentialValidUntil, encryptionKey, 1);
+        if (credentialValidUntil <= block.timestamp) {
+            revert DirectoryInvalidCredentialExpiry(credentialValidUntil, uint64(block.timestamp));
+        }
+        practitionerId = _addPractitioner(account, orgId, roles, credentialValidUntil, encryptionKey, 1);
     }
 
     /// @inheritdoc IParticipantDirectory
     function updatePractitioner(address account, uint8 roles, uint64 credentialValidUntil) external {
         Practitioner storage p = _adminPractitioner(account);
-        _checkRolesAndExpiry(roles, credentialValidUntil);
+        _checkRoles(roles);
+        if (credentialValidUntil <= block.timestamp) {
+            revert DirectoryInvalidCredentialExpiry(credentialValidUntil, uint64(block.timestamp));
+        }
         p.roles = roles;
         p.credentialValidUntil = credentialValidUntil;
         emit PractitionerUpdated(account, p.orgId, roles, credentialValidUntil);
@@ -156,38 +171,47 @@ contract ParticipantDirectory is IParticipantDirectory, AccessControl {
 
     /// @inheritdoc IParticipantDirectory
     function suspendPractitioner(address account) external {
-        _setPractitionerSuspended(account, true);
+        _setPractitionerSuspended(_adminPractitioner(account), account, true);
     }
 
     /// @inheritdoc IParticipantDirectory
     function reinstatePractitioner(address account) external {
-        _setPractitionerSuspended(account, false);
+        _setPractitionerSuspended(_adminPractitioner(account), account, false);
     }
 
     /// @inheritdoc IParticipantDirectory
     function rotatePractitionerKey(bytes32 encryptionKey) external {
-        Practitioner storage p = _practitioners[msg.sender];
-        if (p.orgId == 0) revert DirectoryUnknownPractitioner(msg.sender);
+        Practitioner storage p = _existingPractitioner(msg.sender);
         _checkKey(encryptionKey);
         uint32 keyVersion = ++p.keyVersion;
         _practitionerKeys[msg.sender] = encryptionKey;
         emit PractitionerKeyRotated(msg.sender, encryptionKey, keyVersion);
     }
 
+    // ───────────────────────────── accounts ─────────────────────────────
+
+    /// @inheritdoc IParticipantDirectory
+    function registerAccountKey(bytes32 encryptionKey) external {
+        _checkKey(encryptionKey);
+        AccountKey storage k = _accountKeys[msg.sender];
+        uint32 keyVersion = ++k.version;
+        k.key = encryptionKey;
+        emit AccountKeyRegistered(msg.sender, encryptionKey, keyVersion);
+    }
+
     // ───────────────────────────── patients ─────────────────────────────
 
     /// @inheritdoc IParticipantDirectory
-    function registerPatient(SubjectId subject, address controller, bytes32 encryptionKey) external {
-        if (SubjectId.unwrap(subject) == bytes32(0)) revert DirectoryInvalidSubject(subject);
-        if (controller == address(0)) revert DirectoryZeroAddress("controller");
-        if (_patients[subject].controller != address(0)) revert DirectorySubjectExists(subject);
+    function registerPatient(
+        bytes32 salt,
+        address controller,
+        bytes32 encryptionKey
+    ) external returns (SubjectId subject) {
         if (msg.sender != controller && !_isActiveOrganizationAdmin(msg.sender)) {
             revert DirectoryNotRegistrar(msg.sender);
         }
-        _checkKey(encryptionKey);
-        _patients[subject] = Patient({controller: controller, keyVersion: 1, recoveryThreshold: 0, epoch: 0});
-        _patientKeys[subject] = encryptionKey;
-        emit PatientRegistered(subject, controller, msg.sender, encryptionKey, 1);
+        subject = subjectIdFor(msg.sender, salt);
+        _addPatient(subject, controller, salt, encryptionKey, 1);
     }
 
     /// @inheritdoc IParticipantDirectory
@@ -209,30 +233,18 @@ contract ParticipantDirectory is IParticipantDirectory, AccessControl {
     /// @inheritdoc IParticipantDirectory
     function setGuardian(SubjectId subject, address guardian, uint8 powers, uint64 validUntil) external {
         Patient storage patient = _controlledPatient(subject);
-        if (guardian == address(0)) revert DirectoryZeroAddress("guardian");
-        if (guardian == patient.controller) revert DirectoryGuardianIsController(subject, guardian);
-        if (powers > Codes.ALL_POWERS) revert DirectoryInvalidPowers(powers);
         if (powers != 0 && validUntil != Codes.NO_EXPIRATION_TIME && validUntil <= block.timestamp) {
             revert DirectoryInvalidCredentialExpiry(validUntil, uint64(block.timestamp));
         }
-        if (powers == 0) {
-            delete _guardians[subject][guardian];
-            validUntil = 0;
-        } else {
-            _guardians[subject][guardian] = Guardian({powers: powers, validUntil: validUntil});
-        }
-        emit GuardianSet(subject, guardian, powers, validUntil);
+        _setGuardian(subject, patient, guardian, powers, validUntil);
     }
 
     /// @inheritdoc IParticipantDirectory
     function setRecoveryThreshold(SubjectId subject, uint8 threshold) external {
         Patient storage patient = _controlledPatient(subject);
-        if (threshold > MAX_RECOVERY_THRESHOLD) revert DirectoryInvalidThreshold(threshold);
-        patient.recoveryThreshold = threshold;
-        emit RecoveryThresholdSet(subject, threshold);
+        _setRecoveryThreshold(subject, patient, threshold);
         // Approvals given under the old threshold must not count under a lower one.
-        uint32 epoch = ++patient.epoch;
-        emit RecoveryCancelled(subject, epoch);
+        _cancelRecovery(subject, patient);
     }
 
     /// @inheritdoc IParticipantDirectory
@@ -243,8 +255,9 @@ contract ParticipantDirectory is IParticipantDirectory, AccessControl {
             revert DirectoryNotGuardian(subject, msg.sender, Codes.POWER_RECOVER);
         }
         if (newController == address(0)) revert DirectoryZeroAddress("controller");
-        _recoveryApprovals[_proposalId(subject, patient.epoch, newController)][msg.sender] = true;
-        emit RecoveryApproved(subject, msg.sender, newController, patient.epoch);
+        uint32 appointment = _guardians[subject][msg.sender].appointment;
+        _recoveryApprovals[_proposalId(subject, patient.epoch, newController)][msg.sender] = appointment;
+        emit RecoveryApproved(subject, msg.sender, newController, patient.epoch, appointment);
     }
 
     /// @inheritdoc IParticipantDirectory
@@ -265,7 +278,9 @@ contract ParticipantDirectory is IParticipantDirectory, AccessControl {
             if (!_isGuardian(subject, approver, Codes.POWER_RECOVER)) {
                 revert DirectoryNotGuardian(subject, approver, Codes.POWER_RECOVER);
             }
-            if (!_recoveryApprovals[proposal][approver]) {
+            // An approval given under an earlier appointment (before a removal, renewal or change
+            // of powers) is void.
+            if (_recoveryApprovals[proposal][approver] != _guardians[subject][approver].appointment) {
                 revert DirectoryRecoveryNotApproved(subject, approver, newController);
             }
         }
@@ -274,23 +289,88 @@ contract ParticipantDirectory is IParticipantDirectory, AccessControl {
 
     /// @inheritdoc IParticipantDirectory
     function cancelRecovery(SubjectId subject) external {
-        Patient storage patient = _controlledPatient(subject);
-        uint32 epoch = ++patient.epoch;
-        emit RecoveryCancelled(subject, epoch);
+        _cancelRecovery(subject, _controlledPatient(subject));
+    }
+
+    // ──────────────────────────── migration ────────────────────────────
+
+    /// @inheritdoc IParticipantDirectory
+    function importOrganization(
+        uint32 orgId,
+        OrgKind kind,
+        address admin,
+        bytes32 encryptionKey,
+        uint32 keyVersion,
+        bool suspended
+    ) external onlyDuringMigration {
+        if (orgId != _organizationCount + 1) revert DirectoryInvalidImport("orgId");
+        if (keyVersion == 0) revert DirectoryInvalidImport("keyVersion");
+        _addOrganization(orgId, kind, admin, encryptionKey, keyVersion);
+        if (suspended) _setOrganizationSuspended(orgId, true);
+    }
+
+    /// @inheritdoc IParticipantDirectory
+    function importPractitioner(
+        address account,
+        uint32 orgId,
+        uint8 roles,
+        uint64 credentialValidUntil,
+        bool suspended,
+        bytes32 encryptionKey,
+        uint32 keyVersion
+    ) external onlyDuringMigration returns (uint32 practitionerId) {
+        _existingOrganization(orgId);
+        if (keyVersion == 0) revert DirectoryInvalidImport("keyVersion");
+        practitionerId = _addPractitioner(account, orgId, roles, credentialValidUntil, encryptionKey, keyVersion);
+        if (suspended) _setPractitionerSuspended(_practitioners[account], account, true);
+    }
+
+    /// @inheritdoc IParticipantDirectory
+    function importPatient(
+        SubjectId subject,
+        address controller,
+        bytes32 encryptionKey,
+        uint32 keyVersion,
+        uint8 recoveryThreshold,
+        uint32 epoch
+    ) external onlyDuringMigration {
+        if (SubjectId.unwrap(subject) == bytes32(0)) revert DirectoryInvalidSubject(subject);
+        if (keyVersion == 0) revert DirectoryInvalidImport("keyVersion");
+        _addPatient(subject, controller, bytes32(0), encryptionKey, keyVersion);
+        Patient storage patient = _patients[subject];
+        if (recoveryThreshold != 0) _setRecoveryThreshold(subject, patient, recoveryThreshold);
+        if (epoch != 0) {
+            patient.epoch = epoch;
+            emit RecoveryCancelled(subject, epoch);
+        }
+    }
+
+    /// @inheritdoc IParticipantDirectory
+    function importGuardian(
+        SubjectId subject,
+        address guardian,
+        uint8 powers,
+        uint64 validUntil
+    ) external onlyDuringMigration {
+        if (powers == 0) revert DirectoryInvalidPowers(powers);
+        _setGuardian(subject, _existingPatient(subject), guardian, powers, validUntil);
     }
 
     // ─────────────────────────────── views ───────────────────────────────
 
     /// @inheritdoc IParticipantDirectory
-    function accessorStatus(address account) external view returns (AccessorStatus status, uint32 orgId, uint8 roles) {
+    function accessorStatus(
+        address account
+    ) external view returns (AccessorStatus status, uint32 orgId, uint8 roles, uint32 practitionerId) {
         Practitioner storage p = _practitioners[account];
         orgId = p.orgId;
         roles = p.roles;
-        if (orgId == 0) return (AccessorStatus.UNKNOWN, 0, 0);
-        if (p.suspended) return (AccessorStatus.SUSPENDED, orgId, roles);
-        if (p.credentialValidUntil <= block.timestamp) return (AccessorStatus.CREDENTIAL_EXPIRED, orgId, roles);
-        if (_organizations[orgId].suspended) return (AccessorStatus.ORGANIZATION_SUSPENDED, orgId, roles);
-        return (AccessorStatus.ACTIVE, orgId, roles);
+        practitionerId = p.id;
+        if (practitionerId == 0) status = AccessorStatus.UNKNOWN;
+        else if (p.suspended || p.barred) status = AccessorStatus.SUSPENDED;
+        else if (p.credentialValidUntil <= block.timestamp) status = AccessorStatus.CREDENTIAL_EXPIRED;
+        else if (_organizations[orgId].suspended) status = AccessorStatus.ORGANIZATION_SUSPENDED;
+        else status = AccessorStatus.ACTIVE;
     }
 
     /// @inheritdoc IParticipantDirectory
@@ -303,6 +383,11 @@ contract ParticipantDirectory is IParticipantDirectory, AccessControl {
     /// @inheritdoc IParticipantDirectory
     function controllerOf(SubjectId subject) external view returns (address) {
         return _patients[subject].controller;
+    }
+
+    /// @inheritdoc IParticipantDirectory
+    function subjectIdFor(address registrant, bytes32 salt) public pure returns (SubjectId) {
+        return SubjectId.wrap(keccak256(abi.encode(registrant, salt)));
     }
 
     /// @inheritdoc IParticipantDirectory
@@ -320,16 +405,36 @@ contract ParticipantDirectory is IParticipantDirectory, AccessControl {
         external
         view
         returns (
+            uint32 practitionerId,
             uint32 orgId,
             uint8 roles,
             uint64 credentialValidUntil,
             bool suspended,
+            bool barred,
             bytes32 encryptionKey,
             uint32 keyVersion
         )
     {
-        Practitioner storage p = _existingPractitioner(account);
-        return (p.orgId, p.roles, p.credentialValidUntil, p.suspended, _practitionerKeys[account], p.keyVersion);
+        Practitioner memory p = _existingPractitioner(account);
+        practitionerId = p.id;
+        orgId = p.orgId;
+        roles = p.roles;
+        credentialValidUntil = p.credentialValidUntil;
+        suspended = p.suspended;
+        barred = p.barred;
+        encryptionKey = _practitionerKeys[account];
+        keyVersion = p.keyVersion;
+    }
+
+    /// @inheritdoc IParticipantDirectory
+    function practitionerAccount(uint32 practitionerId) external view returns (address account) {
+        account = _practitionerAccounts[practitionerId];
+        if (account == address(0)) revert DirectoryUnknownPractitionerId(practitionerId);
+    }
+
+    /// @inheritdoc IParticipantDirectory
+    function practitionerIdOf(address account) external view returns (uint32) {
+        return _practitioners[account].id;
     }
 
     /// @inheritdoc IParticipantDirectory
@@ -351,9 +456,26 @@ contract ParticipantDirectory is IParticipantDirectory, AccessControl {
     }
 
     /// @inheritdoc IParticipantDirectory
-    function getGuardian(SubjectId subject, address guardian) external view returns (uint8 powers, uint64 validUntil) {
+    function getGuardian(
+        SubjectId subject,
+        address guardian
+    ) external view returns (uint8 powers, uint64 validUntil, uint32 appointment) {
         Guardian storage g = _guardians[subject][guardian];
-        return (g.powers, g.validUntil);
+        return (g.powers, g.validUntil, g.appointment);
+    }
+
+    /// @inheritdoc IParticipantDirectory
+    function recoveryApproved(SubjectId subject, address guardian, address newController) external view returns (bool) {
+        Patient storage patient = _patients[subject];
+        if (patient.controller == address(0) || !_isGuardian(subject, guardian, Codes.POWER_RECOVER)) return false;
+        bytes32 proposal = _proposalId(subject, patient.epoch, newController);
+        return _recoveryApprovals[proposal][guardian] == _guardians[subject][guardian].appointment;
+    }
+
+    /// @inheritdoc IParticipantDirectory
+    function getAccountKey(address account) external view returns (bytes32 encryptionKey, uint32 keyVersion) {
+        AccountKey storage k = _accountKeys[account];
+        return (k.key, k.version);
     }
 
     /// @inheritdoc IParticipantDirectory
@@ -362,11 +484,115 @@ contract ParticipantDirectory is IParticipantDirectory, AccessControl {
     }
 
     /// @inheritdoc IParticipantDirectory
+    function practitionerCount() external view returns (uint32) {
+        return _practitionerCount;
+    }
+
+    /// @inheritdoc IParticipantDirectory
     function version() external pure returns (string memory) {
-        return "1.0.0";
+        return MedLedgerVersion.VERSION;
     }
 
     // ───────────────────────────── internals ─────────────────────────────
+
+    function _addOrganization(
+        uint32 orgId,
+        OrgKind kind,
+        address admin,
+        bytes32 encryptionKey,
+        uint32 keyVersion
+    ) private {
+        if (kind == OrgKind.NONE) revert DirectoryInvalidOrgKind(kind);
+        if (admin == address(0)) revert DirectoryZeroAddress("admin");
+        _checkKey(encryptionKey);
+        _checkAdminFree(admin);
+        _organizationCount = orgId;
+        _organizationOfAdmin[admin] = orgId;
+        _organizations[orgId] = Organization({kind: kind, suspended: false, admin: admin, keyVersion: keyVersion});
+        _organizationKeys[orgId] = encryptionKey;
+        emit OrganizationAdmitted(orgId, kind, admin, encryptionKey, keyVersion);
+    }
+
+    function _addPractitioner(
+        address account,
+        uint32 orgId,
+        uint8 roles,
+        uint64 credentialValidUntil,
+        bytes32 encryptionKey,
+        uint32 keyVersion
+    ) private returns (uint32 practitionerId) {
+        if (account == address(0)) revert DirectoryZeroAddress("account");
+        uint32 existingOrg = _practitioners[account].orgId;
+        if (existingOrg != 0) revert DirectoryPractitionerExists(account, existingOrg);
+        _checkRoles(roles);
+        _checkKey(encryptionKey);
+        practitionerId = ++_practitionerCount;
+        _practitioners[account] = Practitioner({
+            id: practitionerId,
+            orgId: orgId,
+            roles: roles,
+            suspended: false,
+            barred: false,
+            credentialValidUntil: credentialValidUntil,
+            keyVersion: keyVersion
+        });
+        _practitionerAccounts[practitionerId] = account;
+        _practitionerKeys[account] = encryptionKey;
+        emit PractitionerEnrolled(
+            account,
+            orgId,
+            practitionerId,
+            roles,
+            credentialValidUntil,
+            encryptionKey,
+            keyVersion
+        );
+    }
+
+    function _addPatient(
+        SubjectId subject,
+        address controller,
+        bytes32 salt,
+        bytes32 encryptionKey,
+        uint32 keyVersion
+    ) private {
+        if (controller == address(0)) revert DirectoryZeroAddress("controller");
+        if (_patients[subject].controller != address(0)) revert DirectorySubjectExists(subject);
+        _checkKey(encryptionKey);
+        _patients[subject] = Patient({controller: controller, keyVersion: keyVersion, recoveryThreshold: 0, epoch: 0});
+        _patientKeys[subject] = encryptionKey;
+        emit PatientRegistered(subject, controller, msg.sender, salt, encryptionKey, keyVersion);
+    }
+
+    function _setGuardian(
+        SubjectId subject,
+        Patient storage patient,
+        address guardian,
+        uint8 powers,
+        uint64 validUntil
+    ) private {
+        if (guardian == address(0)) revert DirectoryZeroAddress("guardian");
+        if (guardian == patient.controller) revert DirectoryGuardianIsController(subject, guardian);
+        if (powers > Codes.ALL_POWERS) revert DirectoryInvalidPowers(powers);
+        Guardian storage g = _guardians[subject][guardian];
+        if (powers == 0) validUntil = 0;
+        g.powers = powers;
+        g.validUntil = validUntil;
+        // Every change of the appointment (including removal) voids the guardian's approvals.
+        uint32 appointment = ++g.appointment;
+        emit GuardianSet(subject, guardian, powers, validUntil, appointment);
+    }
+
+    function _setRecoveryThreshold(SubjectId subject, Patient storage patient, uint8 threshold) private {
+        if (threshold > MAX_RECOVERY_THRESHOLD) revert DirectoryInvalidThreshold(threshold);
+        patient.recoveryThreshold = threshold;
+        emit RecoveryThresholdSet(subject, threshold);
+    }
+
+    function _cancelRecovery(SubjectId subject, Patient storage patient) private {
+        uint32 epoch = ++patient.epoch;
+        emit RecoveryCancelled(subject, epoch);
+    }
 
     function _setOrganizationSuspended(uint32 orgId, bool suspended) private {
         Organization storage org = _existingOrganization(orgId);
@@ -375,11 +601,17 @@ contract ParticipantDirectory is IParticipantDirectory, AccessControl {
         emit OrganizationStatusChanged(orgId, suspended, msg.sender);
     }
 
-    function _setPractitionerSuspended(address account, bool suspended) private {
-        Practitioner storage p = _adminPractitioner(account);
+    function _setPractitionerSuspended(Practitioner storage p, address account, bool suspended) private {
         if (p.suspended == suspended) revert DirectoryPractitionerStatusUnchanged(account, suspended);
         p.suspended = suspended;
         emit PractitionerStatusChanged(account, p.orgId, suspended);
+    }
+
+    function _setPractitionerBarred(address account, bool barred) private {
+        Practitioner storage p = _existingPractitioner(account);
+        if (p.barred == barred) revert DirectoryPractitionerBarUnchanged(account, barred);
+        p.barred = barred;
+        emit PractitionerBarred(account, p.orgId, barred, msg.sender);
     }
 
     function _changeController(
@@ -389,15 +621,23 @@ contract ParticipantDirectory is IParticipantDirectory, AccessControl {
         bool byRecovery
     ) private {
         address previous = patient.controller;
-        // A guardian cannot also be the controller; drop the guardianship of the new controller.
-        if (_guardians[subject][newController].powers != 0) {
-            delete _guardians[subject][newController];
-            emit GuardianSet(subject, newController, 0, 0);
+        // A guardian cannot also be the controller: end the new controller's guardianship.
+        Guardian storage g = _guardians[subject][newController];
+        if (g.powers != 0) {
+            g.powers = 0;
+            g.validUntil = 0;
+            emit GuardianSet(subject, newController, 0, 0, ++g.appointment);
         }
         patient.controller = newController;
         // Moving the epoch on invalidates every pending recovery approval.
         uint32 epoch = ++patient.epoch;
         emit ControllerChanged(subject, previous, newController, byRecovery, epoch);
+    }
+
+    function _checkGovernanceOrCouncil() private view {
+        if (!hasRole(GOVERNANCE_ROLE, msg.sender) && !hasRole(SECURITY_COUNCIL_ROLE, msg.sender)) {
+            revert DirectoryNotGovernanceOrCouncil(msg.sender);
+        }
     }
 
     function _existingOrganization(uint32 orgId) private view returns (Organization storage org) {
@@ -412,7 +652,7 @@ contract ParticipantDirectory is IParticipantDirectory, AccessControl {
 
     function _existingPractitioner(address account) private view returns (Practitioner storage p) {
         p = _practitioners[account];
-        if (p.orgId == 0) revert DirectoryUnknownPractitioner(account);
+        if (p.id == 0) revert DirectoryUnknownPractitioner(account);
     }
 
     function _adminPractitioner(address account) private view returns (Practitioner storage p) {
@@ -452,11 +692,8 @@ contract ParticipantDirectory is IParticipantDirectory, AccessControl {
         return keccak256(abi.encode(subject, epoch, newController));
     }
 
-    function _checkRolesAndExpiry(uint8 roles, uint64 credentialValidUntil) private view {
+    function _checkRoles(uint8 roles) private pure {
         if (roles == 0 || roles > Codes.ALL_ROLES) revert DirectoryInvalidRoles(roles);
-        if (credentialValidUntil <= block.timestamp) {
-            revert DirectoryInvalidCredentialExpiry(credentialValidUntil, uint64(block.timestamp));
-        }
     }
 
     function _checkKey(bytes32 encryptionKey) private pure {

@@ -13,23 +13,26 @@ import {
     ConsentId,
     Decision,
     DenyReason,
+    MedLedgerVersion,
+    OrgKind,
     RecordId,
     ReviewOutcome,
     SubjectId
 } from "./libraries/MedLedgerTypes.sol";
+import {Migratable} from "./utils/Migratable.sol";
 
 /// @title RecordRegistry
 /// @notice See {IRecordRegistry}.
-contract RecordRegistry is IRecordRegistry {
+contract RecordRegistry is IRecordRegistry, Migratable {
     /// @notice The most records one access call may log.
     uint256 public constant MAX_ACCESS_BATCH = 256;
     /// @notice How long a break-glass session lets its responder read the subject's records.
     uint64 public constant EMERGENCY_SESSION_DURATION = 4 hours;
 
-    /// @dev Three storage slots per record version.
+    /// @dev Two storage slots per record version: the commitment, then the metadata. An access reads
+    /// only the metadata slot.
     struct Record {
-        SubjectId subject;
-        bytes32 digest;
+        bytes32 commitment;
         uint32 custodian;
         uint8 category;
         bool superseded;
@@ -37,12 +40,13 @@ contract RecordRegistry is IRecordRegistry {
         uint64 erasedAt;
     }
 
+    /// @dev One storage slot per batch (the time fits uint40 until the year 36812).
     struct Batch {
-        SubjectId subject;
+        bytes16 tag;
         uint32 custodian;
         uint32 count;
-        uint32 categories;
-        uint64 anchoredAt;
+        uint16 categories;
+        uint40 anchoredAt;
     }
 
     struct EmergencySession {
@@ -58,14 +62,22 @@ contract RecordRegistry is IRecordRegistry {
     IParticipantDirectory private immutable _directory;
     IConsentRegistry private immutable _consents;
 
-    mapping(RecordId recordId => Record) private _records;
-    mapping(bytes32 root => Batch) private _batches;
+    mapping(SubjectId subject => mapping(RecordId recordId => Record)) private _records;
+    mapping(SubjectId subject => mapping(bytes32 root => Batch)) private _batches;
     uint256 private _sessionCount;
     mapping(uint256 sessionId => EmergencySession) private _sessions;
     mapping(address responder => mapping(SubjectId subject => uint256 sessionId)) private _latestSession;
     mapping(uint32 orgId => uint32 count) private _pendingReviews;
 
-    constructor(IParticipantDirectory directory_, IConsentRegistry consents_) {
+    /// @param directory_ the participant directory (a deployed contract)
+    /// @param consents_ the consent registry, which must consult the same directory
+    /// @param migrator_ the account that may import 1.0 records until it seals the migration
+    constructor(IParticipantDirectory directory_, IConsentRegistry consents_, address migrator_) Migratable(migrator_) {
+        if (address(directory_).code.length == 0) revert RecordInvalidAddress("directory");
+        if (address(consents_).code.length == 0) revert RecordInvalidAddress("consents");
+        address consentsDirectory = consents_.directory();
+        if (consentsDirectory != address(directory_))
+            revert RecordWiringMismatch(address(directory_), consentsDirectory);
         _directory = directory_;
         _consents = consents_;
     }
@@ -74,42 +86,39 @@ contract RecordRegistry is IRecordRegistry {
 
     /// @inheritdoc IRecordRegistry
     function anchorRecord(
-        RecordId recordId,
         SubjectId subject,
+        RecordId recordId,
         uint8 category,
         bytes32 digest,
+        bytes32 labelCommitment,
         RecordId previous,
         string calldata pointer,
         ConsentId consentHint
     ) external {
-        if (RecordId.unwrap(recordId) == bytes32(0)) revert RecordZeroValue("recordId");
-        if (digest == bytes32(0)) revert RecordZeroValue("digest");
-        if (_records[recordId].anchoredAt != 0) revert RecordExists(recordId);
+        _checkRecordValues(recordId, category, digest, labelCommitment);
+        if (_records[subject][recordId].anchoredAt != 0) revert RecordExists(subject, recordId);
+        // A consent (or acting for the subject) implies the subject exists: no separate lookup.
         Decision memory d = _authorizeAppend(subject, category, consentHint);
+        uint32 custodian = d.accessorOrg;
         if (RecordId.unwrap(previous) != bytes32(0)) {
-            Record storage prev = _existingRecord(previous);
-            if (SubjectId.unwrap(prev.subject) != SubjectId.unwrap(subject)) {
-                revert RecordSubjectMismatch(previous, subject, prev.subject);
+            Record storage prev = _existingRecord(subject, previous);
+            if (prev.erasedAt != 0) revert RecordIsErased(subject, previous, prev.erasedAt);
+            if (prev.superseded) revert RecordAlreadySuperseded(subject, previous);
+            if (prev.category != category) revert RecordCategoryMismatch(subject, previous, prev.category, category);
+            // Only the subject may move a record to another custodian.
+            if (d.basis != AccessBasis.SUBJECT && prev.custodian != custodian) {
+                revert RecordCustodianMismatch(subject, previous, prev.custodian, custodian);
             }
-            if (prev.erasedAt != 0) revert RecordIsErased(previous, prev.erasedAt);
-            if (prev.superseded) revert RecordAlreadySuperseded(previous);
             prev.superseded = true;
         }
-        _records[recordId] = Record({
-            subject: subject,
-            digest: digest,
-            custodian: d.accessorOrg,
-            category: category,
-            superseded: false,
-            anchoredAt: uint64(block.timestamp),
-            erasedAt: 0
-        });
+        _store(subject, recordId, digest, labelCommitment, custodian, category, uint64(block.timestamp), 0);
         emit RecordAnchored(
-            recordId,
             subject,
-            d.accessorOrg,
+            recordId,
+            custodian,
             category,
             digest,
+            labelCommitment,
             previous,
             pointer,
             msg.sender,
@@ -121,134 +130,134 @@ contract RecordRegistry is IRecordRegistry {
     function anchorBatch(
         SubjectId subject,
         bytes32 root,
+        bytes16 tag,
         uint32 count,
-        uint32 categories,
+        uint16 categories,
         string calldata pointer,
         ConsentId consentHint
     ) external {
         if (root == bytes32(0)) revert RecordZeroValue("root");
+        if (tag == bytes16(0)) revert RecordZeroValue("tag");
         if (count == 0) revert RecordInvalidBatch("count");
         if (categories == 0) revert RecordInvalidBatch("categories");
-        if (_batches[root].anchoredAt != 0) revert RecordBatchExists(root);
+        if (_batches[subject][root].anchoredAt != 0) revert RecordBatchExists(subject, root);
         uint32 custodian;
         for (uint8 category = 0; category <= Codes.MAX_CATEGORY; ++category) {
             if (categories & Codes.bit(category) != 0) {
                 custodian = _authorizeAppend(subject, category, consentHint).accessorOrg;
             }
         }
-        _batches[root] = Batch({
-            subject: subject,
+        _batches[subject][root] = Batch({
+            tag: tag,
             custodian: custodian,
             count: count,
             categories: categories,
-            anchoredAt: uint64(block.timestamp)
+            anchoredAt: uint40(block.timestamp)
         });
-        emit BatchAnchored(root, subject, custodian, count, categories, pointer, msg.sender);
+        emit BatchAnchored(subject, root, tag, custodian, count, categories, pointer, msg.sender);
     }
 
     /// @inheritdoc IRecordRegistry
     function proveRecord(
+        SubjectId subject,
         bytes32 root,
         RecordId recordId,
         uint8 category,
         bytes32 digest,
+        bytes32 labelCommitment,
         bytes32[] calldata proof
     ) external {
-        Batch storage batch = _existingBatch(root);
+        Batch storage batch = _batches[subject][root];
+        if (batch.anchoredAt == 0) revert RecordUnknownBatch(subject, root);
         if (RecordId.unwrap(recordId) == bytes32(0)) revert RecordZeroValue("recordId");
         if (digest == bytes32(0)) revert RecordZeroValue("digest");
+        if (labelCommitment == bytes32(0)) revert RecordZeroValue("labelCommitment");
+        if (bytes16(RecordId.unwrap(recordId)) != batch.tag) {
+            revert RecordTagMismatch(subject, root, recordId, batch.tag);
+        }
         if (category > Codes.MAX_CATEGORY || batch.categories & Codes.bit(category) == 0) {
-            revert RecordCategoryOutsideBatch(root, category);
+            revert RecordCategoryOutsideBatch(subject, root, category);
         }
-        if (!MerkleProof.verifyCalldata(proof, root, _leaf(recordId, category, digest))) {
-            revert RecordInvalidProof(root, recordId);
+        if (!MerkleProof.verifyCalldata(proof, root, _leaf(subject, recordId, category, digest, labelCommitment))) {
+            revert RecordInvalidProof(subject, root, recordId);
         }
-        if (_records[recordId].anchoredAt != 0) revert RecordExists(recordId);
-        SubjectId subject = batch.subject;
-        _records[recordId] = Record({
-            subject: subject,
-            digest: digest,
-            custodian: batch.custodian,
-            category: category,
-            superseded: false,
-            anchoredAt: batch.anchoredAt,
-            erasedAt: 0
-        });
-        emit RecordProven(recordId, root, subject, category, digest);
+        if (_records[subject][recordId].anchoredAt != 0) revert RecordExists(subject, recordId);
+        _store(subject, recordId, digest, labelCommitment, batch.custodian, category, batch.anchoredAt, 0);
+        emit RecordProven(subject, recordId, root, category, digest, labelCommitment);
     }
 
     /// @inheritdoc IRecordRegistry
-    function eraseRecord(RecordId recordId) external {
-        Record storage record = _existingRecord(recordId);
-        SubjectId subject = record.subject;
+    function eraseRecord(SubjectId subject, RecordId recordId) external {
+        Record storage record = _existingRecord(subject, recordId);
         if (!_directory.actsFor(subject, msg.sender, Codes.POWER_ERASE)) {
             revert RecordEraseUnauthorized(subject, msg.sender);
         }
-        if (record.erasedAt != 0) revert RecordIsErased(recordId, record.erasedAt);
+        if (record.erasedAt != 0) revert RecordIsErased(subject, recordId, record.erasedAt);
         record.erasedAt = uint64(block.timestamp);
-        emit RecordErased(recordId, subject, msg.sender);
+        emit RecordErased(subject, recordId, msg.sender);
     }
 
     // ──────────────────────────── access log ────────────────────────────
 
     /// @inheritdoc IRecordRegistry
-    function access(RecordId recordId, uint8 purpose, ConsentId consentHint) external {
-        Record storage record = _readableRecord(recordId);
-        SubjectId subject = record.subject;
-        Decision memory d = _authorizeRead(recordId, subject, record.category, purpose, consentHint);
-        emit RecordAccessed(recordId, subject, msg.sender, purpose, d.basis, ConsentId.unwrap(d.consentId));
+    function access(SubjectId subject, RecordId recordId, uint8 purpose, ConsentId consentHint) external {
+        uint8 category = _readableRecord(subject, recordId).category;
+        Decision memory d = _authorizeRead(subject, recordId, category, purpose, consentHint);
+        emit RecordAccessed(subject, recordId, msg.sender, purpose, d.basis, ConsentId.unwrap(d.consentId));
     }
 
     /// @inheritdoc IRecordRegistry
-    function accessBatch(RecordId[] calldata recordIds, uint8 purpose, ConsentId consentHint) external {
+    function accessBatch(
+        SubjectId subject,
+        RecordId[] calldata recordIds,
+        uint8 purpose,
+        ConsentId consentHint
+    ) external {
         uint256 n = recordIds.length;
         if (n == 0 || n > MAX_ACCESS_BATCH) revert AccessInvalidBatchSize(n, MAX_ACCESS_BATCH);
-        // Decisions depend only on (subject, category): reuse the last one while they repeat.
-        SubjectId lastSubject;
+        // Decisions depend only on the category here: reuse the last one while it repeats.
         uint8 lastCategory;
         Decision memory d;
         for (uint256 i = 0; i < n; ++i) {
             RecordId recordId = recordIds[i];
-            Record storage record = _readableRecord(recordId);
-            SubjectId subject = record.subject;
-            uint8 category = record.category;
-            if (i == 0 || SubjectId.unwrap(subject) != SubjectId.unwrap(lastSubject) || category != lastCategory) {
-                d = _authorizeRead(recordId, subject, category, purpose, consentHint);
-                lastSubject = subject;
+            uint8 category = _readableRecord(subject, recordId).category;
+            if (i == 0 || category != lastCategory) {
+                d = _authorizeRead(subject, recordId, category, purpose, consentHint);
                 lastCategory = category;
             }
-            emit RecordAccessed(recordId, subject, msg.sender, purpose, d.basis, ConsentId.unwrap(d.consentId));
+            emit RecordAccessed(subject, recordId, msg.sender, purpose, d.basis, ConsentId.unwrap(d.consentId));
         }
     }
 
     /// @inheritdoc IRecordRegistry
     function breakGlassAccess(
+        SubjectId subject,
         RecordId[] calldata recordIds,
         uint8 purpose,
         uint16 reasonCode
     ) external returns (uint256 sessionId) {
         uint256 n = recordIds.length;
         if (n == 0 || n > MAX_ACCESS_BATCH) revert AccessInvalidBatchSize(n, MAX_ACCESS_BATCH);
-        SubjectId subject = _readableRecord(recordIds[0]).subject;
         if (purpose != Codes.PURPOSE_ETREAT && purpose != Codes.PURPOSE_BTG) {
-            revert BreakGlassDenied(subject, msg.sender, DenyReason.INVALID_PURPOSE);
+            _refuseBreakGlass(subject, DenyReason.INVALID_PURPOSE, ConsentId.wrap(0));
         }
-        (AccessorStatus status, uint32 orgId, uint8 roles) = _directory.accessorStatus(msg.sender);
-        if (status != AccessorStatus.ACTIVE) revert BreakGlassDenied(subject, msg.sender, Codes.reasonFor(status));
+        (AccessorStatus status, uint32 orgId, uint8 roles, ) = _directory.accessorStatus(msg.sender);
+        if (status != AccessorStatus.ACTIVE) _refuseBreakGlass(subject, Codes.reasonFor(status), ConsentId.wrap(0));
         if (roles & Codes.ROLE_EMERGENCY_RESPONDER == 0) {
-            revert BreakGlassDenied(subject, msg.sender, DenyReason.NOT_EMERGENCY_RESPONDER);
+            _refuseBreakGlass(subject, DenyReason.NOT_EMERGENCY_RESPONDER, ConsentId.wrap(0));
         }
         if (_consents.breakGlassOptedOut(subject)) {
-            revert BreakGlassDenied(subject, msg.sender, DenyReason.BREAK_GLASS_OPTED_OUT);
+            _refuseBreakGlass(subject, DenyReason.BREAK_GLASS_OPTED_OUT, ConsentId.wrap(0));
         }
+        uint16 categories;
+        for (uint256 i = 0; i < n; ++i) categories |= Codes.bit(_readableRecord(subject, recordIds[i]).category);
+        // Break-glass overrides the absence of consent, never a refusal: a deny naming this
+        // responder (itself, its organization or one of its roles) for this read binds here too.
+        ConsentId denyId = _consents.findDeny(msg.sender, subject, categories, purpose, Codes.ACTION_READ);
+        if (ConsentId.unwrap(denyId) != bytes32(0)) _refuseBreakGlass(subject, DenyReason.DENIED_BY_SUBJECT, denyId);
         sessionId = _emergencySession(subject, orgId, purpose, reasonCode);
         for (uint256 i = 0; i < n; ++i) {
-            RecordId recordId = recordIds[i];
-            SubjectId recordSubject = _readableRecord(recordId).subject;
-            if (SubjectId.unwrap(recordSubject) != SubjectId.unwrap(subject)) {
-                revert BreakGlassMixedSubjects(recordId, subject, recordSubject);
-            }
-            emit RecordAccessed(recordId, subject, msg.sender, purpose, AccessBasis.EMERGENCY, bytes32(sessionId));
+            emit RecordAccessed(subject, recordIds[i], msg.sender, purpose, AccessBasis.EMERGENCY, bytes32(sessionId));
         }
     }
 
@@ -258,27 +267,72 @@ contract RecordRegistry is IRecordRegistry {
         if (session.responder == address(0)) revert ReviewUnknownSession(sessionId);
         if (outcome == ReviewOutcome.PENDING) revert ReviewInvalidOutcome(outcome);
         if (session.outcome != ReviewOutcome.PENDING) revert ReviewAlreadyClosed(sessionId, session.outcome);
-        if (msg.sender == session.responder) revert ReviewOwnSession(sessionId, msg.sender);
-        (AccessorStatus status, uint32 orgId, uint8 roles) = _directory.accessorStatus(msg.sender);
-        if (status != AccessorStatus.ACTIVE || orgId != session.orgId || roles & Codes.ROLE_PRIVACY_OFFICER == 0) {
-            revert ReviewNotPrivacyOfficer(sessionId, msg.sender, session.orgId);
-        }
+        (AccessorStatus status, uint32 orgId, uint8 roles, ) = _directory.accessorStatus(msg.sender);
+        bool reviewer =
+            status == AccessorStatus.ACTIVE &&
+                (roles & Codes.ROLE_PRIVACY_OFFICER != 0 || (roles & Codes.ROLE_AUDITOR != 0 && _isRegulator(orgId)));
+        if (!reviewer) revert ReviewNotReviewer(sessionId, msg.sender);
+        // The responder's organization cannot judge its own responder (nor can the responder).
+        uint32 responderOrg = session.orgId;
+        if (orgId == responderOrg) revert ReviewNotIndependent(sessionId, msg.sender, orgId);
         session.outcome = outcome;
-        --_pendingReviews[orgId];
-        emit BreakGlassReviewed(sessionId, msg.sender, outcome);
+        --_pendingReviews[responderOrg];
+        emit BreakGlassReviewed(sessionId, msg.sender, outcome, orgId);
+    }
+
+    // ──────────────────────────── migration ────────────────────────────
+
+    /// @inheritdoc IRecordRegistry
+    function importRecord(
+        SubjectId subject,
+        RecordId recordId,
+        uint8 category,
+        bytes32 digest,
+        bytes32 labelCommitment,
+        uint32 custodian,
+        uint64 anchoredAt,
+        uint64 erasedAt,
+        RecordId previous
+    ) external onlyDuringMigration {
+        _checkRecordValues(recordId, category, digest, labelCommitment);
+        if (anchoredAt == 0 || anchoredAt > block.timestamp) revert RecordInvalidImport("anchoredAt");
+        if (erasedAt != 0 && (erasedAt < anchoredAt || erasedAt > block.timestamp)) {
+            revert RecordInvalidImport("erasedAt");
+        }
+        if (_directory.controllerOf(subject) == address(0)) revert RecordUnknownSubject(subject);
+        if (_records[subject][recordId].anchoredAt != 0) revert RecordExists(subject, recordId);
+        if (RecordId.unwrap(previous) != bytes32(0)) {
+            // The previous version may have been erased after it was superseded.
+            Record storage prev = _existingRecord(subject, previous);
+            if (prev.superseded) revert RecordAlreadySuperseded(subject, previous);
+            if (prev.category != category) revert RecordCategoryMismatch(subject, previous, prev.category, category);
+            prev.superseded = true;
+        }
+        _store(subject, recordId, digest, labelCommitment, custodian, category, anchoredAt, erasedAt);
+        emit RecordImported(
+            subject,
+            recordId,
+            custodian,
+            category,
+            digest,
+            labelCommitment,
+            previous,
+            anchoredAt,
+            erasedAt
+        );
     }
 
     // ─────────────────────────────── views ───────────────────────────────
 
     /// @inheritdoc IRecordRegistry
     function getRecord(
+        SubjectId subject,
         RecordId recordId
     )
         external
         view
         returns (
-            SubjectId subject,
-            bytes32 digest,
+            bytes32 commitment,
             uint32 custodian,
             uint8 category,
             uint64 anchoredAt,
@@ -286,32 +340,53 @@ contract RecordRegistry is IRecordRegistry {
             bool superseded
         )
     {
-        Record storage r = _existingRecord(recordId);
-        return (r.subject, r.digest, r.custodian, r.category, r.anchoredAt, r.erasedAt, r.superseded);
+        Record storage r = _existingRecord(subject, recordId);
+        return (r.commitment, r.custodian, r.category, r.anchoredAt, r.erasedAt, r.superseded);
+    }
+
+    /// @inheritdoc IRecordRegistry
+    function recordCommitment(bytes32 digest, bytes32 labelCommitment) public pure returns (bytes32) {
+        return keccak256(abi.encode(digest, labelCommitment));
     }
 
     /// @inheritdoc IRecordRegistry
     function getBatch(
+        SubjectId subject,
         bytes32 root
-    ) external view returns (SubjectId subject, uint32 custodian, uint32 count, uint32 categories, uint64 anchoredAt) {
-        Batch storage b = _existingBatch(root);
-        return (b.subject, b.custodian, b.count, b.categories, b.anchoredAt);
+    ) external view returns (bytes16 tag, uint32 custodian, uint32 count, uint16 categories, uint64 anchoredAt) {
+        Batch storage b = _batches[subject][root];
+        if (b.anchoredAt == 0) revert RecordUnknownBatch(subject, root);
+        return (b.tag, b.custodian, b.count, b.categories, b.anchoredAt);
+    }
+
+    /// @inheritdoc IRecordRegistry
+    function batchLeaf(
+        SubjectId subject,
+        RecordId recordId,
+        uint8 category,
+        bytes32 digest,
+        bytes32 labelCommitment
+    ) external pure returns (bytes32) {
+        return _leaf(subject, recordId, category, digest, labelCommitment);
     }
 
     /// @inheritdoc IRecordRegistry
     function verifyBatchMember(
+        SubjectId subject,
         bytes32 root,
         RecordId recordId,
         uint8 category,
         bytes32 digest,
+        bytes32 labelCommitment,
         bytes32[] calldata proof
     ) external view returns (bool) {
-        Batch storage b = _batches[root];
+        Batch storage b = _batches[subject][root];
         return
             b.anchoredAt != 0 &&
+            bytes16(RecordId.unwrap(recordId)) == b.tag &&
             category <= Codes.MAX_CATEGORY &&
             b.categories & Codes.bit(category) != 0 &&
-            MerkleProof.verifyCalldata(proof, root, _leaf(recordId, category, digest));
+            MerkleProof.verifyCalldata(proof, root, _leaf(subject, recordId, category, digest, labelCommitment));
     }
 
     /// @inheritdoc IRecordRegistry
@@ -352,27 +427,48 @@ contract RecordRegistry is IRecordRegistry {
 
     /// @inheritdoc IRecordRegistry
     function version() external pure returns (string memory) {
-        return "1.0.0";
+        return MedLedgerVersion.VERSION;
     }
 
     // ───────────────────────────── internals ─────────────────────────────
+
+    function _store(
+        SubjectId subject,
+        RecordId recordId,
+        bytes32 digest,
+        bytes32 labelCommitment,
+        uint32 custodian,
+        uint8 category,
+        uint64 anchoredAt,
+        uint64 erasedAt
+    ) private {
+        _records[subject][recordId] = Record({
+            commitment: recordCommitment(digest, labelCommitment),
+            custodian: custodian,
+            category: category,
+            superseded: false,
+            anchoredAt: anchoredAt,
+            erasedAt: erasedAt
+        });
+    }
 
     function _authorizeAppend(
         SubjectId subject,
         uint8 category,
         ConsentId consentHint
     ) private view returns (Decision memory d) {
-        if (category > Codes.MAX_CATEGORY) revert RecordInvalidCategory(category);
-        if (_directory.controllerOf(subject) == address(0)) revert RecordUnknownSubject(subject);
         d = _consents.checkWithHint(msg.sender, subject, category, 0, Codes.ACTION_APPEND, consentHint);
-        if (!d.allowed) revert RecordAnchorDenied(subject, msg.sender, category, d.reason, d.consentId);
+        if (!d.allowed) {
+            if (_directory.controllerOf(subject) == address(0)) revert RecordUnknownSubject(subject);
+            revert RecordAnchorDenied(subject, msg.sender, category, d.reason, d.consentId);
+        }
     }
 
     /// @dev Checks a read against the hinted consent; when that one does not cover it (a chart
-    /// spans categories that other consents may cover) searches every consent. Reverts if refused.
+    /// spans categories that other consents may cover) searches the caller's lists. Reverts if refused.
     function _authorizeRead(
-        RecordId recordId,
         SubjectId subject,
+        RecordId recordId,
         uint8 category,
         uint8 purpose,
         ConsentId consentHint
@@ -383,7 +479,7 @@ contract RecordRegistry is IRecordRegistry {
             // Keep the hinted consent's reason unless the search found something more telling.
             if (searched.allowed || searched.reason != DenyReason.NO_CONSENT) d = searched;
         }
-        if (!d.allowed) revert AccessDenied(recordId, msg.sender, d.reason, d.consentId);
+        if (!d.allowed) revert AccessDenied(subject, recordId, msg.sender, d.reason, d.consentId);
     }
 
     function _emergencySession(
@@ -414,24 +510,50 @@ contract RecordRegistry is IRecordRegistry {
         emit BreakGlassDeclared(sessionId, subject, msg.sender, orgId, purpose, reasonCode, expiresAt);
     }
 
-    function _existingRecord(RecordId recordId) private view returns (Record storage r) {
-        r = _records[recordId];
-        if (r.anchoredAt == 0) revert RecordUnknown(recordId);
+    function _refuseBreakGlass(SubjectId subject, DenyReason reason, ConsentId consentId) private view {
+        revert BreakGlassDenied(subject, msg.sender, reason, consentId);
     }
 
-    function _readableRecord(RecordId recordId) private view returns (Record storage r) {
-        r = _records[recordId];
-        if (r.anchoredAt == 0) revert AccessDenied(recordId, msg.sender, DenyReason.RECORD_UNKNOWN, ConsentId.wrap(0));
-        if (r.erasedAt != 0) revert AccessDenied(recordId, msg.sender, DenyReason.RECORD_ERASED, ConsentId.wrap(0));
+    function _isRegulator(uint32 orgId) private view returns (bool) {
+        (OrgKind kind, , , , ) = _directory.getOrganization(orgId);
+        return kind == OrgKind.REGULATOR;
     }
 
-    function _existingBatch(bytes32 root) private view returns (Batch storage b) {
-        b = _batches[root];
-        if (b.anchoredAt == 0) revert RecordUnknownBatch(root);
+    function _existingRecord(SubjectId subject, RecordId recordId) private view returns (Record storage r) {
+        r = _records[subject][recordId];
+        if (r.anchoredAt == 0) revert RecordUnknown(subject, recordId);
     }
 
-    function _leaf(RecordId recordId, uint8 category, bytes32 digest) private pure returns (bytes32) {
+    function _readableRecord(SubjectId subject, RecordId recordId) private view returns (Record storage r) {
+        r = _records[subject][recordId];
+        if (r.anchoredAt == 0) {
+            revert AccessDenied(subject, recordId, msg.sender, DenyReason.RECORD_UNKNOWN, ConsentId.wrap(0));
+        }
+        if (r.erasedAt != 0) {
+            revert AccessDenied(subject, recordId, msg.sender, DenyReason.RECORD_ERASED, ConsentId.wrap(0));
+        }
+    }
+
+    function _checkRecordValues(
+        RecordId recordId,
+        uint8 category,
+        bytes32 digest,
+        bytes32 labelCommitment
+    ) private pure {
+        if (RecordId.unwrap(recordId) == bytes32(0)) revert RecordZeroValue("recordId");
+        if (digest == bytes32(0)) revert RecordZeroValue("digest");
+        if (labelCommitment == bytes32(0)) revert RecordZeroValue("labelCommitment");
+        if (category > Codes.MAX_CATEGORY) revert RecordInvalidCategory(category);
+    }
+
+    function _leaf(
+        SubjectId subject,
+        RecordId recordId,
+        uint8 category,
+        bytes32 digest,
+        bytes32 labelCommitment
+    ) private pure returns (bytes32) {
         // @openzeppelin/merkle-tree StandardMerkleTree leaf: double keccak of the ABI-encoded values.
-        return keccak256(bytes.concat(keccak256(abi.encode(recordId, category, digest))));
+        return keccak256(bytes.concat(keccak256(abi.encode(subject, recordId, category, digest, labelCommitment))));
     }
 }

@@ -17,6 +17,7 @@ import type { Signer } from "ethers";
 
 import {
   ConsentRegistry__factory,
+  KeyholderRegistry__factory,
   MedLedgerTimelock__factory,
   ParticipantDirectory__factory,
   RecordRegistry__factory,
@@ -25,7 +26,8 @@ import type { AddressBook, ContractEntry } from "./chain/addressBook.js";
 import { abiHash, isZeroGasNetwork, TransactionError } from "./chain/client.js";
 import { InvalidInputError } from "./errors.js";
 
-type Deployable = "ParticipantDirectory" | "ConsentRegistry" | "RecordRegistry" | "TimelockController";
+type Deployable =
+  "ParticipantDirectory" | "ConsentRegistry" | "RecordRegistry" | "KeyholderRegistry" | "TimelockController";
 
 /** An address book under construction (what `onProgress` receives and `previous` accepts). */
 export interface PartialAddressBook extends Omit<Partial<AddressBook>, "contracts"> {
@@ -51,6 +53,8 @@ export interface DeployOptions {
   overrides?: { gasPrice?: bigint; type?: number };
   /** Progress lines for a CLI. */
   log?: (line: string) => void;
+  /** Imports an earlier deployment's state (the migrator is the deployer) before the migration is sealed. */
+  migrate?: (book: PartialAddressBook) => Promise<void>;
 }
 
 export async function deployMedLedger(deployer: Signer, opts: DeployOptions): Promise<AddressBook> {
@@ -132,16 +136,32 @@ export async function deployMedLedger(deployer: Signer, opts: DeployOptions): Pr
   };
 
   const directoryAddress = await ensure("ParticipantDirectory", async (nonce) =>
-    done(await new ParticipantDirectory__factory(deployer).deploy(from, { ...overrides, nonce })),
+    done(await new ParticipantDirectory__factory(deployer).deploy(from, from, { ...overrides, nonce })),
   );
   const consentsAddress = await ensure("ConsentRegistry", async (nonce) =>
-    done(await new ConsentRegistry__factory(deployer).deploy(directoryAddress, { ...overrides, nonce })),
+    done(await new ConsentRegistry__factory(deployer).deploy(directoryAddress, from, { ...overrides, nonce })),
   );
-  await ensure("RecordRegistry", async (nonce) =>
+  const recordsAddress = await ensure("RecordRegistry", async (nonce) =>
     done(
-      await new RecordRegistry__factory(deployer).deploy(directoryAddress, consentsAddress, { ...overrides, nonce }),
+      await new RecordRegistry__factory(deployer).deploy(directoryAddress, consentsAddress, from, {
+        ...overrides,
+        nonce,
+      }),
     ),
   );
+  const keyholdersAddress = await ensure("KeyholderRegistry", async (nonce) =>
+    done(await new KeyholderRegistry__factory(deployer).deploy(from, directoryAddress, { ...overrides, nonce })),
+  );
+  // Migration: import (if asked), then seal, before anyone else gets a role.
+  const migratables = [
+    ParticipantDirectory__factory.connect(directoryAddress, deployer),
+    ConsentRegistry__factory.connect(consentsAddress, deployer),
+    RecordRegistry__factory.connect(recordsAddress, deployer),
+  ];
+  if (opts.migrate !== undefined && !(await migratables[0]!.migrationSealed())) await opts.migrate(book);
+  for (const m of migratables) {
+    if (!(await m.migrationSealed())) await (await m.sealMigration(overrides)).wait();
+  }
 
   // Governance hand-off: the new governor gets both roles, then the deployer renounces them.
   const directory = ParticipantDirectory__factory.connect(directoryAddress, deployer);
@@ -168,17 +188,19 @@ export async function deployMedLedger(deployer: Signer, opts: DeployOptions): Pr
         ),
       );
     }
-    for (const r of [role, adminRole]) {
-      if (!(await directory.hasRole(r, governor))) {
-        await (await directory.grantRole(r, governor, overrides)).wait();
-        log(`granted ${r === role ? "GOVERNANCE_ROLE" : "DEFAULT_ADMIN_ROLE"} to ${governor}`);
+    for (const governed of [directory, KeyholderRegistry__factory.connect(keyholdersAddress, deployer)]) {
+      for (const r of [role, adminRole]) {
+        if (!(await governed.hasRole(r, governor))) {
+          await (await governed.grantRole(r, governor, overrides)).wait();
+          log(`granted ${r === role ? "GOVERNANCE_ROLE" : "DEFAULT_ADMIN_ROLE"} to ${governor}`);
+        }
       }
-    }
-    // Admin last: once it is renounced the deployer can change nothing.
-    for (const r of [role, adminRole]) {
-      if (await directory.hasRole(r, from)) {
-        await (await directory.renounceRole(r, from, overrides)).wait();
-        log(`deployer renounced ${r === role ? "GOVERNANCE_ROLE" : "DEFAULT_ADMIN_ROLE"}`);
+      // Admin last: once it is renounced the deployer can change nothing.
+      for (const r of [role, adminRole]) {
+        if (await governed.hasRole(r, from)) {
+          await (await governed.renounceRole(r, from, overrides)).wait();
+          log(`deployer renounced ${r === role ? "GOVERNANCE_ROLE" : "DEFAULT_ADMIN_ROLE"}`);
+        }
       }
     }
   }
@@ -187,6 +209,10 @@ export async function deployMedLedger(deployer: Signer, opts: DeployOptions): Pr
   c.ParticipantDirectory.version = await directory.version();
   c.ConsentRegistry.version = await ConsentRegistry__factory.connect(c.ConsentRegistry.address, provider).version();
   c.RecordRegistry.version = await RecordRegistry__factory.connect(c.RecordRegistry.address, provider).version();
+  c.KeyholderRegistry.version = await KeyholderRegistry__factory.connect(
+    c.KeyholderRegistry.address,
+    provider,
+  ).version();
   if (c.TimelockController !== undefined) {
     c.TimelockController.version = await MedLedgerTimelock__factory.connect(
       c.TimelockController.address,

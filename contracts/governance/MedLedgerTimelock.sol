@@ -3,6 +3,8 @@ pragma solidity ^0.8.28;
 
 import {TimelockController} from "@openzeppelin/contracts/governance/TimelockController.sol";
 
+import {MedLedgerVersion} from "../libraries/MedLedgerTypes.sol";
+
 /// @title MedLedgerTimelock
 /// @notice The consortium's governance after deployment: an unmodified OpenZeppelin
 /// TimelockController. Proposers (the consortium's multisig or its members) schedule governance
@@ -17,6 +19,6 @@ contract MedLedgerTimelock is TimelockController {
 
     /// @notice The contract's semantic version.
     function version() external pure returns (string memory) {
-        return "1.0.0";
+        return MedLedgerVersion.VERSION;
     }
 }

@@ -1,18 +1,37 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
-import {ConsentId, ConsentTerms, Decision, SubjectId} from "../libraries/MedLedgerTypes.sol";
+import {
+    ConsentId,
+    ConsentState,
+    ConsentTerms,
+    Decision,
+    Effect,
+    GranteeKind,
+    SubjectId
+} from "../libraries/MedLedgerTypes.sol";
+import {IMigratable} from "./IMigratable.sol";
 
 /// @title Consent registry
-/// @notice A patient's consents: permits and denies for a grantee (a practitioner, or an
-/// organization's active members with a role), over data categories, purposes of use (HL7 v3
-/// PurposeOfUse), actions (read, append) and a validity window. A deny always overrides a permit.
+/// @notice A patient's consents: permits and denies for a grantee (an enrolled practitioner, or an
+/// organization's active members with a role), over public data categories, purposes of use (HL7 v3
+/// PurposeOfUse), actions (read, append) and a validity window, each with a sealed-terms commitment
+/// (emitted, never stored). A deny always overrides a permit; a deny never blocks the subject.
 /// Revocation records a timestamp; nothing is ever deleted.
 /// @dev Loosening (granting a permit, lifting a deny, opting back in to break-glass) needs the
 /// GRANT power; tightening (revoking a permit, recording a deny, opting out of break-glass) needs
 /// the REVOKE power. The subject's controller holds every power; guardians hold what they were given.
-/// Both can act directly or by an EIP-712 signature that anyone relays.
-interface IConsentRegistry {
+/// Both can act directly or by an EIP-712 signature (domain version "2") that anyone relays.
+///
+/// The index: every consent is listed, until it is revoked or has expired, in one bounded list per
+/// (subject, effect, grantee) where the grantee is a practitioner, an organization, or "any
+/// organization". A check for an accessor reads only the accessor's three lists (practitioner, its
+/// organization, any organization) for denies, and the hinted permit or the same three lists for
+/// permits. Its cost is therefore independent of the subject's history and of consents that name
+/// others. Each list holds at most {BUCKET_CAPACITY} consents, of which at most
+/// {GUARDIAN_PLACES} may come from guardians, so a guardian cannot crowd the controller out.
+/// Expired entries give their places up when a new consent needs one; revoked entries at once.
+interface IConsentRegistry is IMigratable {
     // ───────────────────────────── errors ─────────────────────────────
 
     /// @notice `account` may not act for `subject` with `power`.
@@ -23,18 +42,35 @@ interface IConsentRegistry {
     error ConsentInvalidSignature(address signer);
     /// @notice The terms are malformed; `field` names what is wrong.
     error ConsentInvalidTerms(string field);
+    /// @notice The terms name organization `orgId`, which is not admitted.
+    error ConsentUnknownOrganization(uint32 orgId);
+    /// @notice The terms name `account`, which is not an enrolled practitioner.
+    error ConsentUnknownPractitioner(address account);
     /// @notice `consentId` is not a consent of `subject`.
     error ConsentUnknown(SubjectId subject, ConsentId consentId);
     /// @notice `consentId` was already revoked at `revokedAt`.
     error ConsentAlreadyRevoked(ConsentId consentId, uint64 revokedAt);
-    /// @notice `subject` already has the maximum number of active denies.
-    error ConsentTooManyDenies(SubjectId subject, uint256 max);
+    /// @notice The list of `subject`'s active `effect` consents for this grantee (kind, practitioner
+    /// id or organization id, 0: any organization) already holds `capacity` consents.
+    error ConsentIndexFull(SubjectId subject, Effect effect, GranteeKind granteeKind, uint32 grantee, uint256 capacity);
+    /// @notice Guardian `guardian` already holds `quota` places of that list; the rest are the controller's.
+    error ConsentGuardianQuotaExceeded(SubjectId subject, address guardian, uint256 quota);
     /// @notice The subject's break-glass preference is already `optedOut`.
     error ConsentPreferenceUnchanged(SubjectId subject, bool optedOut);
+    /// @notice A constructor address (`which`) was zero or is not a contract.
+    error ConsentInvalidAddress(string which);
+    /// @notice An imported value (`field`) does not fit the state being rebuilt.
+    error ConsentInvalidImport(string field);
 
     // ───────────────────────────── events ─────────────────────────────
 
-    /// @notice A consent (permit or deny) was granted.
+    /// @notice A consent (permit or deny) was granted, or imported by the migrator. The terms are
+    /// exactly what is stored (see {getConsent}) plus the sealed-terms commitment, which is not
+    /// stored; the consent's sequence is the subject's count of ConsentGranted events so far.
+    /// @param subject the subject
+    /// @param consentId consentIdAt(subject, sequence)
+    /// @param granteeAccount the practitioner grantee (zero for an organization grantee)
+    /// @param terms the terms, including `sealedTerms`
     /// @param by the controller or guardian who decided it (the signer when relayed)
     /// @param bySignature whether it arrived as a relayed EIP-712 signature
     event ConsentGranted(
@@ -45,7 +81,7 @@ interface IConsentRegistry {
         address by,
         bool bySignature
     );
-    /// @notice A consent was revoked at `revokedAt` (kept, never deleted).
+    /// @notice A consent was revoked at `revokedAt` (kept, never deleted; it leaves the index).
     event ConsentRevoked(
         SubjectId indexed subject,
         ConsentId indexed consentId,
@@ -58,12 +94,34 @@ interface IConsentRegistry {
 
     // ───────────────────────────── writes ─────────────────────────────
 
-    /// @notice Grants a consent for `subject`. Caller: the controller, or a guardian with GRANT
-    /// (permit) or REVOKE (deny).
+    /// @notice Grants a consent for `subject`.
+    /// @param subject the subject
+    /// @param terms the terms (see {ConsentTerms})
+    /// @return consentId consentIdAt(subject, the subject's next sequence number)
+    /// @dev Requirements:
+    /// - the caller acts for `subject` with GRANT (a permit) or REVOKE (a deny);
+    /// - the terms are well formed: a practitioner grantee is an enrolled practitioner, an
+    ///   organization grantee an admitted organization (or 0: any); a permit covers at least one
+    ///   public category; purposes and actions are non-empty; the window ends in the future;
+    ///   `sealedTerms` is not zero;
+    /// - the grantee's list has a free place (and, for a guardian, a free guardian place).
+    ///
+    /// Emits a {ConsentGranted} event.
     function grant(SubjectId subject, ConsentTerms calldata terms) external returns (ConsentId consentId);
 
-    /// @notice Grants a consent signed (EIP-712 `Grant`) by `signer`, who must be allowed to grant
-    /// it directly. Anyone may relay. Uses the signer's next nonce.
+    /// @notice Grants a consent signed by `signer` (EIP-712 `Grant(address signer,bytes32 subject,
+    /// ConsentTerms terms,uint256 nonce,uint256 deadline)`). Anyone may relay. Uses the signer's
+    /// next nonce.
+    /// @param subject the subject
+    /// @param terms the terms
+    /// @param signer who signed: must be allowed to grant the consent directly, now
+    /// @param deadline the last second the signature is valid
+    /// @param signature an ECDSA signature, or anything `signer`'s ERC-1271 wallet accepts
+    /// @return consentId the new consent
+    /// @dev Requirements: as {grant} for `signer`; a valid, unexpired signature over the signer's
+    /// next nonce.
+    ///
+    /// Emits a {ConsentGranted} event.
     function grantBySig(
         SubjectId subject,
         ConsentTerms calldata terms,
@@ -72,11 +130,27 @@ interface IConsentRegistry {
         bytes calldata signature
     ) external returns (ConsentId consentId);
 
-    /// @notice Revokes a consent. Caller: the controller, or a guardian with REVOKE (permit) or
-    /// GRANT (deny).
+    /// @notice Revokes a consent; it leaves the index at once.
+    /// @param subject the subject
+    /// @param consentId the consent
+    /// @dev Requirements:
+    /// - the consent exists and is not revoked;
+    /// - the caller acts for `subject` with REVOKE (a permit) or GRANT (lifting a deny).
+    ///
+    /// Emits a {ConsentRevoked} event.
     function revoke(SubjectId subject, ConsentId consentId) external;
 
-    /// @notice Revokes a consent by an EIP-712 `Revoke` signature of `signer`. Anyone may relay.
+    /// @notice Revokes a consent signed by `signer` (EIP-712 `Revoke(address signer,bytes32 subject,
+    /// bytes32 consentId,uint256 nonce,uint256 deadline)`). Anyone may relay.
+    /// @param subject the subject
+    /// @param consentId the consent
+    /// @param signer who signed: must be allowed to revoke directly, now
+    /// @param deadline the last second the signature is valid
+    /// @param signature an ECDSA signature, or anything `signer`'s ERC-1271 wallet accepts
+    /// @dev Requirements: as {revoke} for `signer`; a valid, unexpired signature over the signer's
+    /// next nonce.
+    ///
+    /// Emits a {ConsentRevoked} event.
     function revokeBySig(
         SubjectId subject,
         ConsentId consentId,
@@ -86,13 +160,51 @@ interface IConsentRegistry {
     ) external;
 
     /// @notice Opts the subject out of (or back in to) break-glass emergency access.
+    /// @param subject the subject
+    /// @param optedOut true to opt out
+    /// @dev Requirements:
+    /// - the caller acts for `subject` with REVOKE (opting out) or GRANT (opting back in);
+    /// - the preference changes.
+    ///
+    /// Emits a {BreakGlassPreferenceSet} event.
     function setBreakGlassOptOut(SubjectId subject, bool optedOut) external;
+
+    // ──────────────────────────── migration ────────────────────────────
+
+    /// @notice Imports a consent of an earlier deployment, keeping its sequence (so its id).
+    /// @param subject the subject (already imported into the directory)
+    /// @param sequence its sequence in the earlier deployment: must be the subject's next one
+    /// @param terms its terms, mapped to 1.1 by the tool (sensitive categories moved to
+    /// `sealedTerms`; a permit's public mask may then be 0: it binds nothing on chain)
+    /// @param revokedAt when it was revoked (0: not revoked)
+    /// @param grantedBy who granted it (decides whether it takes a guardian place)
+    /// @dev Requirements: the caller is the migrator and the migration is not sealed; the terms are
+    /// well formed except that the window may lie in the past; a practitioner grantee that is not
+    /// enrolled is kept for the record but never matches; an active consent needs a place in its list.
+    ///
+    /// Emits a {ConsentGranted} event (by: `grantedBy`), and a {ConsentRevoked} event if revoked.
+    function importConsent(
+        SubjectId subject,
+        uint32 sequence,
+        ConsentTerms calldata terms,
+        uint64 revokedAt,
+        address grantedBy
+    ) external;
+
+    /// @notice Imports a break-glass opt-out of an earlier deployment.
+    /// @param subject the subject that opted out
+    /// @dev Requirements: the caller is the migrator and the migration is not sealed.
+    ///
+    /// Emits a {BreakGlassPreferenceSet} event.
+    function importBreakGlassOptOut(SubjectId subject) external;
 
     // ─────────────────────────────── views ───────────────────────────────
 
     /// @notice May `accessor` do `action` (a Codes.ACTION_* bit) on `category` of `subject` for
-    /// `purpose` now, and under which consent? Checks directory status, the subject's denies and
-    /// then every permit. For APPEND the purpose is not evaluated.
+    /// `purpose` now, and under which consent? Checks directory status, the accessor's denies and
+    /// then the accessor's permits. The subject's controller, and a guardian with ACCESS, needs no
+    /// consent and is not bound by the subject's denies (basis SUBJECT). For APPEND the purpose is
+    /// not evaluated.
     function check(
         address accessor,
         SubjectId subject,
@@ -101,8 +213,8 @@ interface IConsentRegistry {
         uint8 action
     ) external view returns (Decision memory);
 
-    /// @notice As {check}, but evaluates only the permit `hint` (zero: all permits), so callers
-    /// that know their consent pay for one lookup and get its exact reason on refusal.
+    /// @notice As {check}, but evaluates only the permit `hint` (zero: the accessor's lists), so
+    /// callers that know their consent get its exact reason on refusal.
     function checkWithHint(
         address accessor,
         SubjectId subject,
@@ -112,11 +224,30 @@ interface IConsentRegistry {
         ConsentId hint
     ) external view returns (Decision memory);
 
-    /// @notice A consent's terms and revocation time (0: not revoked).
-    function getConsent(
+    /// @notice The first active deny of `subject` that names `accessor` (as a practitioner, through
+    /// its organization, or through one of its roles at any organization) and covers `action` for
+    /// `purpose` on any category of `categories` (zero: none). Directory status is not consulted:
+    /// this is what break-glass honours.
+    function findDeny(
+        address accessor,
         SubjectId subject,
-        ConsentId consentId
-    ) external view returns (ConsentTerms memory terms, uint64 revokedAt);
+        uint16 categories,
+        uint8 purpose,
+        uint8 action
+    ) external view returns (ConsentId denyId);
+
+    /// @notice A consent as stored (reverts with {ConsentUnknown} if it does not exist).
+    function getConsent(SubjectId subject, ConsentId consentId) external view returns (ConsentState memory);
+
+    /// @notice The consents listed in the index for one grantee: `granteeKind` PRACTITIONER with a
+    /// practitioner id, or ORG_ROLE with an organization id (0: any organization). Includes
+    /// expired consents that have not given their place up yet.
+    function listedConsents(
+        SubjectId subject,
+        Effect effect,
+        GranteeKind granteeKind,
+        uint32 grantee
+    ) external view returns (ConsentId[] memory consentIds);
 
     /// @notice How many consents `subject` has ever been granted; ids are consentIdAt(subject, 1..n).
     function consentCount(SubjectId subject) external view returns (uint32);

@@ -1,12 +1,21 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
-/// @dev A patient's pseudonymous identifier: 32 random bytes, never derived from personal data.
+/// @dev A patient's pseudonymous identifier. Since 1.1: keccak256(abi.encode(registrant, salt)), so
+/// only the account that registers it can claim it (see {IParticipantDirectory-registerPatient}).
+/// Never derived from personal data.
 type SubjectId is bytes32;
-/// @dev One version of one encrypted record: 32 random bytes chosen by the writer.
+/// @dev One version of one encrypted record: 32 random bytes chosen by the writer, unique within its
+/// subject (records are keyed by (subject, recordId)). A Merkle batch member's id starts with the
+/// batch's 16-byte tag.
 type RecordId is bytes32;
-/// @dev A consent (permit or deny): keccak256(subject, sequence number within the subject).
+/// @dev A consent (permit or deny): keccak256(abi.encode(subject, sequence number within the subject)).
 type ConsentId is bytes32;
+
+/// @notice The one version string every MedLedger contract reports from `version()`.
+library MedLedgerVersion {
+    string internal constant VERSION = "1.1.0";
+}
 
 /// @notice Kinds of organization admitted by consortium governance.
 enum OrgKind {
@@ -24,8 +33,9 @@ enum Effect {
     DENY
 }
 
-/// @notice Who a consent is for: one practitioner, or the active members of an organization
-/// (granteeOrg 0 = any organization) holding any of `granteeRoles`.
+/// @notice Who a consent is for: one enrolled practitioner, or the active members of an organization
+/// (granteeOrg 0 = any organization) holding any of `granteeRoles`. New kinds (a study) may be
+/// appended; existing values never change.
 enum GranteeKind {
     PRACTITIONER,
     ORG_ROLE
@@ -72,7 +82,7 @@ enum DenyReason {
     INVALID_PURPOSE
 }
 
-/// @notice Outcome recorded by a privacy officer when closing a break-glass review.
+/// @notice Outcome recorded by an independent reviewer when closing a break-glass review.
 enum ReviewOutcome {
     PENDING,
     JUSTIFIED,
@@ -80,19 +90,46 @@ enum ReviewOutcome {
 }
 
 /// @notice The terms of a consent, as granted (directly or by signature).
-/// @dev `categories`, `purposes` and `actions` are bitmasks over the codes in {Codes}.
-/// `validUntil` 0 means no expiry (Codes.NO_EXPIRATION_TIME). For a deny, `purposes` 0 means all.
+/// @dev `categories` is a mask over the public clinical categories 0..15, `purposes` over the
+/// PurposeOfUse codes, `actions` over READ/APPEND (see {Codes}). A permit needs a non-zero
+/// `categories`; a deny may have 0 (a sealed-only deny: it binds nothing on chain, the keyholders
+/// enforce its sealed part). `purposes` is never 0: "every purpose" is the full mask, stored and
+/// emitted as given. `validUntil` 0 means no expiry (Codes.NO_EXPIRATION_TIME).
+/// `sealedTerms` is a salted commitment to the consent's sealed terms (the sensitive labels it
+/// allows or denies, and any refinement). It must be non-zero; it is covered by the EIP-712
+/// signature and emitted in {IConsentRegistry-ConsentGranted}, but never stored, and no contract
+/// branches on its value.
 struct ConsentTerms {
     Effect effect;
     GranteeKind granteeKind;
     address granteeAccount;
     uint32 granteeOrg;
     uint8 granteeRoles;
-    uint32 categories;
-    uint32 purposes;
+    uint16 categories;
+    uint16 purposes;
     uint8 actions;
     uint64 validFrom;
     uint64 validUntil;
+    bytes32 sealedTerms;
+}
+
+/// @notice A consent as stored (what {IConsentRegistry-getConsent} returns): the terms without the
+/// sealed commitment (emitted, never stored), plus its revocation time, its sequence number within
+/// the subject and whether a guardian (rather than the controller) created it.
+struct ConsentState {
+    Effect effect;
+    GranteeKind granteeKind;
+    address granteeAccount;
+    uint32 granteeOrg;
+    uint8 granteeRoles;
+    uint16 categories;
+    uint16 purposes;
+    uint8 actions;
+    uint64 validFrom;
+    uint64 validUntil;
+    uint64 revokedAt;
+    uint32 sequence;
+    bool byGuardian;
 }
 
 /// @notice The answer of a consent check.
@@ -109,8 +146,10 @@ struct Decision {
     uint32 accessorOrg;
 }
 
-/// @notice Codes shared by every MedLedger contract: practitioner roles, data categories,
+/// @notice Codes shared by every MedLedger contract: practitioner roles, public data categories,
 /// HL7 v3 PurposeOfUse codes, actions and guardian powers. Each is a bit index; masks combine them.
+/// @dev The sensitive classes (mental health, sexual and reproductive health, substance use,
+/// genetics) are not categories: they are sealed labels that never appear on chain in clear.
 library Codes {
     uint64 internal constant NO_EXPIRATION_TIME = 0;
 
@@ -123,7 +162,7 @@ library Codes {
     uint8 internal constant ROLE_PRIVACY_OFFICER = 1 << 5;
     uint8 internal constant ALL_ROLES = (1 << 6) - 1;
 
-    // Data categories (bit indexes 0..31; a record has one, a consent a mask).
+    // Public clinical categories (bit indexes 0..15; a record has one, a consent a mask).
     uint8 internal constant CAT_DEMOGRAPHICS = 0;
     uint8 internal constant CAT_ENCOUNTERS = 1;
     uint8 internal constant CAT_OBSERVATIONS = 2; // observations and lab results
@@ -137,12 +176,11 @@ library Codes {
     uint8 internal constant CAT_CARE_PLANS = 10;
     uint8 internal constant CAT_FINANCIAL = 11; // claims, explanations of benefit, coverage
     uint8 internal constant CAT_DIAGNOSTIC_REPORTS = 12;
-    uint8 internal constant CAT_OTHER = 15;
-    uint8 internal constant CAT_MENTAL_HEALTH = 16; // sensitive
-    uint8 internal constant CAT_SEXUAL_REPRODUCTIVE = 17; // sensitive
-    uint8 internal constant CAT_SUBSTANCE_USE = 18; // sensitive
-    uint8 internal constant CAT_GENETICS = 19; // sensitive
-    uint8 internal constant MAX_CATEGORY = 31;
+    uint8 internal constant CAT_DOCUMENTS = 13; // DocumentReference, Binary, Media, Composition
+    uint8 internal constant CAT_REQUESTS = 14; // ServiceRequest, DeviceRequest, NutritionOrder, referrals, Task
+    uint8 internal constant CAT_OTHER = 15; // clinical, unclassified
+    uint8 internal constant MAX_CATEGORY = 15;
+    uint16 internal constant ALL_CATEGORIES = type(uint16).max;
 
     // HL7 v3 PurposeOfUse (bit indexes).
     uint8 internal constant PURPOSE_TREAT = 0;
@@ -156,6 +194,7 @@ library Codes {
     uint8 internal constant PURPOSE_COC = 8;
     uint8 internal constant PURPOSE_BTG = 9;
     uint8 internal constant MAX_PURPOSE = 9;
+    uint16 internal constant ALL_PURPOSES = uint16((1 << (uint256(MAX_PURPOSE) + 1)) - 1);
 
     // Actions (bit masks, uint8).
     uint8 internal constant ACTION_READ = 1 << 0;
@@ -163,8 +202,8 @@ library Codes {
     uint8 internal constant ALL_ACTIONS = ACTION_READ | ACTION_APPEND;
 
     // Guardian powers (bit masks, uint8).
-    uint8 internal constant POWER_GRANT = 1 << 0; // grant consents and denies' removal, opt back in to break-glass
-    uint8 internal constant POWER_REVOKE = 1 << 1; // revoke consents, record denies, opt out of break-glass
+    uint8 internal constant POWER_GRANT = 1 << 0; // grant permits, lift denies, opt back in to break-glass
+    uint8 internal constant POWER_REVOKE = 1 << 1; // revoke permits, record denies, opt out of break-glass
     uint8 internal constant POWER_ERASE = 1 << 2; // tombstone records
     uint8 internal constant POWER_RECOVER = 1 << 3; // approve a controller recovery
     uint8 internal constant POWER_ACCESS = 1 << 4; // read and append records as the subject's representative
@@ -179,7 +218,7 @@ library Codes {
     }
 
     /// @dev The single bit for `index` (callers check index ranges first).
-    function bit(uint8 index) internal pure returns (uint32) {
-        return uint32(1) << index;
+    function bit(uint8 index) internal pure returns (uint16) {
+        return uint16(1) << index;
     }
 }

@@ -10,7 +10,12 @@
  */
 import { InvalidInputError, NotFoundError } from "../errors.js";
 
-export const CONTRACT_NAMES = ["ParticipantDirectory", "ConsentRegistry", "RecordRegistry"] as const;
+export const CONTRACT_NAMES = [
+  "ParticipantDirectory",
+  "ConsentRegistry",
+  "RecordRegistry",
+  "KeyholderRegistry",
+] as const;
 export type ContractName = (typeof CONTRACT_NAMES)[number];
 
 export interface ContractEntry {

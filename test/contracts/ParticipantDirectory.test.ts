@@ -8,7 +8,7 @@ import { expect } from "chai";
 import { ZeroAddress, ZeroHash, id as keccakString } from "ethers";
 import { network } from "hardhat";
 
-import { DAY, OrgKind, Power, Role, YEAR, buildWorld, fakeKey, randomId } from "../../fixtures/world.js";
+import { DAY, OrgKind, Power, Role, YEAR, buildWorld, fakeKey, randomId, registerSubject } from "../../fixtures/world.js";
 import type { World } from "../../fixtures/world.js";
 import { ParticipantDirectory__factory } from "../../types/typechain/index.js";
 
@@ -101,7 +101,7 @@ describe("ParticipantDirectory", () => {
 
     it("deploys with another governance account", async () => {
       const c = await networkHelpers.loadFixture(directoryFixture);
-      const d = await new ParticipantDirectory__factory(c.stranger).deploy(c.extra.address);
+      const d = await new ParticipantDirectory__factory(c.stranger).deploy(c.extra.address, c.stranger.address);
       await d.waitForDeployment();
       expect(await d.hasRole(GOVERNANCE_ROLE, c.extra.address)).to.equal(true);
       expect(await d.hasRole(DEFAULT_ADMIN_ROLE, c.extra.address)).to.equal(true);
@@ -112,15 +112,16 @@ describe("ParticipantDirectory", () => {
     it("rejects a zero governance address", async () => {
       const c = await networkHelpers.loadFixture(directoryFixture);
       const factory = new ParticipantDirectory__factory(c.governance);
-      await expect(factory.deploy(ZeroAddress))
+      await expect(factory.deploy(ZeroAddress, c.governance.address))
         .to.be.revertedWithCustomError(factory, "DirectoryZeroAddress")
         .withArgs("governance");
     });
 
-    it("exposes its constants and version 1.0.0", async () => {
+    it("exposes its constants and version 1.1.0", async () => {
       const c = await networkHelpers.loadFixture(directoryFixture);
       expect(await c.directory.MAX_RECOVERY_THRESHOLD()).to.equal(BigInt(MAX_THRESHOLD));
-      expect(await c.directory.version()).to.equal("1.0.0");
+      expect(await c.directory.SECURITY_COUNCIL_ROLE()).to.equal(keccakString("SECURITY_COUNCIL_ROLE"));
+      expect(await c.directory.version()).to.equal("1.1.0");
     });
 
     it("supports IERC165 and IAccessControl, and no invalid interface id", async () => {
@@ -261,12 +262,12 @@ describe("ParticipantDirectory", () => {
       expect((await c.directory.getOrganization(c.hospital)).suspended).to.equal(false);
     });
 
-    it("only GOVERNANCE_ROLE suspends (not even the organization's own admin)", async () => {
+    it("only GOVERNANCE_ROLE or the SECURITY_COUNCIL_ROLE suspends (not even the organization's own admin)", async () => {
       const c = await networkHelpers.loadFixture(directoryFixture);
       for (const s of [c.hospitalAdmin, c.stranger, c.doctor]) {
         await expect(c.directory.connect(s).suspendOrganization(c.hospital))
-          .to.be.revertedWithCustomError(c.directory, "AccessControlUnauthorizedAccount")
-          .withArgs(s.address, GOVERNANCE_ROLE);
+          .to.be.revertedWithCustomError(c.directory, "DirectoryNotGovernanceOrCouncil")
+          .withArgs(s.address);
       }
     });
 
@@ -334,11 +335,12 @@ describe("ParticipantDirectory", () => {
       const neu = c.directory.connect(c.extra);
       await expect(neu.enrollPractitioner(c.hospital, c.stranger.address, Role.CLINICIAN, until, fakeKey("s")))
         .to.emit(c.directory, "PractitionerEnrolled")
-        .withArgs(c.stranger.address, c.hospital, Role.CLINICIAN, until, fakeKey("s"), 1);
-      const subject = randomId();
-      await expect(neu.registerPatient(subject, c.g2.address, fakeKey("p")))
+        .withArgs(c.stranger.address, c.hospital, 6, Role.CLINICIAN, until, fakeKey("s"), 1);
+      const salt = randomId();
+      const subject = await c.directory.subjectIdFor(c.extra.address, salt);
+      await expect(neu.registerPatient(salt, c.g2.address, fakeKey("p")))
         .to.emit(c.directory, "PatientRegistered")
-        .withArgs(subject, c.g2.address, c.extra.address, fakeKey("p"), 1);
+        .withArgs(subject, c.g2.address, c.extra.address, salt, fakeKey("p"), 1);
 
       // The old admin account is free again: it may administer another organization.
       await expect(c.directory.admitOrganization(OrgKind.LAB, c.hospitalAdmin.address, fakeKey("lab2")))
@@ -447,7 +449,7 @@ describe("ParticipantDirectory", () => {
           .enrollPractitioner(c.hospital, c.stranger.address, roles, until, fakeKey("nurse")),
       )
         .to.emit(c.directory, "PractitionerEnrolled")
-        .withArgs(c.stranger.address, c.hospital, roles, until, fakeKey("nurse"), 1);
+        .withArgs(c.stranger.address, c.hospital, 6, roles, until, fakeKey("nurse"), 1);
       const p = await c.directory.getPractitioner(c.stranger.address);
       expect([p.orgId, p.roles, p.credentialValidUntil, p.suspended, p.encryptionKey, p.keyVersion]).to.deep.equal([
         BigInt(c.hospital),
@@ -468,7 +470,7 @@ describe("ParticipantDirectory", () => {
         const account = signerAt(c.signers, 13 + i).address;
         await expect(h.enrollPractitioner(c.hospital, account, r, c.licence, fakeKey(`p${i}`)))
           .to.emit(c.directory, "PractitionerEnrolled")
-          .withArgs(account, c.hospital, r, c.licence, fakeKey(`p${i}`), 1);
+          .withArgs(account, c.hospital, 6 + i, r, c.licence, fakeKey(`p${i}`), 1);
       }
     });
 
@@ -509,7 +511,7 @@ describe("ParticipantDirectory", () => {
       await (await c.directory.reinstateOrganization(c.hospital)).wait();
       await expect(h.enrollPractitioner(c.hospital, c.extra.address, Role.CLINICIAN, c.licence, fakeKey("x")))
         .to.emit(c.directory, "PractitionerEnrolled")
-        .withArgs(c.extra.address, c.hospital, Role.CLINICIAN, c.licence, fakeKey("x"), 1);
+        .withArgs(c.extra.address, c.hospital, 6, Role.CLINICIAN, c.licence, fakeKey("x"), 1);
     });
 
     it("rejects a zero account", async () => {
@@ -570,7 +572,7 @@ describe("ParticipantDirectory", () => {
       }
       await expect(h.enrollPractitioner(c.hospital, c.extra.address, Role.CLINICIAN, t + 1, fakeKey("x")))
         .to.emit(c.directory, "PractitionerEnrolled")
-        .withArgs(c.extra.address, c.hospital, Role.CLINICIAN, t + 1, fakeKey("x"), 1);
+        .withArgs(c.extra.address, c.hospital, 6, Role.CLINICIAN, t + 1, fakeKey("x"), 1);
       expect(await c.now()).to.equal(t);
     });
 
@@ -809,12 +811,19 @@ describe("ParticipantDirectory", () => {
   // ───────────────────────────── patients ─────────────────────────────
 
   describe("registerPatient", () => {
-    it("the controller registers itself", async () => {
+    it("the controller registers itself: the subject id is keccak256(abi.encode(registrant, salt))", async () => {
       const c = await networkHelpers.loadFixture(directoryFixture);
-      const subject = randomId();
-      await expect(c.directory.connect(c.stranger).registerPatient(subject, c.stranger.address, fakeKey("s")))
+      const salt = randomId();
+      const subject = ethers.keccak256(
+        ethers.AbiCoder.defaultAbiCoder().encode(["address", "bytes32"], [c.stranger.address, salt]),
+      );
+      expect(await c.directory.subjectIdFor(c.stranger.address, salt)).to.equal(subject);
+      expect(await c.directory.connect(c.stranger).registerPatient.staticCall(salt, c.stranger.address, fakeKey("s"))).to.equal(
+        subject,
+      );
+      await expect(c.directory.connect(c.stranger).registerPatient(salt, c.stranger.address, fakeKey("s")))
         .to.emit(c.directory, "PatientRegistered")
-        .withArgs(subject, c.stranger.address, c.stranger.address, fakeKey("s"), 1);
+        .withArgs(subject, c.stranger.address, c.stranger.address, salt, fakeKey("s"), 1);
       const p = await c.directory.getPatient(subject);
       expect([p.controller, p.encryptionKey, p.keyVersion, p.recoveryThreshold, p.epoch]).to.deep.equal([
         c.stranger.address,
@@ -826,16 +835,17 @@ describe("ParticipantDirectory", () => {
       expect(await c.directory.controllerOf(subject)).to.equal(c.stranger.address);
     });
 
-    it("an active organization's admin registers a patient for its controller (sponsor)", async () => {
+    it("an active organization's admin registers a patient for its controller (sponsor); the id derives from the admin", async () => {
       const c = await networkHelpers.loadFixture(directoryFixture);
       for (const [admin, label] of [
         [c.hospitalAdmin, "h"],
         [c.labAdmin, "l"],
       ] as const) {
-        const subject = randomId();
-        await expect(c.directory.connect(admin).registerPatient(subject, c.stranger.address, fakeKey(label)))
+        const salt = randomId();
+        const subject = await c.directory.subjectIdFor(admin.address, salt);
+        await expect(c.directory.connect(admin).registerPatient(salt, c.stranger.address, fakeKey(label)))
           .to.emit(c.directory, "PatientRegistered")
-          .withArgs(subject, c.stranger.address, admin.address, fakeKey(label), 1);
+          .withArgs(subject, c.stranger.address, admin.address, salt, fakeKey(label), 1);
         expect(await c.directory.controllerOf(subject)).to.equal(c.stranger.address);
         // the sponsor gains no control over the subject
         expect(await c.directory.actsFor(subject, admin.address, Power.GRANT)).to.equal(false);
@@ -844,53 +854,48 @@ describe("ParticipantDirectory", () => {
 
     it("rejects a caller that is neither the controller nor an organization admin", async () => {
       const c = await networkHelpers.loadFixture(directoryFixture);
-      const subject = randomId();
+      const salt = randomId();
       for (const s of [c.stranger, c.doctor, c.governance, c.patient]) {
-        await expect(c.directory.connect(s).registerPatient(subject, c.extra.address, fakeKey("x")))
+        await expect(c.directory.connect(s).registerPatient(salt, c.extra.address, fakeKey("x")))
           .to.be.revertedWithCustomError(c.directory, "DirectoryNotRegistrar")
           .withArgs(s.address);
+        expect(await c.directory.controllerOf(await c.directory.subjectIdFor(s.address, salt))).to.equal(ZeroAddress);
       }
-      expect(await c.directory.controllerOf(subject)).to.equal(ZeroAddress);
     });
 
     it("rejects a suspended organization's admin, until reinstated", async () => {
       const c = await networkHelpers.loadFixture(directoryFixture);
       await (await c.directory.suspendOrganization(c.hospital)).wait();
-      const subject = randomId();
-      await expect(c.directory.connect(c.hospitalAdmin).registerPatient(subject, c.extra.address, fakeKey("x")))
+      const salt = randomId();
+      await expect(c.directory.connect(c.hospitalAdmin).registerPatient(salt, c.extra.address, fakeKey("x")))
         .to.be.revertedWithCustomError(c.directory, "DirectoryNotRegistrar")
         .withArgs(c.hospitalAdmin.address);
       await (await c.directory.reinstateOrganization(c.hospital)).wait();
-      await expect(c.directory.connect(c.hospitalAdmin).registerPatient(subject, c.extra.address, fakeKey("x")))
+      await expect(c.directory.connect(c.hospitalAdmin).registerPatient(salt, c.extra.address, fakeKey("x")))
         .to.emit(c.directory, "PatientRegistered")
-        .withArgs(subject, c.extra.address, c.hospitalAdmin.address, fakeKey("x"), 1);
+        .withArgs(await c.directory.subjectIdFor(c.hospitalAdmin.address, salt), c.extra.address, c.hospitalAdmin.address, salt, fakeKey("x"), 1);
     });
 
-    it("rejects a zero subject, a zero controller and a zero key", async () => {
+    it("rejects a zero controller and a zero key; a zero salt is just a salt", async () => {
       const c = await networkHelpers.loadFixture(directoryFixture);
       const d = c.directory.connect(c.stranger);
-      await expect(d.registerPatient(ZeroHash, c.stranger.address, fakeKey("x")))
-        .to.be.revertedWithCustomError(c.directory, "DirectoryInvalidSubject")
-        .withArgs(ZeroHash);
       await expect(c.directory.connect(c.hospitalAdmin).registerPatient(randomId(), ZeroAddress, fakeKey("x")))
         .to.be.revertedWithCustomError(c.directory, "DirectoryZeroAddress")
         .withArgs("controller");
       await expect(d.registerPatient(randomId(), c.stranger.address, ZeroHash))
         .to.be.revertedWithCustomError(c.directory, "DirectoryInvalidEncryptionKey")
         .withArgs(ZeroHash);
+      await expect(d.registerPatient(ZeroHash, c.stranger.address, fakeKey("x"))).to.emit(c.directory, "PatientRegistered");
     });
 
-    it("rejects a subject that is already registered (by anyone)", async () => {
+    it("the same registrant and salt twice → DirectorySubjectExists; another registrant's same salt is another subject", async () => {
       const c = await networkHelpers.loadFixture(directoryFixture);
-      await expect(c.directory.connect(c.stranger).registerPatient(c.subject, c.stranger.address, fakeKey("x")))
+      await expect(c.directory.connect(c.patient).registerPatient(c.salt, c.patient.address, fakeKey("x")))
         .to.be.revertedWithCustomError(c.directory, "DirectorySubjectExists")
         .withArgs(c.subject);
-      await expect(c.directory.connect(c.hospitalAdmin).registerPatient(c.subject, c.stranger.address, fakeKey("x")))
-        .to.be.revertedWithCustomError(c.directory, "DirectorySubjectExists")
-        .withArgs(c.subject);
-      await expect(c.directory.connect(c.patient).registerPatient(c.subject, c.patient.address, fakeKey("x")))
-        .to.be.revertedWithCustomError(c.directory, "DirectorySubjectExists")
-        .withArgs(c.subject);
+      await expect(c.directory.connect(c.stranger).registerPatient(c.salt, c.stranger.address, fakeKey("x")))
+        .to.emit(c.directory, "PatientRegistered")
+        .withArgs(await c.directory.subjectIdFor(c.stranger.address, c.salt), c.stranger.address, c.stranger.address, c.salt, fakeKey("x"), 1);
       expect(await c.directory.controllerOf(c.subject)).to.equal(c.patient.address);
     });
   });
@@ -927,7 +932,7 @@ describe("ParticipantDirectory", () => {
       const c = await networkHelpers.loadFixture(directoryFixture);
       await expect(c.directory.connect(c.patient).rotateController(c.subject, c.guardian.address))
         .to.emit(c.directory, "GuardianSet")
-        .withArgs(c.subject, c.guardian.address, 0, 0)
+        .withArgs(c.subject, c.guardian.address, 0, 0, 2)
         .and.to.emit(c.directory, "ControllerChanged")
         .withArgs(c.subject, c.patient.address, c.guardian.address, false, 1);
       const g = await c.directory.getGuardian(c.subject, c.guardian.address);
@@ -1010,7 +1015,7 @@ describe("ParticipantDirectory", () => {
       const until = (await c.now()) + YEAR;
       await expect(c.directory.connect(c.patient).setGuardian(c.subject, c.stranger.address, Power.ACCESS, until))
         .to.emit(c.directory, "GuardianSet")
-        .withArgs(c.subject, c.stranger.address, Power.ACCESS, until);
+        .withArgs(c.subject, c.stranger.address, Power.ACCESS, until, 1);
       const g = await c.directory.getGuardian(c.subject, c.stranger.address);
       expect([g.powers, g.validUntil]).to.deep.equal([BigInt(Power.ACCESS), BigInt(until)]);
       expect(await c.directory.actsFor(c.subject, c.stranger.address, Power.ACCESS)).to.equal(true);
@@ -1022,7 +1027,7 @@ describe("ParticipantDirectory", () => {
       const until = (await c.now()) + DAY;
       await expect(c.directory.connect(c.patient).setGuardian(c.subject, c.guardian.address, Power.ERASE, until))
         .to.emit(c.directory, "GuardianSet")
-        .withArgs(c.subject, c.guardian.address, Power.ERASE, until);
+        .withArgs(c.subject, c.guardian.address, Power.ERASE, until, 2);
       const g = await c.directory.getGuardian(c.subject, c.guardian.address);
       expect([g.powers, g.validUntil]).to.deep.equal([BigInt(Power.ERASE), BigInt(until)]);
       expect(await c.directory.actsFor(c.subject, c.guardian.address, Power.ERASE)).to.equal(true);
@@ -1034,7 +1039,7 @@ describe("ParticipantDirectory", () => {
       const c = await networkHelpers.loadFixture(directoryFixture);
       await expect(c.directory.connect(c.patient).setGuardian(c.subject, c.guardian.address, 0, 1))
         .to.emit(c.directory, "GuardianSet")
-        .withArgs(c.subject, c.guardian.address, 0, 0);
+        .withArgs(c.subject, c.guardian.address, 0, 0, 2);
       const g = await c.directory.getGuardian(c.subject, c.guardian.address);
       expect([g.powers, g.validUntil]).to.deep.equal([0n, 0n]);
       for (const power of Object.values(Power)) {
@@ -1047,7 +1052,7 @@ describe("ParticipantDirectory", () => {
       const d = c.directory.connect(c.patient);
       await expect(d.setGuardian(c.subject, c.stranger.address, ALL_POWERS, 0))
         .to.emit(c.directory, "GuardianSet")
-        .withArgs(c.subject, c.stranger.address, ALL_POWERS, 0);
+        .withArgs(c.subject, c.stranger.address, ALL_POWERS, 0, 1);
       for (const powers of [ALL_POWERS + 1, 64, 255]) {
         await expect(d.setGuardian(c.subject, c.extra.address, powers, 0))
           .to.be.revertedWithCustomError(c.directory, "DirectoryInvalidPowers")
@@ -1074,7 +1079,7 @@ describe("ParticipantDirectory", () => {
       }
       await expect(d.setGuardian(c.subject, c.stranger.address, Power.GRANT, t + 1))
         .to.emit(c.directory, "GuardianSet")
-        .withArgs(c.subject, c.stranger.address, Power.GRANT, t + 1);
+        .withArgs(c.subject, c.stranger.address, Power.GRANT, t + 1, 1);
     });
 
     it("rejects a zero guardian", async () => {
@@ -1158,8 +1163,7 @@ describe("ParticipantDirectory", () => {
 
     it("guardianship is per subject", async () => {
       const c = await networkHelpers.loadFixture(directoryFixture);
-      const other = randomId();
-      await (await c.directory.connect(c.stranger).registerPatient(other, c.stranger.address, fakeKey("o"))).wait();
+      const other = await registerSubject(c, c.stranger);
       expect(await c.directory.actsFor(other, c.guardian.address, Power.GRANT)).to.equal(false);
       expect(await c.directory.actsFor(other, c.patient.address, Power.GRANT)).to.equal(false);
     });
@@ -1208,11 +1212,11 @@ describe("ParticipantDirectory", () => {
       await enableRecovery(c);
       await expect(c.directory.connect(c.guardian).approveRecovery(c.subject, c.newController.address))
         .to.emit(c.directory, "RecoveryApproved")
-        .withArgs(c.subject, c.guardian.address, c.newController.address, 1);
+        .withArgs(c.subject, c.guardian.address, c.newController.address, 1, 1);
       await (await c.directory.connect(c.patient).cancelRecovery(c.subject)).wait();
       await expect(c.directory.connect(c.g2).approveRecovery(c.subject, c.newController.address))
         .to.emit(c.directory, "RecoveryApproved")
-        .withArgs(c.subject, c.g2.address, c.newController.address, 2);
+        .withArgs(c.subject, c.g2.address, c.newController.address, 2, 1);
     });
 
     it("is disabled while the threshold is 0", async () => {
@@ -1322,7 +1326,7 @@ describe("ParticipantDirectory", () => {
       await approve(c, [c.guardian, c.g2], c.g3.address);
       await expect(c.directory.executeRecovery(c.subject, c.g3.address, ascending(c.guardian.address, c.g2.address)))
         .to.emit(c.directory, "GuardianSet")
-        .withArgs(c.subject, c.g3.address, 0, 0)
+        .withArgs(c.subject, c.g3.address, 0, 0, 2)
         .and.to.emit(c.directory, "ControllerChanged")
         .withArgs(c.subject, c.patient.address, c.g3.address, true, 2);
       const g = await c.directory.getGuardian(c.subject, c.g3.address);
@@ -1571,6 +1575,175 @@ describe("ParticipantDirectory", () => {
       await expect(c.directory.executeRecovery(c.subject, c.newController.address, [c.guardian.address]))
         .to.be.revertedWithCustomError(c.directory, "DirectoryRecoveryNotApproved")
         .withArgs(c.subject, c.guardian.address, c.newController.address);
+    });
+  });
+
+  // ──────────────────────────── 1.1 additions ────────────────────────────
+
+  describe("security council", () => {
+    const COUNCIL_ROLE = keccakString("SECURITY_COUNCIL_ROLE");
+
+    async function withCouncil(): Promise<Ctx & { council: HardhatEthersSigner }> {
+      const c = await directoryFixture();
+      await (await c.directory.grantRole(COUNCIL_ROLE, c.g2.address)).wait();
+      return { ...c, council: c.g2 };
+    }
+
+    it("DEFAULT_ADMIN_ROLE administers the council role; nobody else grants it", async () => {
+      const c = await networkHelpers.loadFixture(directoryFixture);
+      expect(await c.directory.getRoleAdmin(COUNCIL_ROLE)).to.equal(DEFAULT_ADMIN_ROLE);
+      await expect(c.directory.connect(c.stranger).grantRole(COUNCIL_ROLE, c.stranger.address))
+        .to.be.revertedWithCustomError(c.directory, "AccessControlUnauthorizedAccount")
+        .withArgs(c.stranger.address, DEFAULT_ADMIN_ROLE);
+    });
+
+    it("the council suspends an organization at once; only governance reinstates", async () => {
+      const c = await networkHelpers.loadFixture(withCouncil);
+      await expect(c.directory.connect(c.council).suspendOrganization(c.lab))
+        .to.emit(c.directory, "OrganizationStatusChanged")
+        .withArgs(c.lab, true, c.council.address);
+      await expectStatus(c, c.labTech.address, Status.ORGANIZATION_SUSPENDED, c.lab, Role.CLINICIAN);
+      await expect(c.directory.connect(c.council).reinstateOrganization(c.lab))
+        .to.be.revertedWithCustomError(c.directory, "AccessControlUnauthorizedAccount")
+        .withArgs(c.council.address, GOVERNANCE_ROLE);
+      await expect(c.directory.reinstateOrganization(c.lab))
+        .to.emit(c.directory, "OrganizationStatusChanged")
+        .withArgs(c.lab, false, c.governance.address);
+    });
+
+    it("the council or governance bars a practitioner (SUSPENDED whatever its organization does); only governance lifts the bar", async () => {
+      const c = await networkHelpers.loadFixture(withCouncil);
+      await expect(c.directory.connect(c.council).barPractitioner(c.doctor.address))
+        .to.emit(c.directory, "PractitionerBarred")
+        .withArgs(c.doctor.address, c.hospital, true, c.council.address);
+      await expectStatus(c, c.doctor.address, Status.SUSPENDED, c.hospital, Role.CLINICIAN);
+      const p = await c.directory.getPractitioner(c.doctor.address);
+      expect([p.suspended, p.barred]).to.deep.equal([false, true]);
+      // Its admin's suspension and reinstatement are independent of the bar.
+      const h = c.directory.connect(c.hospitalAdmin);
+      await (await h.suspendPractitioner(c.doctor.address)).wait();
+      await (await h.reinstatePractitioner(c.doctor.address)).wait();
+      await expectStatus(c, c.doctor.address, Status.SUSPENDED, c.hospital, Role.CLINICIAN);
+      await expect(c.directory.connect(c.council).barPractitioner(c.doctor.address))
+        .to.be.revertedWithCustomError(c.directory, "DirectoryPractitionerBarUnchanged")
+        .withArgs(c.doctor.address, true);
+      for (const s of [c.council, c.hospitalAdmin, c.doctor]) {
+        await expect(c.directory.connect(s).liftPractitionerBar(c.doctor.address))
+          .to.be.revertedWithCustomError(c.directory, "AccessControlUnauthorizedAccount")
+          .withArgs(s.address, GOVERNANCE_ROLE);
+      }
+      await expect(c.directory.liftPractitionerBar(c.doctor.address))
+        .to.emit(c.directory, "PractitionerBarred")
+        .withArgs(c.doctor.address, c.hospital, false, c.governance.address);
+      await expectStatus(c, c.doctor.address, Status.ACTIVE, c.hospital, Role.CLINICIAN);
+      await expect(c.directory.liftPractitionerBar(c.doctor.address))
+        .to.be.revertedWithCustomError(c.directory, "DirectoryPractitionerBarUnchanged")
+        .withArgs(c.doctor.address, false);
+      // Governance may bar too.
+      await expect(c.directory.barPractitioner(c.labTech.address))
+        .to.emit(c.directory, "PractitionerBarred")
+        .withArgs(c.labTech.address, c.lab, true, c.governance.address);
+    });
+
+    it("nobody else bars; an unknown practitioner cannot be barred", async () => {
+      const c = await networkHelpers.loadFixture(withCouncil);
+      for (const s of [c.hospitalAdmin, c.stranger, c.officer]) {
+        await expect(c.directory.connect(s).barPractitioner(c.doctor.address))
+          .to.be.revertedWithCustomError(c.directory, "DirectoryNotGovernanceOrCouncil")
+          .withArgs(s.address);
+      }
+      await expect(c.directory.connect(c.council).barPractitioner(c.stranger.address))
+        .to.be.revertedWithCustomError(c.directory, "DirectoryUnknownPractitioner")
+        .withArgs(c.stranger.address);
+      await expect(c.directory.liftPractitionerBar(c.stranger.address))
+        .to.be.revertedWithCustomError(c.directory, "DirectoryUnknownPractitioner")
+        .withArgs(c.stranger.address);
+    });
+  });
+
+  describe("practitioner ids", () => {
+    it("are sequential from 1, returned by enrollPractitioner and accessorStatus, and map back to the account", async () => {
+      const c = await networkHelpers.loadFixture(directoryFixture);
+      expect(await c.directory.practitionerCount()).to.equal(5n);
+      const enrolled = [c.doctor, c.responder, c.officer, c.payerAgent, c.labTech];
+      for (const [i, p] of enrolled.entries()) {
+        expect(await c.directory.practitionerIdOf(p.address)).to.equal(BigInt(i + 1));
+        expect(await c.directory.practitionerAccount(i + 1)).to.equal(p.address);
+        expect((await c.directory.accessorStatus(p.address)).practitionerId).to.equal(BigInt(i + 1));
+        expect((await c.directory.getPractitioner(p.address)).practitionerId).to.equal(BigInt(i + 1));
+      }
+      expect(
+        await c.directory
+          .connect(c.hospitalAdmin)
+          .enrollPractitioner.staticCall(c.hospital, c.extra.address, Role.CLINICIAN, c.licence, fakeKey("x")),
+      ).to.equal(6n);
+      expect(await c.directory.practitionerIdOf(c.stranger.address)).to.equal(0n);
+      for (const id of [0, 6, 99]) {
+        await expect(c.directory.practitionerAccount(id))
+          .to.be.revertedWithCustomError(c.directory, "DirectoryUnknownPractitionerId")
+          .withArgs(id);
+      }
+    });
+  });
+
+  describe("registerAccountKey", () => {
+    it("any account registers its own key (a guardian receiving key shares); versions go up; zero refused", async () => {
+      const c = await networkHelpers.loadFixture(directoryFixture);
+      expect(await c.directory.getAccountKey(c.guardian.address)).to.deep.equal([ZeroHash, 0n]);
+      await expect(c.directory.connect(c.guardian).registerAccountKey(fakeKey("g1")))
+        .to.emit(c.directory, "AccountKeyRegistered")
+        .withArgs(c.guardian.address, fakeKey("g1"), 1);
+      await expect(c.directory.connect(c.guardian).registerAccountKey(fakeKey("g2")))
+        .to.emit(c.directory, "AccountKeyRegistered")
+        .withArgs(c.guardian.address, fakeKey("g2"), 2);
+      expect(await c.directory.getAccountKey(c.guardian.address)).to.deep.equal([fakeKey("g2"), 2n]);
+      expect(await c.directory.getAccountKey(c.stranger.address)).to.deep.equal([ZeroHash, 0n]);
+      await expect(c.directory.connect(c.stranger).registerAccountKey(ZeroHash))
+        .to.be.revertedWithCustomError(c.directory, "DirectoryInvalidEncryptionKey")
+        .withArgs(ZeroHash);
+    });
+  });
+
+  describe("guardian appointments", () => {
+    it("every setGuardian (appoint, change, renew, remove) moves the guardian's appointment on", async () => {
+      const c = await networkHelpers.loadFixture(directoryFixture);
+      const d = c.directory.connect(c.patient);
+      expect((await c.directory.getGuardian(c.subject, c.guardian.address)).appointment).to.equal(1n);
+      await (await d.setGuardian(c.subject, c.guardian.address, Power.RECOVER, 0)).wait();
+      await (await d.setGuardian(c.subject, c.guardian.address, Power.RECOVER, 0)).wait();
+      await (await d.setGuardian(c.subject, c.guardian.address, 0, 0)).wait();
+      expect(await c.directory.getGuardian(c.subject, c.guardian.address)).to.deep.equal([0n, 0n, 4n]);
+    });
+
+    it("an approval is void once the guardian's appointment changes (renewal with the same powers included)", async () => {
+      const c = await networkHelpers.loadFixture(directoryFixture);
+      await enableRecovery(c);
+      await approve(c, [c.guardian, c.g2], c.newController.address);
+      expect(await c.directory.recoveryApproved(c.subject, c.g2.address, c.newController.address)).to.equal(true);
+      await (await c.directory.connect(c.patient).setGuardian(c.subject, c.g2.address, Power.RECOVER, 0)).wait();
+      expect(await c.directory.recoveryApproved(c.subject, c.g2.address, c.newController.address)).to.equal(false);
+      const approvers = ascending(c.guardian.address, c.g2.address);
+      await expect(c.directory.executeRecovery(c.subject, c.newController.address, approvers))
+        .to.be.revertedWithCustomError(c.directory, "DirectoryRecoveryNotApproved")
+        .withArgs(c.subject, c.g2.address, c.newController.address);
+      // A fresh approval under the new appointment counts.
+      await expect(c.directory.connect(c.g2).approveRecovery(c.subject, c.newController.address))
+        .to.emit(c.directory, "RecoveryApproved")
+        .withArgs(c.subject, c.g2.address, c.newController.address, 1, 2);
+      await expect(c.directory.executeRecovery(c.subject, c.newController.address, approvers)).to.emit(
+        c.directory,
+        "ControllerChanged",
+      );
+    });
+
+    it("recoveryApproved is false for unknown subjects, non-guardians, expired guardians and other proposals", async () => {
+      const c = await networkHelpers.loadFixture(directoryFixture);
+      await enableRecovery(c);
+      await approve(c, [c.guardian], c.newController.address);
+      expect(await c.directory.recoveryApproved(randomId(), c.guardian.address, c.newController.address)).to.equal(false);
+      expect(await c.directory.recoveryApproved(c.subject, c.stranger.address, c.newController.address)).to.equal(false);
+      expect(await c.directory.recoveryApproved(c.subject, c.guardian.address, c.extra.address)).to.equal(false);
+      expect(await c.directory.recoveryApproved(c.subject, c.g3.address, c.newController.address)).to.equal(false);
     });
   });
 });
