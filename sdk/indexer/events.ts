@@ -17,10 +17,10 @@
 import type { EventFragment, Interface, Result } from "ethers";
 
 import {
-  IConsentRegistry__factory,
-  IKeyholderRegistry__factory,
-  IParticipantDirectory__factory,
-  IRecordRegistry__factory,
+  ConsentRegistry__factory,
+  KeyholderRegistry__factory,
+  ParticipantDirectory__factory,
+  RecordRegistry__factory,
 } from "../../types/typechain/index.js";
 import type { AddressBook } from "../chain/addressBook.js";
 import { InvalidInputError } from "../errors.js";
@@ -58,19 +58,27 @@ export interface Deployment {
  * ```
  */
 export function deploymentFromAddressBook(book: AddressBook): Deployment {
-  const c = book.contracts as AddressBook["contracts"] & { KeyholderRegistry?: { address: string; blockNumber: number } };
-  const entries = [c.ParticipantDirectory, c.ConsentRegistry, c.RecordRegistry, c.KeyholderRegistry].filter(
-    (e): e is { address: string; blockNumber: number } => e !== undefined,
-  );
+  const c = book.contracts as Partial<Record<string, { address: string; blockNumber: number }>>;
+  const entry = (name: string): { address: string; blockNumber: number } | undefined => c[name];
+  const required = (name: string): { address: string; blockNumber: number } => {
+    const e = entry(name);
+    if (e === undefined) throw new InvalidInputError(`The address book has no ${name}`);
+    return e;
+  };
+  const directory = required("ParticipantDirectory");
+  const consents = required("ConsentRegistry");
+  const records = required("RecordRegistry");
+  const keyholders = entry("KeyholderRegistry");
+  const all = [directory, consents, records, ...(keyholders === undefined ? [] : [keyholders])];
   return {
     chainId: book.chainId,
     addresses: {
-      directory: c.ParticipantDirectory.address,
-      consents: c.ConsentRegistry.address,
-      records: c.RecordRegistry.address,
-      ...(c.KeyholderRegistry === undefined ? {} : { keyholders: c.KeyholderRegistry.address }),
+      directory: directory.address,
+      consents: consents.address,
+      records: records.address,
+      ...(keyholders === undefined ? {} : { keyholders: keyholders.address }),
     },
-    startBlock: Math.min(...entries.map((e) => e.blockNumber)),
+    startBlock: Math.min(...all.map((e) => e.blockNumber)),
   };
 }
 
@@ -100,10 +108,10 @@ export interface DecodedEvent {
 }
 
 const FACTORIES: readonly [ContractKey, { createInterface(): Interface }][] = [
-  ["directory", IParticipantDirectory__factory],
-  ["consents", IConsentRegistry__factory],
-  ["records", IRecordRegistry__factory],
-  ["keyholders", IKeyholderRegistry__factory],
+  ["directory", ParticipantDirectory__factory],
+  ["consents", ConsentRegistry__factory],
+  ["records", RecordRegistry__factory],
+  ["keyholders", KeyholderRegistry__factory],
 ];
 
 interface Source {
@@ -113,8 +121,9 @@ interface Source {
 }
 
 /**
- * Decodes logs of one deployment with the contracts' TypeChain interfaces. Events the interfaces
- * do not declare (OpenZeppelin's RoleGranted, EIP712DomainChanged) decode to `undefined`.
+ * Decodes logs of one deployment with the contracts' TypeChain ABIs (their own events and the
+ * inherited ones: OpenZeppelin's RoleGranted, EIP712DomainChanged …). A log with a topic no ABI
+ * declares decodes to `undefined`.
  *
  * @example
  * ```ts
