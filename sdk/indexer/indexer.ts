@@ -361,7 +361,7 @@ export class Indexer {
       report.differenceCount++;
       if (report.differences.length < max) report.differences.push(d);
     };
-    const reader = new ChainReader(this.reader.rpc, this.#readerOptions);
+    const reader = this.reader;
     const orgs = new Map<string, number>();
     let events = 0;
     if (cursor >= fromBlock) {
