@@ -13,3 +13,4 @@ export * from "./fhir-audit.js";
 export * from "./fhir-consent.js";
 export * from "./integrity.js";
 export * from "./collect.js";
+export { UnsupportedFhirElementError } from "../indexer/errors.js";

@@ -272,6 +272,7 @@ Examples:
         const started = Date.now();
         try {
           const result = await indexer.sync({ toBlock: intOption("to-block", opts.toBlock), onProgress: syncProgress(bar) });
+          if (result.events >= 10_000) await indexer.optimize();
           bar.done();
           const seconds = (Date.now() - started) / 1000;
           const summary = { ...result, seconds, eventsPerSec: Math.round(result.events / Math.max(seconds, 1e-3)) };

@@ -14,7 +14,7 @@
  * if (event !== undefined) console.log(projectEvent(event, timestamp, orgOf));
  * ```
  */
-import type { EventFragment, Interface, Result } from "ethers";
+import type { EventFragment, Interface, ParamType } from "ethers";
 
 import {
   ConsentRegistry__factory,
@@ -94,12 +94,18 @@ export interface RawLog {
   removed?: boolean;
 }
 
+/**
+ * Decoded event arguments in ABI order: integers as bigint, addresses and fixed bytes as 0x-hex
+ * (their case is not significant), booleans, strings, static tuples as arrays.
+ */
+export type DecodedArgs = readonly unknown[];
+
 /** A decoded MedLedger event. */
 export interface DecodedEvent {
   contract: ContractKey;
   name: string;
   fragment: EventFragment;
-  args: Result;
+  args: DecodedArgs;
   pos: number;
   blockNumber: number;
   logIndex: number;
@@ -117,7 +123,68 @@ const FACTORIES: readonly [ContractKey, { createInterface(): Interface }][] = [
 interface Source {
   contract: ContractKey;
   iface: Interface;
-  byTopic: Map<string, EventFragment>;
+  byTopic: Map<string, { fragment: EventFragment; fast: FastDecoder | undefined }>;
+}
+
+type FastDecoder = (topics: readonly string[], data: string) => unknown[] | undefined;
+type WordReader = (word: string) => unknown;
+
+/** Reads one 32-byte ABI word (64 hex digits) of a static elementary type, per the ABI's type. */
+function wordReader(param: ParamType): WordReader | undefined {
+  const type = param.type;
+  if (type === "address") return (w) => `0x${w.slice(24)}`;
+  if (type === "bool") return (w) => w.charCodeAt(63) === 49; // "1"
+  let m = /^uint(\d+)$/.exec(type);
+  if (m !== null) return (w) => BigInt(`0x${w}`);
+  m = /^int(\d+)$/.exec(type);
+  if (m !== null) {
+    const bits = Number(m[1]);
+    return (w) => BigInt.asIntN(bits, BigInt(`0x${w}`));
+  }
+  m = /^bytes(\d+)$/.exec(type);
+  if (m !== null) {
+    const size = Number(m[1]) * 2;
+    return (w) => `0x${w.slice(0, size)}`;
+  }
+  return undefined;
+}
+
+/**
+ * A decoder specialised from an event's ABI fragment when every argument is static (elementary
+ * types and tuples of them): it reads words straight from the hex, an order of magnitude faster
+ * than the generic ABI decoder. Undefined for events with dynamic arguments (strings), which go
+ * through ethers' `decodeEventLog`. A test checks both decoders agree on every event.
+ */
+function compileFastDecoder(fragment: EventFragment): FastDecoder | undefined {
+  const steps: ((topics: readonly string[], data: string) => unknown)[] = [];
+  let topic = 1;
+  let words = 0;
+  const wordAt = (data: string, i: number): string => data.slice(2 + 64 * i, 66 + 64 * i);
+  for (const input of fragment.inputs) {
+    if (input.indexed) {
+      const read = wordReader(input);
+      if (read === undefined) return undefined;
+      const t = topic++;
+      steps.push((topics) => read(topics[t]!.slice(2)));
+    } else if (input.baseType === "tuple") {
+      const readers = (input.components ?? []).map(wordReader);
+      if (input.components === null || readers.some((r) => r === undefined)) return undefined;
+      const start = words;
+      words += readers.length;
+      steps.push((_, data) => readers.map((read, j) => read!(wordAt(data, start + j))));
+    } else {
+      const read = wordReader(input);
+      if (read === undefined) return undefined;
+      const w = words++;
+      steps.push((_, data) => read(wordAt(data, w)));
+    }
+  }
+  const dataLength = 2 + 64 * words;
+  const topicCount = topic;
+  return (topics, data) => {
+    if (data.length !== dataLength || topics.length !== topicCount) return undefined;
+    return steps.map((step) => step(topics, data));
+  };
 }
 
 /**
@@ -136,7 +203,14 @@ export class LogDecoder {
   readonly #byAddress = new Map<string, Source>();
   readonly #byContract = new Map<ContractKey, Source & { address: string }>();
 
-  constructor(addresses: DeploymentAddresses) {
+  readonly #fast: boolean;
+
+  /**
+   * @param addresses the deployment's contracts
+   * @param opts `fast: false` decodes every event with ethers' generic decoder (for cross-checks)
+   */
+  constructor(addresses: DeploymentAddresses, opts: { fast?: boolean } = {}) {
+    this.#fast = opts.fast ?? true;
     for (const [contract, factory] of FACTORIES) {
       const address = addresses[contract];
       if (address === undefined) continue;
@@ -145,8 +219,8 @@ export class LogDecoder {
       }
       const iface = factory.createInterface();
       // Topic → fragment, computed once from the ABI (ethers' getEvent hashes every fragment per call).
-      const byTopic = new Map<string, EventFragment>();
-      iface.forEachEvent((fragment) => byTopic.set(fragment.topicHash, fragment));
+      const byTopic: Source["byTopic"] = new Map();
+      iface.forEachEvent((fragment) => byTopic.set(fragment.topicHash, { fragment, fast: compileFastDecoder(fragment) }));
       const source = { contract, iface, byTopic };
       this.#byAddress.set(address.toLowerCase(), source);
       this.#byContract.set(contract, { ...source, address: address.toLowerCase() });
@@ -179,11 +253,12 @@ export class LogDecoder {
     const source = this.#byAddress.get(log.address.toLowerCase());
     const topic = log.topics[0];
     if (source === undefined || topic === undefined) return undefined;
-    const fragment = source.byTopic.get(topic);
-    if (fragment === undefined) return undefined;
-    let args: Result;
+    const known = source.byTopic.get(topic);
+    if (known === undefined) return undefined;
+    const { fragment, fast } = known;
+    let args: DecodedArgs | undefined = this.#fast ? fast?.(log.topics, log.data) : undefined;
     try {
-      args = source.iface.decodeEventLog(fragment, log.data, log.topics);
+      args ??= source.iface.decodeEventLog(fragment, log.data, log.topics);
     } catch (cause) {
       throw new IndexerError("UNDECODABLE_LOG", `Cannot decode ${fragment.name} at ${log.transactionHash}`, {
         cause,
@@ -264,7 +339,7 @@ export function projectEvent(e: DecodedEvent, time: number, orgOf: OrgLookup): P
         values: [e.pos, tx, b(a[0]), b(a[1]), b(a[2]), orgOf(a[2] as string), n(a[3]), n(a[4]), b(a[5]), time],
       };
     case "ConsentGranted": {
-      const t = a[3] as Result;
+      const t = a[3] as DecodedArgs;
       return {
         table: "consents",
         values: [
@@ -415,7 +490,7 @@ export function canonicalArgs(e: DecodedEvent): string {
     const v: unknown = e.args[i];
     if (input.baseType === "tuple" && input.components !== null) {
       const tuple: Record<string, unknown> = {};
-      input.components.forEach((c, j) => (tuple[c.name] = jsonValue((v as Result)[j])));
+      input.components.forEach((c, j) => (tuple[c.name] = jsonValue((v as DecodedArgs)[j])));
       out[input.name] = tuple;
     } else {
       out[input.name] = jsonValue(v);

@@ -418,6 +418,14 @@ export class Indexer {
     }
   }
 
+  /**
+   * Refreshes the query planner's statistics (SQLite `ANALYZE`, PostgreSQL `ANALYZE`): worth it
+   * after a large catch-up, so that filters pick the right index.
+   */
+  async optimize(): Promise<void> {
+    await this.store.exec(this.store.dialect === "sqlite" ? "ANALYZE; PRAGMA optimize" : "ANALYZE");
+  }
+
   /** Closes the store. */
   async close(): Promise<void> {
     await this.store.close();

@@ -55,6 +55,10 @@ export async function openSqliteStore(opts: SqliteStoreOptions): Promise<SqlStor
   return new SqliteStore(db, opts.path);
 }
 
+const ROWS_PER_STATEMENT = 64;
+/** SQLite's default limit on bound parameters per statement. */
+const MAX_PARAMS = 32_766;
+
 class SqliteStore implements SqlStore {
   readonly dialect = "sqlite" as const;
   readonly description: string;
@@ -90,11 +94,20 @@ class SqliteStore implements SqlStore {
   }
 
   async insertMany(table: string, columns: readonly string[], rows: readonly (readonly SqlValue[])[]): Promise<void> {
-    if (rows.length === 0) return;
-    const statement = this.#prepare(
-      `INSERT INTO ${table} (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`,
-    );
-    for (const row of rows) statement.run(...row);
+    // Multi-row VALUES statements: one native call per ROWS_PER_STATEMENT rows, not per row.
+    const tuple = `(${columns.map(() => "?").join(", ")})`;
+    const insert = (n: number): StatementSync =>
+      this.#prepare(`INSERT INTO ${table} (${columns.join(", ")}) VALUES ${Array.from({ length: n }, () => tuple).join(", ")}`);
+    const perStatement = Math.max(1, Math.min(ROWS_PER_STATEMENT, Math.floor(MAX_PARAMS / columns.length)));
+    let i = 0;
+    if (rows.length >= perStatement) {
+      const statement = insert(perStatement);
+      for (; i + perStatement <= rows.length; i += perStatement) statement.run(...rows.slice(i, i + perStatement).flat());
+    }
+    if (i < rows.length) {
+      const statement = insert(1);
+      for (; i < rows.length; i++) statement.run(...rows[i]!);
+    }
   }
 
   async transaction<T>(fn: (tx: SqlStore) => Promise<T>): Promise<T> {

@@ -10,8 +10,8 @@ import { buildIntegrityReport } from "../../../sdk/exports/index.js";
 import { ChainSource, IndexSource, Indexer, openSqliteStore } from "../../../sdk/indexer/index.js";
 import { memory } from "../../../sdk/storage/memory.js";
 import type { BlobStore } from "../../../sdk/storage/types.js";
-import { deployLedger, startTestAnvil } from "../indexer/helpers/chain.js";
-import type { TestNode } from "../indexer/helpers/chain.js";
+import { deployLedger, startTestAnvil } from "../../../fixtures/anvil-ledger.js";
+import type { TestNode } from "../../../fixtures/anvil-ledger.js";
 import { buildWorld, runScenario } from "../indexer/helpers/scenario.js";
 import type { World } from "../indexer/helpers/scenario.js";
 

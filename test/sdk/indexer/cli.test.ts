@@ -16,8 +16,8 @@ import { parseCsv } from "../../../sdk/exports/index.js";
 import { IndexSource, openSqliteStore, registerAuditCommands, registerIndexCommands } from "../../../sdk/indexer/index.js";
 import type { AccessEntry, CliIo, Page } from "../../../sdk/indexer/index.js";
 import { filesystem } from "../../../sdk/storage/filesystem.js";
-import { deployLedger, startTestAnvil } from "./helpers/chain.js";
-import type { TestNode } from "./helpers/chain.js";
+import { deployLedger, startTestAnvil } from "../../../fixtures/anvil-ledger.js";
+import type { TestNode } from "../../../fixtures/anvil-ledger.js";
 import { READ, TREAT, buildWorld, fresh, runScenario } from "./helpers/scenario.js";
 import type { World } from "./helpers/scenario.js";
 

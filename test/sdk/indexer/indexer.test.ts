@@ -5,10 +5,20 @@
  */
 import { expect } from "chai";
 
-import { ChainSource, IndexSource, Indexer, openSqliteStore } from "../../../sdk/indexer/index.js";
+import {
+  ChainReader,
+  ChainSource,
+  IndexSource,
+  Indexer,
+  LogDecoder,
+  canonicalArgs,
+  httpRpc,
+  openSqliteStore,
+  projectEvent,
+} from "../../../sdk/indexer/index.js";
 import type { SqlStore } from "../../../sdk/indexer/index.js";
-import { deployLedger, startTestAnvil } from "./helpers/chain.js";
-import type { TestNode } from "./helpers/chain.js";
+import { deployLedger, startTestAnvil } from "../../../fixtures/anvil-ledger.js";
+import type { TestNode } from "../../../fixtures/anvil-ledger.js";
 import { runBattery } from "./helpers/battery.js";
 import { buildWorld, runScenario } from "./helpers/scenario.js";
 import type { ScenarioStats, World } from "./helpers/scenario.js";
@@ -55,6 +65,26 @@ describe("indexer: a random scenario, indexed and queried from the index and fro
       .filter(([k]) => k.startsWith("accesses subject") && k.endsWith("asc"))
       .reduce((n, [, v]) => n + (v as unknown[]).length, 0);
     expect(accesses).to.be.greaterThan(200);
+  });
+
+  it("the ABI-specialised decoder and ethers' decodeEventLog agree on every log", async () => {
+    const { deployment } = world.ledger;
+    const fast = new LogDecoder(deployment.addresses);
+    const generic = new LogDecoder(deployment.addresses, { fast: false });
+    const logs = await new ChainReader(httpRpc(node.url)).getLogs({ address: fast.addresses }, deployment.startBlock, head);
+    const names = new Set<string>();
+    for (const log of logs) {
+      const a = fast.decode(log);
+      const b = generic.decode(log);
+      expect(a === undefined).to.equal(b === undefined);
+      if (a === undefined || b === undefined) continue;
+      names.add(a.name);
+      expect(canonicalArgs(a), a.name).to.equal(canonicalArgs(b));
+      expect(projectEvent(a, 1, () => 7), a.name).to.deep.equal(projectEvent(b, 1, () => 7));
+    }
+    for (const name of ["RecordAccessed", "ConsentGranted", "ConsentRevoked", "RecordProven", "BreakGlassDeclared", "PatientRegistered"]) {
+      expect(names.has(name), name).to.equal(true);
+    }
   });
 
   const stores: [string, () => Promise<SqlStore | undefined>][] = [

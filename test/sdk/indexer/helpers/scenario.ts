@@ -12,7 +12,7 @@ import { hexlify, keccak256, sha256, toUtf8Bytes } from "ethers";
 import type { JsonRpcSigner } from "ethers";
 
 import type { BlobStore } from "../../../../sdk/storage/types.js";
-import type { Ledger, TestNode } from "./chain.js";
+import type { Ledger, TestNode } from "../../../../fixtures/anvil-ledger.js";
 
 export const Role = { CLINICIAN: 1, EMERGENCY_RESPONDER: 2, PAYER: 8, AUDITOR: 16, PRIVACY_OFFICER: 32 } as const;
 export const READ = 1;
