@@ -22,13 +22,7 @@ import { join } from "node:path";
 import { HDNodeWallet, Mnemonic, keccak256, toUtf8Bytes } from "ethers";
 import pg from "pg";
 
-import {
-  ChainSource,
-  IndexSource,
-  Indexer,
-  openPostgresStore,
-  openSqliteStore,
-} from "../sdk/indexer/index.js";
+import { ChainSource, IndexSource, Indexer, openPostgresStore, openSqliteStore } from "../sdk/indexer/index.js";
 import type { AuditSource, SqlStore } from "../sdk/indexer/index.js";
 import { deployLedger, startTestAnvil } from "../fixtures/anvil-ledger.js";
 
@@ -66,8 +60,16 @@ async function main(): Promise<void> {
     const rawBatch: string[] = [];
     const flush = async (): Promise<void> => {
       if (rawBatch.length === 0) return;
-      const body = rawBatch.splice(0).map((raw, i) => ({ jsonrpc: "2.0", id: i, method: "eth_sendRawTransaction", params: [raw] }));
-      const res = (await (await fetch(node.url, { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json" } })).json()) as { error?: { message: string } }[];
+      const body = rawBatch
+        .splice(0)
+        .map((raw, i) => ({ jsonrpc: "2.0", id: i, method: "eth_sendRawTransaction", params: [raw] }));
+      const res = (await (
+        await fetch(node.url, {
+          method: "POST",
+          body: JSON.stringify(body),
+          headers: { "content-type": "application/json" },
+        })
+      ).json()) as { error?: { message: string } }[];
       const failed = res.find((r) => r.error !== undefined);
       if (failed !== undefined) throw new Error(`a transaction was refused: ${failed.error!.message}`);
     };
@@ -75,7 +77,17 @@ async function main(): Promise<void> {
     const call = async (from: HDNodeWallet, to: string, data: string): Promise<void> => {
       const nonce = nonces.get(from.address) ?? (await node.provider.getTransactionCount(from.address));
       nonces.set(from.address, nonce + 1);
-      rawBatch.push(await from.signTransaction({ to, data, nonce, gasLimit: 15_000_000, gasPrice: 0, chainId: node.chainId, type: 0 }));
+      rawBatch.push(
+        await from.signTransaction({
+          to,
+          data,
+          nonce,
+          gasLimit: 15_000_000,
+          gasPrice: 0,
+          chainId: node.chainId,
+          type: 0,
+        }),
+      );
       if (rawBatch.length >= 50) await flush();
     };
     const addresses = ledger.deployment.addresses;
@@ -83,7 +95,8 @@ async function main(): Promise<void> {
     const settle = async (): Promise<void> => {
       await flush();
       for (const [address, next] of nonces) {
-        while ((await node.provider.getTransactionCount(address, "latest")) < next) await new Promise((r) => setTimeout(r, 20));
+        while ((await node.provider.getTransactionCount(address, "latest")) < next)
+          await new Promise((r) => setTimeout(r, 20));
       }
     };
 
@@ -91,7 +104,11 @@ async function main(): Promise<void> {
     const governance = wallet(0);
     const admins = Array.from({ length: ORGS }, (_, i) => wallet(1 + i));
     for (const [i, admin] of admins.entries()) {
-      await call(governance, addresses.directory, directory.interface.encodeFunctionData("admitOrganization", [1, admin.address, key(`org${i}`)]));
+      await call(
+        governance,
+        addresses.directory,
+        directory.interface.encodeFunctionData("admitOrganization", [1, admin.address, key(`org${i}`)]),
+      );
     }
     await settle();
     const now = (await node.provider.getBlock("latest"))!.timestamp;
@@ -100,7 +117,17 @@ async function main(): Promise<void> {
       for (let d = 0; d < DOCTORS_PER_ORG; d++) {
         const doctor = HDNodeWallet.fromMnemonic(mnemonic, `m/44'/60'/1'/${o}/${d}`);
         doctors.push(doctor);
-        await call(admins[o]!, addresses.directory, directory.interface.encodeFunctionData("enrollPractitioner", [o + 1, doctor.address, 1, now + 10 * 365 * 86400, key(`d${o}/${d}`)]));
+        await call(
+          admins[o]!,
+          addresses.directory,
+          directory.interface.encodeFunctionData("enrollPractitioner", [
+            o + 1,
+            doctor.address,
+            1,
+            now + 10 * 365 * 86400,
+            key(`d${o}/${d}`),
+          ]),
+        );
       }
     }
     await settle();
@@ -109,7 +136,11 @@ async function main(): Promise<void> {
     for (let p = 0; p < PATIENTS; p++) {
       const w = HDNodeWallet.fromMnemonic(mnemonic, `m/44'/60'/2'/0/${p}`);
       const salt = key(`salt${p}`);
-      await call(w, addresses.directory, directory.interface.encodeFunctionData("registerPatient", [salt, w.address, key(`p${p}`)]));
+      await call(
+        w,
+        addresses.directory,
+        directory.interface.encodeFunctionData("registerPatient", [salt, w.address, key(`p${p}`)]),
+      );
       const subject = await directory.subjectIdFor(w.address, salt);
       patients.push({ wallet: w, subject, records: [], doctors: [] });
     }
@@ -118,19 +149,49 @@ async function main(): Promise<void> {
       for (let r = 0; r < RECORDS_PER_PATIENT; r++) {
         const id = key(`record${p}/${r}`);
         patient.records.push(id);
-        await call(patient.wallet, addresses.records, records.interface.encodeFunctionData("anchorRecord", [patient.subject, id, CATEGORY, key(`digest${p}/${r}`), key(`label${p}/${r}`), ZERO, `sha256:${p}-${r}`, ZERO]));
+        await call(
+          patient.wallet,
+          addresses.records,
+          records.interface.encodeFunctionData("anchorRecord", [
+            patient.subject,
+            id,
+            CATEGORY,
+            key(`digest${p}/${r}`),
+            key(`label${p}/${r}`),
+            ZERO,
+            `sha256:${p}-${r}`,
+            ZERO,
+          ]),
+        );
       }
       for (let c = 0; c < CONSENTS_PER_PATIENT; c++) {
         const d = (p * 7 + c * 11) % doctors.length;
         patient.doctors.push(d);
-        const terms = { effect: 0, granteeKind: 0, granteeAccount: doctors[d]!.address, granteeOrg: 0, granteeRoles: 0, categories: 1 << CATEGORY, purposes: 1 << TREAT, actions: 1, validFrom: 0, validUntil: 0, sealedTerms: key(`sealed${p}/${c}`) };
-        await call(patient.wallet, addresses.consents, consents.interface.encodeFunctionData("grant", [patient.subject, terms]));
+        const terms = {
+          effect: 0,
+          granteeKind: 0,
+          granteeAccount: doctors[d]!.address,
+          granteeOrg: 0,
+          granteeRoles: 0,
+          categories: 1 << CATEGORY,
+          purposes: 1 << TREAT,
+          actions: 1,
+          validFrom: 0,
+          validUntil: 0,
+          sealedTerms: key(`sealed${p}/${c}`),
+        };
+        await call(
+          patient.wallet,
+          addresses.consents,
+          consents.interface.encodeFunctionData("grant", [patient.subject, terms]),
+        );
       }
     }
     await settle();
     const consentIds = new Map<string, string>();
     for (const [p, patient] of patients.entries()) {
-      for (let c = 0; c < CONSENTS_PER_PATIENT; c++) consentIds.set(`${p}/${c}`, await consents.consentIdAt(patient.subject, c + 1));
+      for (let c = 0; c < CONSENTS_PER_PATIENT; c++)
+        consentIds.set(`${p}/${c}`, await consents.consentIdAt(patient.subject, c + 1));
     }
     const startBlock = ledger.deployment.startBlock;
 
@@ -143,7 +204,16 @@ async function main(): Promise<void> {
       const c = i % CONSENTS_PER_PATIENT;
       const doctor = doctors[patient.doctors[c]!]!;
       const ids = Array.from({ length: BATCH }, (_, k) => patient.records[k % RECORDS_PER_PATIENT]!);
-      await call(doctor, addresses.records, records.interface.encodeFunctionData("accessBatch", [patient.subject, ids, TREAT, consentIds.get(`${p}/${c}`)!]));
+      await call(
+        doctor,
+        addresses.records,
+        records.interface.encodeFunctionData("accessBatch", [
+          patient.subject,
+          ids,
+          TREAT,
+          consentIds.get(`${p}/${c}`)!,
+        ]),
+      );
       if (i % 500 === 0) log(`  ${i}/${txs} transactions`);
     }
     await settle();
@@ -166,14 +236,17 @@ async function main(): Promise<void> {
     await indexer.optimize();
     await sqlite.exec("PRAGMA wal_checkpoint(TRUNCATE)");
     const [{ n: accessEvents } = { n: 0 }] = await sqlite.all<{ n: number }>("SELECT count(*) AS n FROM accesses");
-    log(`indexed ${result.events.toLocaleString("en")} events in ${indexSeconds.toFixed(1)} s (${Math.round(result.events / indexSeconds).toLocaleString("en")}/s)`);
+    log(
+      `indexed ${result.events.toLocaleString("en")} events in ${indexSeconds.toFixed(1)} s (${Math.round(result.events / indexSeconds).toLocaleString("en")}/s)`,
+    );
 
     const subjects = patients.map((p) => p.subject);
     const accessors = doctors.map((d) => d.address);
     const timeQueries = async (source: AuditSource, rounds: number): Promise<number[]> => {
       const times: number[] = [];
       for (let i = 0; i < rounds; i++) {
-        const q = i % 2 === 0 ? { subject: subjects[i % subjects.length]! } : { accessor: accessors[i % accessors.length]! };
+        const q =
+          i % 2 === 0 ? { subject: subjects[i % subjects.length]! } : { accessor: accessors[i % accessors.length]! };
         let start = performance.now();
         const first = await source.accesses({ ...q, order: "desc", limit: 50 });
         times.push(performance.now() - start);
@@ -187,7 +260,9 @@ async function main(): Promise<void> {
     };
     await timeQueries(new IndexSource(sqlite), 50); // warm-up
     const sqliteTimes = await timeQueries(new IndexSource(sqlite), 1000);
-    log(`SQLite queries: p50 ${percentile(sqliteTimes, 50).toFixed(2)} ms, p95 ${percentile(sqliteTimes, 95).toFixed(2)} ms`);
+    log(
+      `SQLite queries: p50 ${percentile(sqliteTimes, 50).toFixed(2)} ms, p95 ${percentile(sqliteTimes, 95).toFixed(2)} ms`,
+    );
     const indexSizeMiB = (await sqlite.sizeBytes()) / 2 ** 20;
 
     // ── the same patient query by paged eth_getLogs (no index) ──
@@ -231,7 +306,9 @@ async function main(): Promise<void> {
       await pgIndexer.close();
       pgStore = undefined;
     } catch (err) {
-      postgres = { skipped: `PostgreSQL unavailable at ${PG_URL} (${(err as Error).message}); start one with bash scripts/ci/postgres.sh` };
+      postgres = {
+        skipped: `PostgreSQL unavailable at ${PG_URL} (${(err as Error).message}); start one with bash scripts/ci/postgres.sh`,
+      };
       log(postgres.skipped);
     } finally {
       await pgStore?.close();
@@ -242,7 +319,10 @@ async function main(): Promise<void> {
     const report = {
       generatedAt: new Date().toISOString(),
       node: "anvil (automine) over JSON-RPC on 127.0.0.1",
-      machine: { cpus: (await import("node:os")).cpus().length, note: "shared machine; other work may run concurrently" },
+      machine: {
+        cpus: (await import("node:os")).cpus().length,
+        note: "shared machine; other work may run concurrently",
+      },
       indexedEvents: result.events,
       accessEvents,
       blocks: head - startBlock + 1,
@@ -251,7 +331,8 @@ async function main(): Promise<void> {
       peakRssDuringIndexMiB: Number(peakRssDuringIndexMiB.toFixed(0)),
       auditQueryP50Ms: Number(percentile(sqliteTimes, 50).toFixed(3)),
       auditQueryP95Ms: Number(percentile(sqliteTimes, 95).toFixed(3)),
-      auditQueries: "a patient's access timeline and an accessor's history, newest 50 and the next page, random subjects and accessors",
+      auditQueries:
+        "a patient's access timeline and an accessor's history, newest 50 and the next page, random subjects and accessors",
       auditQueryP95MsPostgres: "skipped" in postgres ? null : Number(postgres.p95.toFixed(3)),
       auditQueryP50MsPostgres: "skipped" in postgres ? null : Number(postgres.p50.toFixed(3)),
       indexEventsPerSecPostgres: "skipped" in postgres ? null : postgres.eventsPerSec,

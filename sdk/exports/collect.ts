@@ -157,13 +157,17 @@ export async function exportQuery(opts: ExportOptions): Promise<number> {
     return source.reviews(merged);
   });
   if (format === "fhir" && kind !== "accesses" && kind !== "consents") {
-    throw new InvalidInputError(`No FHIR export for ${kind}`, { details: "FHIR exports: accesses (AuditEvent), consents (Consent)" });
+    throw new InvalidInputError(`No FHIR export for ${kind}`, {
+      details: "FHIR exports: accesses (AuditEvent), consents (Consent)",
+    });
   }
-  if (format === "fhir" && opts.fhir === undefined) throw new InvalidInputError("A FHIR export needs the chain id and registry");
+  if (format === "fhir" && opts.fhir === undefined)
+    throw new InvalidInputError("A FHIR export needs the chain id and registry");
   let count = 0;
   if (format === "csv") write(`${CSV_COLUMNS[kind].map(csvCell).join(",")}\r\n`);
   if (format === "json") write("[");
-  if (format === "fhir") write(`{"resourceType":"Bundle","type":"collection","timestamp":"${new Date().toISOString()}","entry":[`);
+  if (format === "fhir")
+    write(`{"resourceType":"Bundle","type":"collection","timestamp":"${new Date().toISOString()}","entry":[`);
   for await (const item of items) {
     if (format === "csv") {
       const flat = flatten(item);

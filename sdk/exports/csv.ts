@@ -10,6 +10,12 @@
  * ```
  */
 
+function scalar(value: unknown): string {
+  if (typeof value === "string") return value;
+  if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint") return value.toString();
+  return "";
+}
+
 /** Flattens one result into column → cell text. */
 export function flatten(value: unknown, prefix = "", out: Record<string, string> = {}): Record<string, string> {
   if (value === null || value === undefined) {
@@ -19,7 +25,7 @@ export function flatten(value: unknown, prefix = "", out: Record<string, string>
   } else if (typeof value === "object") {
     for (const [k, v] of Object.entries(value)) flatten(v, prefix === "" ? k : `${prefix}.${k}`, out);
   } else {
-    out[prefix] = String(value);
+    out[prefix] = scalar(value);
   }
   return out;
 }

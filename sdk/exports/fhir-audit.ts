@@ -76,7 +76,9 @@ export function accessToAuditEvent(a: AccessEntry, opts: AuditExportOptions): Au
       ? {
           role: [
             {
-              coding: [{ system: "http://terminology.hl7.org/CodeSystem/v3-RoleClass", code: "PAT", display: "patient" }],
+              coding: [
+                { system: "http://terminology.hl7.org/CodeSystem/v3-RoleClass", code: "PAT", display: "patient" },
+              ],
             },
           ],
         }
@@ -137,7 +139,11 @@ export function accessToAuditEvent(a: AccessEntry, opts: AuditExportOptions): Au
       profile: [BALP_READ],
       ...(emergency ? { security: [{ system: ACT_REASON, code: "BTG", display: "break the glass" }] } : {}),
     },
-    type: { system: "http://terminology.hl7.org/CodeSystem/audit-event-type", code: "rest", display: "RESTful Operation" },
+    type: {
+      system: "http://terminology.hl7.org/CodeSystem/audit-event-type",
+      code: "rest",
+      display: "RESTful Operation",
+    },
     subtype: [{ system: "http://hl7.org/fhir/restful-interaction", code: "read", display: "read" }],
     action: "R",
     recorded: a.time,
@@ -150,7 +156,11 @@ export function accessToAuditEvent(a: AccessEntry, opts: AuditExportOptions): Au
         display: "MedLedger RecordRegistry (on-chain access log)",
       },
       type: [
-        { system: "http://terminology.hl7.org/CodeSystem/security-source-type", code: "4", display: "Application Server" },
+        {
+          system: "http://terminology.hl7.org/CodeSystem/security-source-type",
+          code: "4",
+          display: "Application Server",
+        },
       ],
     },
     entity: entities,
@@ -175,5 +185,5 @@ export function accessesToAuditEventBundle(accesses: readonly AccessEntry[], opt
       fullUrl: `${URN.chain}:${opts.chainId}:access:${a.blockNumber}:${a.logIndex}`,
       resource: accessToAuditEvent(a, opts),
     })),
-  } as Bundle;
+  };
 }

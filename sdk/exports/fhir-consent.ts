@@ -173,14 +173,19 @@ function codeIn(element: string, coding: Coding, system: string, table: Readonly
  * ```
  */
 export function consentFromFhir(resource: unknown): ConsentImport {
-  if (typeof resource !== "object" || resource === null || (resource as { resourceType?: unknown }).resourceType !== "Consent") {
-    throw new InvalidInputError("Not a FHIR Consent resource", { details: "resourceType must be \"Consent\"" });
+  if (
+    typeof resource !== "object" ||
+    resource === null ||
+    (resource as { resourceType?: unknown }).resourceType !== "Consent"
+  ) {
+    throw new InvalidInputError("Not a FHIR Consent resource", { details: 'resourceType must be "Consent"' });
   }
   const consent = resource as Consent & Record<string, unknown>;
   for (const key of Object.keys(consent)) {
     if (!SUPPORTED_TOP.has(key)) refuse(`Consent.${key}`, "MedLedger consents have no such element");
   }
-  if (consent.status !== "active") refuse("Consent.status", `only an active consent can be granted (got "${consent.status}")`);
+  if (consent.status !== "active")
+    refuse("Consent.status", `only an active consent can be granted (got "${consent.status}")`);
   for (const [i, ext] of (consent.extension ?? []).entries()) {
     if (ext.url !== SEALED_TERMS_EXTENSION) refuse(`Consent.extension[${i}]`, `unknown extension ${ext.url}`);
   }
@@ -190,19 +195,27 @@ export function consentFromFhir(resource: unknown): ConsentImport {
   let rule: ConsentProvision = base!;
   let path = "Consent.provision";
   if (base!.provision !== undefined) {
-    if (base!.provision.length !== 1) refuse("Consent.provision.provision", "exactly one nested provision can be expressed");
+    if (base!.provision.length !== 1)
+      refuse("Consent.provision.provision", "exactly one nested provision can be expressed");
     for (const key of Object.keys(base!)) {
-      if (key !== "type" && key !== "provision") refuse(`Consent.provision.${key}`, "put the rule in the nested provision");
+      if (key !== "type" && key !== "provision")
+        refuse(`Consent.provision.${key}`, "put the rule in the nested provision");
     }
     rule = base!.provision[0]!;
     path = "Consent.provision.provision[0]";
     if (base!.type !== undefined && base!.type === rule.type) {
-      refuse("Consent.provision.type", "the base provision must be the opposite of the rule (deny all but / permit all but)");
+      refuse(
+        "Consent.provision.type",
+        "the base provision must be the opposite of the rule (deny all but / permit all but)",
+      );
     }
   }
   for (const key of Object.keys(rule)) {
     if (!SUPPORTED_PROVISION.has(key)) {
-      refuse(`${path}.${key}`, key === "securityLabel" ? "sensitive labels are sealed terms, not on-chain terms" : "not expressible on chain");
+      refuse(
+        `${path}.${key}`,
+        key === "securityLabel" ? "sensitive labels are sealed terms, not on-chain terms" : "not expressible on chain",
+      );
     }
   }
   if (rule.provision !== undefined) refuse(`${path}.provision`, "nested rules cannot be expressed");
@@ -218,7 +231,8 @@ export function consentFromFhir(resource: unknown): ConsentImport {
   const id = actor.reference.identifier;
   let grantee: ConsentImport["grantee"];
   if (id?.system === URN.account && /^0x[0-9a-fA-F]{40}$/.test(id.value ?? "")) {
-    if (codings.some((c) => c.system === ROLE_SYSTEM)) refuse(`${path}.actor[0].role`, "roles apply to organizations only");
+    if (codings.some((c) => c.system === ROLE_SYSTEM))
+      refuse(`${path}.actor[0].role`, "roles apply to organizations only");
     grantee = { practitioner: id.value!.toLowerCase() };
   } else if (id?.system === URN.organization && /^\d+$/.test(id.value ?? "")) {
     const roles = codings
@@ -227,7 +241,10 @@ export function consentFromFhir(resource: unknown): ConsentImport {
     if (roles.length === 0) refuse(`${path}.actor[0].role`, "an organization grantee needs at least one role");
     grantee = { organization: Number(id.value), roles };
   } else {
-    return refuse(`${path}.actor[0].reference`, `name the grantee by identifier (${URN.account} or ${URN.organization})`);
+    return refuse(
+      `${path}.actor[0].reference`,
+      `name the grantee by identifier (${URN.account} or ${URN.organization})`,
+    );
   }
   const actions = (rule.action ?? []).map((a, i) => {
     const coding = a.coding?.[0];

@@ -76,7 +76,14 @@ export interface IntegrityOptions {
 
 interface Manifest {
   root: string;
-  records: { recordId: string; category: number; digest: string; labelCommitment: string; pointer: string; proof: string[] }[];
+  records: {
+    recordId: string;
+    category: number;
+    digest: string;
+    labelCommitment: string;
+    pointer: string;
+    proof: string[];
+  }[];
 }
 
 const LEAF = ["bytes32", "bytes32", "uint8", "bytes32", "bytes32"];
@@ -161,7 +168,8 @@ async function checkVersion(
       if (member.digest.toLowerCase() !== v.digest || member.labelCommitment.toLowerCase() !== v.labelCommitment) {
         throw new Error("the manifest's digest or label commitment differs from the proven one");
       }
-      if (!StandardMerkleTree.verify(v.batch.root, LEAF, leaf, member.proof)) throw new Error("the proof does not verify");
+      if (!StandardMerkleTree.verify(v.batch.root, LEAF, leaf, member.proof))
+        throw new Error("the proof does not verify");
       check.batch.proof = "pass";
       envelopePointer = member.pointer;
       check.envelope.pointer = member.pointer;
@@ -188,7 +196,9 @@ async function checkVersion(
     try {
       const state = await opts.registry.getRecord(subject, v.recordId);
       const stored = Array.isArray(state) ? (state[0] as string) : (state as { commitment: string }).commitment;
-      const expected = keccak256(AbiCoder.defaultAbiCoder().encode(["bytes32", "bytes32"], [v.digest, v.labelCommitment]));
+      const expected = keccak256(
+        AbiCoder.defaultAbiCoder().encode(["bytes32", "bytes32"], [v.digest, v.labelCommitment]),
+      );
       check.anchorState.status = stored.toLowerCase() === expected ? "pass" : "fail";
       if (check.anchorState.status === "fail") check.anchorState.problem = `the registry stores ${stored}`;
     } catch (err) {
@@ -196,6 +206,8 @@ async function checkVersion(
     }
   }
   check.ok =
-    check.envelope.status !== "fail" && check.anchorState.status !== "fail" && (check.batch === null || check.batch.proof === "pass");
+    check.envelope.status !== "fail" &&
+    check.anchorState.status !== "fail" &&
+    (check.batch === null || check.batch.proof === "pass");
   return check;
 }

@@ -94,7 +94,10 @@ export class ChainSource implements AuditSource {
 
   constructor(opts: ChainSourceOptions) {
     // Filtered queries return few logs: start wide (a node that refuses is answered by halving).
-    const reader = { ...opts.reader, initialBlockRange: opts.reader?.initialBlockRange ?? opts.reader?.maxBlockRange ?? 10_000 };
+    const reader = {
+      ...opts.reader,
+      initialBlockRange: opts.reader?.initialBlockRange ?? opts.reader?.maxBlockRange ?? 10_000,
+    };
     this.reader = new ChainReader(typeof opts.rpc === "string" ? httpRpc(opts.rpc) : opts.rpc, reader);
     this.decoder = new LogDecoder(opts.deployment.addresses);
     this.deployment = opts.deployment;
@@ -132,7 +135,7 @@ export class ChainSource implements AuditSource {
       }
       return;
     }
-    for (let hi = end; hi >= start; ) {
+    for (let hi = end; hi >= start;) {
       const lo = Math.max(start, hi - this.reader.blockRange + 1);
       const page = await this.reader.page(filter, lo, hi);
       this.reader.adapt(page);
@@ -306,9 +309,11 @@ export class ChainSource implements AuditSource {
     const records: Row[] = [];
     const batches = new Map<string, Row>();
     const erasures = new Map<string, Row>();
-    for (const { event, time } of await this.#all("records", [...RECORD_EVENTS, "BatchAnchored", "RecordErased"], [
-      subject,
-    ])) {
+    for (const { event, time } of await this.#all(
+      "records",
+      [...RECORD_EVENTS, "BatchAnchored", "RecordErased"],
+      [subject],
+    )) {
       const row = rowOf(event, time, () => 0);
       if (event.name === "BatchAnchored") batches.set(hex(row.root!), row);
       else if (event.name === "RecordErased") erasures.set(hex(row.record_id!), row);
@@ -336,12 +341,12 @@ export class ChainSource implements AuditSource {
     const rows = await this.#versionRows(subject);
     const byId = new Map(rows.map((r) => [hex(r.record_id!), r]));
     const ids = new Set<string>([record]);
-    for (let r = byId.get(record); r !== undefined; ) {
+    for (let r = byId.get(record); r !== undefined;) {
       const previous = hex(r.previous!);
       r = byId.get(previous);
       if (r !== undefined) ids.add(previous);
     }
-    for (let r = byId.get(record); r?.superseded_by !== null && r?.superseded_by !== undefined; ) {
+    for (let r = byId.get(record); r?.superseded_by !== null && r?.superseded_by !== undefined;) {
       const next = hex(r.superseded_by);
       ids.add(next);
       r = byId.get(next);

@@ -21,7 +21,8 @@ import { createWriteStream } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
 
-import { Command, Option } from "commander";
+import { Option } from "commander";
+import type { Command } from "commander";
 
 import { readAddressBook } from "../chain/addressBook.js";
 import { InvalidInputError, MedLedgerError } from "../errors.js";
@@ -96,7 +97,8 @@ function common(cmd: Command): CommonOptions {
 
 function intOption(name: string, value: string | undefined, fallback?: number): number | undefined {
   if (value === undefined) return fallback;
-  if (!/^\d+$/.test(value)) throw new InvalidInputError(`--${name} must be a whole number`, { details: `got "${value}"` });
+  if (!/^\d+$/.test(value))
+    throw new InvalidInputError(`--${name} must be a whole number`, { details: `got "${value}"` });
   return Number(value);
 }
 
@@ -110,7 +112,10 @@ function readerOptions(o: CommonOptions): { maxBlockRange?: number } {
 }
 
 /** Opens the index for queries: it must exist, be for this deployment, and be synced. */
-async function openIndexForQueries(o: CommonOptions, deployment: Deployment): Promise<{ store: SqlStore; cursor: number }> {
+async function openIndexForQueries(
+  o: CommonOptions,
+  deployment: Deployment,
+): Promise<{ store: SqlStore; cursor: number }> {
   const store = await openStore(o.index);
   try {
     const rows = await store.all<{ key: string; value: string }>("SELECT key, value FROM meta").catch(() => []);
@@ -124,9 +129,13 @@ async function openIndexForQueries(o: CommonOptions, deployment: Deployment): Pr
     }
     const parsed = JSON.parse(identity) as { schema: number; chainId: number; addresses: string[] };
     if (parsed.schema !== SCHEMA_VERSION || parsed.chainId !== deployment.chainId) {
-      throw new IndexerError("WRONG_DEPLOYMENT", `The index at ${store.description} is for another deployment or version`, {
-        hint: "Point --index at this deployment's index, or rebuild it with `medledger index sync` into a new file.",
-      });
+      throw new IndexerError(
+        "WRONG_DEPLOYMENT",
+        `The index at ${store.description} is for another deployment or version`,
+        {
+          hint: "Point --index at this deployment's index, or rebuild it with `medledger index sync` into a new file.",
+        },
+      );
     }
     return { store, cursor };
   } catch (err) {
@@ -139,16 +148,26 @@ async function openIndexForQueries(o: CommonOptions, deployment: Deployment): Pr
 
 /** Shortens 0x-hex for tables: 0x1234…cdef. */
 function short(value: unknown): string {
-  if (typeof value !== "string") return value === null || value === undefined ? "" : String(value);
+  if (typeof value !== "string") {
+    return typeof value === "number" || typeof value === "boolean" || typeof value === "bigint" ? value.toString() : "";
+  }
   return /^0x[0-9a-f]{40,}$/i.test(value) ? `${value.slice(0, 6)}…${value.slice(-4)}` : value;
 }
 
 /** A plain fixed-width table. */
 export function renderTable(rows: readonly Record<string, unknown>[], columns: readonly [string, string][]): string {
   if (rows.length === 0) return "(none)\n";
-  const cells = rows.map((r) => columns.map(([key]) => short(key.split(".").reduce<unknown>((v, k) => (v as Record<string, unknown> | null)?.[k], r))));
+  const cells = rows.map((r) =>
+    columns.map(([key]) =>
+      short(key.split(".").reduce<unknown>((v, k) => (v as Record<string, unknown> | null)?.[k], r)),
+    ),
+  );
   const widths = columns.map(([, title], i) => Math.max(title.length, ...cells.map((c) => c[i]!.length)));
-  const line = (values: string[]): string => values.map((v, i) => v.padEnd(widths[i]!)).join("  ").trimEnd();
+  const line = (values: string[]): string =>
+    values
+      .map((v, i) => v.padEnd(widths[i]!))
+      .join("  ")
+      .trimEnd();
   return `${[line(columns.map(([, t]) => t)), line(widths.map((w) => "-".repeat(w))), ...cells.map(line)].join("\n")}\n`;
 }
 
@@ -172,7 +191,9 @@ export class ProgressBar {
     const fraction = total <= 0 ? 1 : Math.min(1, Math.max(0, done / total));
     const width = 30;
     const filled = Math.round(fraction * width);
-    this.#io.stderr.write(`\r[${"#".repeat(filled)}${".".repeat(width - filled)}] ${(fraction * 100).toFixed(0).padStart(3)}% ${label}\x1b[K`);
+    this.#io.stderr.write(
+      `\r[${"#".repeat(filled)}${".".repeat(width - filled)}] ${(fraction * 100).toFixed(0).padStart(3)}% ${label}\x1b[K`,
+    );
     this.#shown = true;
   }
 
@@ -184,7 +205,11 @@ export class ProgressBar {
 
 function syncProgress(bar: ProgressBar): (p: SyncProgress) => void {
   return (p) =>
-    bar.update(p.cursor - p.fromBlock + 1, p.targetBlock - p.fromBlock + 1, `block ${p.cursor}/${p.targetBlock} · ${p.events.toLocaleString("en")} events`);
+    bar.update(
+      p.cursor - p.fromBlock + 1,
+      p.targetBlock - p.fromBlock + 1,
+      `block ${p.cursor}/${p.targetBlock} · ${p.events.toLocaleString("en")} events`,
+    );
 }
 
 function printError(io: CliIo, err: unknown): void {
@@ -199,7 +224,10 @@ function printError(io: CliIo, err: unknown): void {
 }
 
 /** Wraps an action: typed errors → message + exit code. */
-function action<A extends unknown[]>(io: CliIo, fn: (...args: A) => Promise<number | void>): (...args: A) => Promise<void> {
+function action<A extends unknown[]>(
+  io: CliIo,
+  fn: (...args: A) => Promise<number | void>,
+): (...args: A) => Promise<void> {
   const setExit = io.setExitCode ?? ((code: number) => (process.exitCode = code));
   return async (...args: A) => {
     try {
@@ -263,7 +291,10 @@ Examples:
     .description("index the chain up to head - confirmations, then exit")
     .option("--confirmations <n>", "blocks a block needs on top before it is indexed", "0")
     .option("--to-block <n>", "stop at this block")
-    .addHelpText("after", "\nExample:\n  $ medledger index sync --rpc http://127.0.0.1:8545 --deployment deployments/localhost.json")
+    .addHelpText(
+      "after",
+      "\nExample:\n  $ medledger index sync --rpc http://127.0.0.1:8545 --deployment deployments/localhost.json",
+    )
     .action(
       action(io, async (opts: { confirmations: string; toBlock?: string }, cmd: Command) => {
         const o = common(cmd);
@@ -271,7 +302,10 @@ Examples:
         const bar = new ProgressBar(io, o.json !== true);
         const started = Date.now();
         try {
-          const result = await indexer.sync({ toBlock: intOption("to-block", opts.toBlock), onProgress: syncProgress(bar) });
+          const result = await indexer.sync({
+            toBlock: intOption("to-block", opts.toBlock),
+            onProgress: syncProgress(bar),
+          });
           if (result.events >= 10_000) await indexer.optimize();
           bar.done();
           const seconds = (Date.now() - started) / 1000;
@@ -309,7 +343,9 @@ Examples:
               bar.done();
               if (r.events === 0 && r.reorgs.length === 0 && o.json !== true) return;
               io.stdout.write(
-                o.json === true ? `${JSON.stringify(r)}\n` : `block ${r.toBlock}: +${r.events} events${r.reorgs.length > 0 ? " (reorg repaired)" : ""}\n`,
+                o.json === true
+                  ? `${JSON.stringify(r)}\n`
+                  : `block ${r.toBlock}: +${r.events} events${r.reorgs.length > 0 ? " (reorg repaired)" : ""}\n`,
               );
             },
           });
@@ -338,16 +374,36 @@ Examples:
           bar.done();
           if (o.json === true) io.stdout.write(json(report));
           else {
-            io.stdout.write(`checked blocks ${report.fromBlock}..${report.toBlock}: ${report.ok ? "the index equals the chain" : `${report.differenceCount} difference(s)`}\n`);
-            io.stdout.write(renderTable(Object.entries(report.rows).map(([table, rows]) => ({ table, rows })), [["table", "TABLE"], ["rows", "ROWS"]]));
+            io.stdout.write(
+              `checked blocks ${report.fromBlock}..${report.toBlock}: ${report.ok ? "the index equals the chain" : `${report.differenceCount} difference(s)`}\n`,
+            );
+            io.stdout.write(
+              renderTable(
+                Object.entries(report.rows).map(([table, rows]) => ({ table, rows })),
+                [
+                  ["table", "TABLE"],
+                  ["rows", "ROWS"],
+                ],
+              ),
+            );
             if (!report.ok) {
               io.stdout.write(
                 renderTable(
-                  report.differences.map((d) => ({ ...d, detail: JSON.stringify(d.actual ?? d.expected ?? {}).slice(0, 80) })),
-                  [["table", "TABLE"], ["pos", "POSITION"], ["kind", "KIND"], ["detail", "DETAIL"]],
+                  report.differences.map((d) => ({
+                    ...d,
+                    detail: JSON.stringify(d.actual ?? d.expected ?? {}).slice(0, 80),
+                  })),
+                  [
+                    ["table", "TABLE"],
+                    ["pos", "POSITION"],
+                    ["kind", "KIND"],
+                    ["detail", "DETAIL"],
+                  ],
                 ),
               );
-              io.stderr.write("what to do: rebuild the index (delete it and run `medledger index sync`); everything in it comes from the chain.\n");
+              io.stderr.write(
+                "what to do: rebuild the index (delete it and run `medledger index sync`); everything in it comes from the chain.\n",
+              );
             }
           }
           return report.ok ? ExitCode.OK : ExitCode.FAILED;
@@ -366,17 +422,25 @@ interface SourceOptions {
   source: "index" | "chain";
 }
 
-async function openSource(o: CommonOptions & SourceOptions): Promise<{ source: AuditSource; deployment: Deployment; close(): Promise<void> }> {
+async function openSource(
+  o: CommonOptions & SourceOptions,
+): Promise<{ source: AuditSource; deployment: Deployment; close: () => Promise<void> }> {
   const deployment = await loadDeployment(o.deployment);
   if (o.source === "chain") {
-    return { source: new ChainSource({ rpc: httpRpc(o.rpc), deployment, reader: readerOptions(o) }), deployment, close: async () => undefined };
+    return {
+      source: new ChainSource({ rpc: httpRpc(o.rpc), deployment, reader: readerOptions(o) }),
+      deployment,
+      close: async () => undefined,
+    };
   }
   const { store } = await openIndexForQueries(o, deployment);
   return { source: new IndexSource(store), deployment, close: () => store.close() };
 }
 
 const sourceOption = (): Option =>
-  new Option("--source <source>", "answer from the index or directly from the chain").choices(["index", "chain"]).default("index");
+  new Option("--source <source>", "answer from the index or directly from the chain")
+    .choices(["index", "chain"])
+    .default("index");
 
 function accessFilterOptions(cmd: Command): Command {
   return cmd
@@ -439,7 +503,10 @@ function pageQuery(f: { limit: string; cursor?: string; order: Order }) {
  * ```
  */
 export function registerAuditCommands(program: Command, io: CliIo = defaultIo()): Command {
-  const audit = addCommonOptions(program.command("audit").description("who read what, consents, reviews, exports, integrity"), io);
+  const audit = addCommonOptions(
+    program.command("audit").description("who read what, consents, reviews, exports, integrity"),
+    io,
+  );
   audit.addHelpText(
     "after",
     `
@@ -458,46 +525,70 @@ Examples:
     .description("accesses, filtered; newest first by default")
     .addOption(sourceOption())
     .option("--summary", "one line per accessor (who saw my data; needs --subject)")
-    .addHelpText("after", "\nExamples:\n  $ medledger audit accesses --subject 0x… --emergency\n  $ medledger audit accesses --org 2 --purpose HPAYMT --json")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  $ medledger audit accesses --subject 0x… --emergency\n  $ medledger audit accesses --org 2 --purpose HPAYMT --json",
+    )
     .action(
-      action(io, async (f: AccessFlags & SourceOptions & { limit: string; cursor?: string; order: Order; summary?: boolean }, cmd: Command) => {
-        const o = { ...common(cmd), source: f.source };
-        const { source, close } = await openSource(o);
-        try {
-          if (f.summary === true) {
-            if (f.subject === undefined) throw new InvalidInputError("--summary needs --subject <id>");
-            const rows = await source.whoSawMyData({ subject: f.subject, ...(f.from === undefined ? {} : { from: f.from }), ...(f.to === undefined ? {} : { to: f.to }) });
-            io.stdout.write(
-              o.json === true
-                ? json({ items: rows })
-                : renderTable(
-                    rows.map((r) => ({ ...r, last: new Date(r.lastAccess * 1000).toISOString(), purposes: r.purposes.join(",") })),
-                    [["accessor", "ACCESSOR"], ["organization", "ORG"], ["accesses", "READS"], ["emergencyAccesses", "EMERGENCY"], ["purposes", "PURPOSES"], ["last", "LAST READ"]],
-                  ),
-            );
-            return;
+      action(
+        io,
+        async (
+          f: AccessFlags & SourceOptions & { limit: string; cursor?: string; order: Order; summary?: boolean },
+          cmd: Command,
+        ) => {
+          const o = { ...common(cmd), source: f.source };
+          const { source, close } = await openSource(o);
+          try {
+            if (f.summary === true) {
+              if (f.subject === undefined) throw new InvalidInputError("--summary needs --subject <id>");
+              const rows = await source.whoSawMyData({
+                subject: f.subject,
+                ...(f.from === undefined ? {} : { from: f.from }),
+                ...(f.to === undefined ? {} : { to: f.to }),
+              });
+              io.stdout.write(
+                o.json === true
+                  ? json({ items: rows })
+                  : renderTable(
+                      rows.map((r) => ({
+                        ...r,
+                        last: new Date(r.lastAccess * 1000).toISOString(),
+                        purposes: r.purposes.join(","),
+                      })),
+                      [
+                        ["accessor", "ACCESSOR"],
+                        ["organization", "ORG"],
+                        ["accesses", "READS"],
+                        ["emergencyAccesses", "EMERGENCY"],
+                        ["purposes", "PURPOSES"],
+                        ["last", "LAST READ"],
+                      ],
+                    ),
+              );
+              return;
+            }
+            const page = await source.accesses({ ...accessQuery(f), ...pageQuery(f) });
+            if (o.json === true) io.stdout.write(json(page));
+            else {
+              io.stdout.write(
+                renderTable(page.items as unknown as Record<string, unknown>[], [
+                  ["time", "TIME"],
+                  ["subject", "SUBJECT"],
+                  ["recordId", "RECORD"],
+                  ["category", "CATEGORY"],
+                  ["accessor", "ACCESSOR"],
+                  ["organization", "ORG"],
+                  ["purpose", "PURPOSE"],
+                  ["basis", "BASIS"],
+                ]),
+              );
+              if (page.nextCursor !== null) io.stdout.write(`more: --cursor ${page.nextCursor}\n`);
+            }
+          } finally {
+            await close();
           }
-          const page = await source.accesses({ ...accessQuery(f), ...pageQuery(f) });
-          if (o.json === true) io.stdout.write(json(page));
-          else {
-            io.stdout.write(
-              renderTable(page.items as unknown as Record<string, unknown>[], [
-                ["time", "TIME"],
-                ["subject", "SUBJECT"],
-                ["recordId", "RECORD"],
-                ["category", "CATEGORY"],
-                ["accessor", "ACCESSOR"],
-                ["organization", "ORG"],
-                ["purpose", "PURPOSE"],
-                ["basis", "BASIS"],
-              ]),
-            );
-            if (page.nextCursor !== null) io.stdout.write(`more: --cursor ${page.nextCursor}\n`);
-          }
-        } finally {
-          await close();
-        }
-      }),
+        },
+      ),
     );
 
   pageOptions(audit.command("consents"))
@@ -506,82 +597,134 @@ Examples:
     .option("--at <time>", "in force at this time (default: now)")
     .option("--history", "every grant and revocation instead")
     .addOption(sourceOption())
-    .addHelpText("after", "\nExamples:\n  $ medledger audit consents --subject 0x…\n  $ medledger audit consents --subject 0x… --history --order asc --json")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  $ medledger audit consents --subject 0x…\n  $ medledger audit consents --subject 0x… --history --order asc --json",
+    )
     .action(
-      action(io, async (f: SourceOptions & { subject: string; at?: string; history?: boolean; limit: string; cursor?: string; order: Order }, cmd: Command) => {
-        const o = { ...common(cmd), source: f.source };
-        const { source, close } = await openSource(o);
-        try {
-          const q = { subject: f.subject, ...(f.at === undefined ? {} : { at: f.at }), ...pageQuery(f) };
-          if (f.history === true) {
-            const page = await source.consentHistory(q);
+      action(
+        io,
+        async (
+          f: SourceOptions & {
+            subject: string;
+            at?: string;
+            history?: boolean;
+            limit: string;
+            cursor?: string;
+            order: Order;
+          },
+          cmd: Command,
+        ) => {
+          const o = { ...common(cmd), source: f.source };
+          const { source, close } = await openSource(o);
+          try {
+            const q = { subject: f.subject, ...(f.at === undefined ? {} : { at: f.at }), ...pageQuery(f) };
+            if (f.history === true) {
+              const page = await source.consentHistory(q);
+              io.stdout.write(
+                o.json === true
+                  ? json(page)
+                  : renderTable(
+                      page.items.map((e) => ({
+                        ...e,
+                        effect: e.consent.effect,
+                        grantee: granteeText(e.consent.grantee),
+                        status: e.consent.status,
+                      })),
+                      [
+                        ["time", "TIME"],
+                        ["event", "EVENT"],
+                        ["consentId", "CONSENT"],
+                        ["effect", "EFFECT"],
+                        ["grantee", "GRANTEE"],
+                        ["by", "BY"],
+                        ["status", "NOW"],
+                      ],
+                    ),
+              );
+              return;
+            }
+            const page = await source.consentsInForce(q);
             io.stdout.write(
               o.json === true
                 ? json(page)
                 : renderTable(
-                    page.items.map((e) => ({ ...e, effect: e.consent.effect, grantee: granteeText(e.consent.grantee), status: e.consent.status })),
-                    [["time", "TIME"], ["event", "EVENT"], ["consentId", "CONSENT"], ["effect", "EFFECT"], ["grantee", "GRANTEE"], ["by", "BY"], ["status", "NOW"]],
+                    page.items.map((c) => ({
+                      ...c,
+                      grantee: granteeText(c.grantee),
+                      categories: c.categories.join(","),
+                      purposes: c.purposes.join(","),
+                      until: c.validUntil === null ? "no expiry" : new Date(c.validUntil * 1000).toISOString(),
+                    })),
+                    [
+                      ["sequence", "#"],
+                      ["effect", "EFFECT"],
+                      ["grantee", "GRANTEE"],
+                      ["categories", "CATEGORIES"],
+                      ["purposes", "PURPOSES"],
+                      ["until", "UNTIL"],
+                      ["consentId", "CONSENT"],
+                    ],
                   ),
             );
-            return;
+          } finally {
+            await close();
           }
-          const page = await source.consentsInForce(q);
-          io.stdout.write(
-            o.json === true
-              ? json(page)
-              : renderTable(
-                  page.items.map((c) => ({
-                    ...c,
-                    grantee: granteeText(c.grantee),
-                    categories: c.categories.join(","),
-                    purposes: c.purposes.join(","),
-                    until: c.validUntil === null ? "no expiry" : new Date(c.validUntil * 1000).toISOString(),
-                  })),
-                  [["sequence", "#"], ["effect", "EFFECT"], ["grantee", "GRANTEE"], ["categories", "CATEGORIES"], ["purposes", "PURPOSES"], ["until", "UNTIL"], ["consentId", "CONSENT"]],
-                ),
-          );
-        } finally {
-          await close();
-        }
-      }),
+        },
+      ),
     );
 
   pageOptions(audit.command("reviews"))
     .description("break-glass sessions and their independent reviews")
-    .addOption(new Option("--status <status>", "which reviews").choices(["pending", "closed", "all"]).default("pending"))
+    .addOption(
+      new Option("--status <status>", "which reviews").choices(["pending", "closed", "all"]).default("pending"),
+    )
     .option("--org <id>", "the responder's organization")
     .option("--subject <id>", "a patient's subject id")
     .addOption(sourceOption())
     .addHelpText("after", "\nExample:\n  $ medledger audit reviews --status pending --org 1")
     .action(
-      action(io, async (f: SourceOptions & { status: "pending" | "closed" | "all"; org?: string; subject?: string; limit: string; cursor?: string; order: Order }, cmd: Command) => {
-        const o = { ...common(cmd), source: f.source };
-        const { source, close } = await openSource(o);
-        try {
-          const page = await source.reviews({
-            status: f.status,
-            ...(f.org === undefined ? {} : { organization: f.org }),
-            ...(f.subject === undefined ? {} : { subject: f.subject }),
-            ...pageQuery(f),
-          } as never);
-          io.stdout.write(
-            o.json === true
-              ? json(page)
-              : renderTable(page.items as unknown as Record<string, unknown>[], [
-                  ["time", "DECLARED"],
-                  ["sessionId", "SESSION"],
-                  ["subject", "SUBJECT"],
-                  ["responder", "RESPONDER"],
-                  ["organization", "ORG"],
-                  ["purpose", "PURPOSE"],
-                  ["outcome", "OUTCOME"],
-                  ["reviewer", "REVIEWER"],
-                ]),
-          );
-        } finally {
-          await close();
-        }
-      }),
+      action(
+        io,
+        async (
+          f: SourceOptions & {
+            status: "pending" | "closed" | "all";
+            org?: string;
+            subject?: string;
+            limit: string;
+            cursor?: string;
+            order: Order;
+          },
+          cmd: Command,
+        ) => {
+          const o = { ...common(cmd), source: f.source };
+          const { source, close } = await openSource(o);
+          try {
+            const page = await source.reviews({
+              status: f.status,
+              ...(f.org === undefined ? {} : { organization: f.org }),
+              ...(f.subject === undefined ? {} : { subject: f.subject }),
+              ...pageQuery(f),
+            } as never);
+            io.stdout.write(
+              o.json === true
+                ? json(page)
+                : renderTable(page.items as unknown as Record<string, unknown>[], [
+                    ["time", "DECLARED"],
+                    ["sessionId", "SESSION"],
+                    ["subject", "SUBJECT"],
+                    ["responder", "RESPONDER"],
+                    ["organization", "ORG"],
+                    ["purpose", "PURPOSE"],
+                    ["outcome", "OUTCOME"],
+                    ["reviewer", "REVIEWER"],
+                  ]),
+            );
+          } finally {
+            await close();
+          }
+        },
+      ),
     );
 
   audit
@@ -593,27 +736,30 @@ Examples:
     .option("--poll <ms>", "how often to look for new blocks", "1000")
     .addHelpText("after", "\nExample:\n  $ medledger audit follow --subject 0x… --json     # one JSON line per notice")
     .action(
-      action(io, async (f: { subject?: string; accessor?: string; confirmations: string; poll: string }, cmd: Command) => {
-        const o = common(cmd);
-        const deployment = await loadDeployment(o.deployment);
-        const feed = watch({
-          rpc: httpRpc(o.rpc),
-          deployment,
-          ...(f.subject === undefined ? {} : { subject: f.subject }),
-          ...(f.accessor === undefined ? {} : { accessor: f.accessor }),
-          confirmations: intOption("confirmations", f.confirmations, 1),
-          pollIntervalMs: intOption("poll", f.poll, 1000),
-          signal: stopSignal(io),
-        });
-        for await (const n of feed) {
-          const a = n.access;
-          io.stdout.write(
-            o.json === true
-              ? `${JSON.stringify(n)}\n`
-              : `${a.time}  ${n.status.padEnd(9)} ${short(a.accessor)} (org ${a.organization}) read ${short(a.recordId)} [${a.category ?? "?"}] for ${a.purpose} on ${a.basis}\n`,
-          );
-        }
-      }),
+      action(
+        io,
+        async (f: { subject?: string; accessor?: string; confirmations: string; poll: string }, cmd: Command) => {
+          const o = common(cmd);
+          const deployment = await loadDeployment(o.deployment);
+          const feed = watch({
+            rpc: httpRpc(o.rpc),
+            deployment,
+            ...(f.subject === undefined ? {} : { subject: f.subject }),
+            ...(f.accessor === undefined ? {} : { accessor: f.accessor }),
+            confirmations: intOption("confirmations", f.confirmations, 1),
+            pollIntervalMs: intOption("poll", f.poll, 1000),
+            signal: stopSignal(io),
+          });
+          for await (const n of feed) {
+            const a = n.access;
+            io.stdout.write(
+              o.json === true
+                ? `${JSON.stringify(n)}\n`
+                : `${a.time}  ${n.status.padEnd(9)} ${short(a.accessor)} (org ${a.organization}) read ${short(a.recordId)} [${a.category ?? "?"}] for ${a.purpose} on ${a.basis}\n`,
+            );
+          }
+        },
+      ),
     );
 
   pageOptions(accessFilterOptions(audit.command("export")))
@@ -628,43 +774,51 @@ Examples:
       "\nExamples:\n  $ medledger audit export --kind accesses --subject 0x… --format fhir --out accesses.fhir.json\n  $ medledger audit export --kind consents --subject 0x… --format csv > consents.csv",
     )
     .action(
-      action(io, async (f: AccessFlags & SourceOptions & { kind: ExportKind; format: ExportFormat; at?: string; out?: string }, cmd: Command) => {
-        const o = { ...common(cmd), source: f.source };
-        const { source, deployment, close } = await openSource(o);
-        const bar = new ProgressBar(io, true);
-        let file: ReturnType<typeof createWriteStream> | undefined;
-        try {
-          if (f.out !== undefined) {
-            await mkdir(dirname(f.out), { recursive: true });
-            file = createWriteStream(f.out);
+      action(
+        io,
+        async (
+          f: AccessFlags & SourceOptions & { kind: ExportKind; format: ExportFormat; at?: string; out?: string },
+          cmd: Command,
+        ) => {
+          const o = { ...common(cmd), source: f.source };
+          const { source, deployment, close } = await openSource(o);
+          const bar = new ProgressBar(io, true);
+          let file: ReturnType<typeof createWriteStream> | undefined;
+          try {
+            if (f.out !== undefined) {
+              await mkdir(dirname(f.out), { recursive: true });
+              file = createWriteStream(f.out);
+            }
+            const write = (s: string): unknown => (file === undefined ? io.stdout.write(s) : file.write(s));
+            const query: Record<string, unknown> =
+              f.kind === "accesses"
+                ? { ...accessQuery(f) }
+                : f.kind === "reviews"
+                  ? { status: "all", ...(f.subject === undefined ? {} : { subject: f.subject }) }
+                  : { subject: f.subject, ...(f.at === undefined ? {} : { at: f.at }) };
+            query.order = "asc";
+            const count = await exportQuery({
+              source,
+              kind: f.kind,
+              query,
+              format: f.format,
+              write,
+              fhir: { chainId: deployment.chainId, registry: deployment.addresses.records },
+              onItem: (n) => bar.update(n % 1000, 1000, `${n} items`),
+            });
+            bar.done();
+            if (file !== undefined) {
+              await new Promise<void>((resolve, reject) =>
+                file!.end((err?: Error | null) => (err ? reject(err) : resolve())),
+              );
+              io.stderr.write(`wrote ${count} ${f.kind} to ${f.out}\n`);
+            }
+          } finally {
+            bar.done();
+            await close();
           }
-          const write = (s: string): unknown => (file === undefined ? io.stdout.write(s) : file.write(s));
-          const query: Record<string, unknown> =
-            f.kind === "accesses"
-              ? { ...accessQuery(f) }
-              : f.kind === "reviews"
-                ? { status: "all", ...(f.subject === undefined ? {} : { subject: f.subject }) }
-                : { subject: f.subject, ...(f.at === undefined ? {} : { at: f.at }) };
-          query.order = "asc";
-          const count = await exportQuery({
-            source,
-            kind: f.kind,
-            query,
-            format: f.format,
-            write,
-            fhir: { chainId: deployment.chainId, registry: deployment.addresses.records },
-            onItem: (n) => bar.update(n % 1000, 1000, `${n} items`),
-          });
-          bar.done();
-          if (file !== undefined) {
-            await new Promise<void>((resolve, reject) => file!.end((err?: Error | null) => (err ? reject(err) : resolve())));
-            io.stderr.write(`wrote ${count} ${f.kind} to ${f.out}\n`);
-          }
-        } finally {
-          bar.done();
-          await close();
-        }
-      }),
+        },
+      ),
     );
 
   audit
@@ -674,7 +828,10 @@ Examples:
     .option("--blobs <dir>", "the filesystem blob store holding envelopes and batch manifests", "blobs")
     .option("--no-registry", "do not re-read each anchor from the chain")
     .addOption(sourceOption())
-    .addHelpText("after", "\nExample:\n  $ medledger audit integrity --subject 0x… --blobs ./data/blobs   # exit 1 if anything fails")
+    .addHelpText(
+      "after",
+      "\nExample:\n  $ medledger audit integrity --subject 0x… --blobs ./data/blobs   # exit 1 if anything fails",
+    )
     .action(
       action(io, async (f: SourceOptions & { subject: string; blobs: string; registry: boolean }, cmd: Command) => {
         const o = { ...common(cmd), source: f.source };
@@ -687,7 +844,9 @@ Examples:
             source,
             subject: f.subject,
             blobs,
-            ...(f.registry ? { registry: RecordRegistry__factory.connect(deployment.addresses.records, provider) } : {}),
+            ...(f.registry
+              ? { registry: RecordRegistry__factory.connect(deployment.addresses.records, provider) }
+              : {}),
             onProgress: (done, total) => bar.update(done, total, `${done}/${total} versions`),
           });
           bar.done();
@@ -701,12 +860,25 @@ Examples:
                   envelopeStatus: v.envelope.status,
                   anchorStatus: v.anchorState.status,
                   erased: v.erasedAt === null ? "" : new Date(v.erasedAt * 1000).toISOString(),
-                  result: v.ok ? "ok" : `FAIL ${[v.batch?.problem, v.envelope.problem, v.anchorState.problem].filter(Boolean).join("; ")}`,
+                  result: v.ok
+                    ? "ok"
+                    : `FAIL ${[v.batch?.problem, v.envelope.problem, v.anchorState.problem].filter(Boolean).join("; ")}`,
                 })),
-                [["recordId", "RECORD"], ["category", "CATEGORY"], ["anchor", "ANCHOR"], ["proof", "PROOF"], ["envelopeStatus", "DIGEST"], ["anchorStatus", "ON CHAIN"], ["erased", "ERASED"], ["result", "RESULT"]],
+                [
+                  ["recordId", "RECORD"],
+                  ["category", "CATEGORY"],
+                  ["anchor", "ANCHOR"],
+                  ["proof", "PROOF"],
+                  ["envelopeStatus", "DIGEST"],
+                  ["anchorStatus", "ON CHAIN"],
+                  ["erased", "ERASED"],
+                  ["result", "RESULT"],
+                ],
               ),
             );
-            io.stdout.write(`${report.summary.versions} versions: ${report.summary.passed} verified, ${report.summary.failed} failed, ${report.summary.erased} erased\n`);
+            io.stdout.write(
+              `${report.summary.versions} versions: ${report.summary.passed} verified, ${report.summary.failed} failed, ${report.summary.erased} erased\n`,
+            );
           }
           return report.ok ? ExitCode.OK : ExitCode.FAILED;
         } finally {

@@ -220,7 +220,9 @@ export class LogDecoder {
       const iface = factory.createInterface();
       // Topic → fragment, computed once from the ABI (ethers' getEvent hashes every fragment per call).
       const byTopic: Source["byTopic"] = new Map();
-      iface.forEachEvent((fragment) => byTopic.set(fragment.topicHash, { fragment, fast: compileFastDecoder(fragment) }));
+      iface.forEachEvent((fragment) =>
+        byTopic.set(fragment.topicHash, { fragment, fast: compileFastDecoder(fragment) }),
+      );
       const source = { contract, iface, byTopic };
       this.#byAddress.set(address.toLowerCase(), source);
       this.#byContract.set(contract, { ...source, address: address.toLowerCase() });
@@ -306,13 +308,14 @@ export function hexToBytes(hex: string): Uint8Array {
 /** bytes → 0x-hex (lowercase). */
 export function bytesToHex(bytes: Uint8Array): string {
   const B = (globalThis as { Buffer?: typeof Buffer }).Buffer;
-  if (B !== undefined) return `0x${(Buffer.isBuffer(bytes) ? bytes : B.from(bytes.buffer, bytes.byteOffset, bytes.length)).toString("hex")}`;
+  if (B !== undefined)
+    return `0x${(Buffer.isBuffer(bytes) ? bytes : B.from(bytes.buffer, bytes.byteOffset, bytes.length)).toString("hex")}`;
   let s = "0x";
   for (const b of bytes) s += b.toString(16).padStart(2, "0");
   return s;
 }
 
-const n = (v: unknown): number => Number(v as bigint);
+const n = (v: unknown): number => Number(v);
 const b = (v: unknown): Uint8Array => hexToBytes(v as string);
 const flag = (v: unknown): number => (v === true ? 1 : 0);
 
@@ -473,7 +476,7 @@ const ZERO20 = new Uint8Array(20);
 /** The first indexed argument as text (lowercase hex or decimal), '' if none. */
 function firstIndexed(e: DecodedEvent): string {
   const i = e.fragment.inputs.findIndex((p) => p.indexed);
-  return i < 0 ? "" : jsonValue(e.args[i]) as string;
+  return i < 0 ? "" : (jsonValue(e.args[i]) as string);
 }
 
 function jsonValue(v: unknown): unknown {

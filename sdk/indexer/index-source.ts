@@ -80,7 +80,10 @@ export class IndexSource implements AuditSource {
 
   /** The first position at or after time `t` (undefined: no indexed block that late). */
   async #positionAtTime(t: number): Promise<number | undefined> {
-    const [row] = await this.store.all<{ n: number | null }>("SELECT min(number) AS n FROM blocks WHERE timestamp >= ?", [t]);
+    const [row] = await this.store.all<{ n: number | null }>(
+      "SELECT min(number) AS n FROM blocks WHERE timestamp >= ?",
+      [t],
+    );
     return row?.n === null || row?.n === undefined ? undefined : firstPosition(row.n);
   }
 
@@ -289,7 +292,13 @@ export function posOfEntry(e: { blockNumber: number; logIndex: number }): number
   return firstPosition(e.blockNumber) + e.logIndex;
 }
 
-function positionOf(e: { blockNumber: number; logIndex: number; transactionHash: string; timestamp: number; time: string }) {
+function positionOf(e: {
+  blockNumber: number;
+  logIndex: number;
+  transactionHash: string;
+  timestamp: number;
+  time: string;
+}) {
   return {
     blockNumber: e.blockNumber,
     logIndex: e.logIndex,
@@ -308,7 +317,9 @@ function hexOf(bytes: Uint8Array): string {
 export function parseOrganization(value: unknown): number {
   const n = typeof value === "string" && /^\d+$/.test(value) ? Number(value) : value;
   if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 0 || n > 2 ** 32 - 1) {
-    throw new InvalidInputError("Invalid organization", { details: `${JSON.stringify(value)}; allowed: 0..${2 ** 32 - 1}` });
+    throw new InvalidInputError("Invalid organization", {
+      details: `${JSON.stringify(value)}; allowed: 0..${2 ** 32 - 1}`,
+    });
   }
   return n;
 }

@@ -160,10 +160,14 @@ export class Indexer {
         await tx.run("INSERT INTO meta (key, value) VALUES ('cursor_hash', '')");
       });
     } else if (row.value !== identity) {
-      throw new IndexerError("WRONG_DEPLOYMENT", `The index at ${this.store.description} belongs to another deployment`, {
-        details: `index: ${row.value}; given: ${identity}`,
-        hint: "Point --index at this deployment's index, or use a new database (everything can be rebuilt from the chain).",
-      });
+      throw new IndexerError(
+        "WRONG_DEPLOYMENT",
+        `The index at ${this.store.description} belongs to another deployment`,
+        {
+          details: `index: ${row.value}; given: ${identity}`,
+          hint: "Point --index at this deployment's index, or use a new database (everything can be rebuilt from the chain).",
+        },
+      );
     }
     await this.#loadOrgs();
   }
@@ -245,7 +249,8 @@ export class Indexer {
         if (event === undefined) continue;
         const time = page.headers.get(log.blockNumber)?.timestamp ?? 0;
         const row = projectEvent(event, time, (account) => this.#orgs.get(account.toLowerCase()) ?? 0);
-        if (row.table === "practitioners") this.#orgs.set((event.args[0] as string).toLowerCase(), Number(event.args[1]));
+        if (row.table === "practitioners")
+          this.#orgs.set((event.args[0] as string).toLowerCase(), Number(event.args[1]));
         let list = rows.get(row.table);
         if (list === undefined) rows.set(row.table, (list = []));
         list.push(row.values);
@@ -342,9 +347,7 @@ export class Indexer {
    * Compares the index with the chain: recomputes every row (and every stored block hash) of
    * [startBlock, cursor] from `eth_getLogs` and reports each difference.
    */
-  async check(
-    opts: { maxDifferences?: number; onProgress?: (p: SyncProgress) => void } = {},
-  ): Promise<CheckReport> {
+  async check(opts: { maxDifferences?: number; onProgress?: (p: SyncProgress) => void } = {}): Promise<CheckReport> {
     const max = opts.maxDifferences ?? 100;
     const { cursor } = await this.#meta();
     const fromBlock = this.deployment.startBlock;
@@ -406,7 +409,13 @@ export class Indexer {
       const actual = { hash: bytesToHex(s.hash), timestamp: s.timestamp };
       if (chain === undefined) add({ table: "blocks", pos: s.number, kind: "unexpected", actual });
       else if (chain.hash !== actual.hash || chain.timestamp !== actual.timestamp) {
-        add({ table: "blocks", pos: s.number, kind: "different", expected: { hash: chain.hash, timestamp: chain.timestamp }, actual });
+        add({
+          table: "blocks",
+          pos: s.number,
+          kind: "different",
+          expected: { hash: chain.hash, timestamp: chain.timestamp },
+          actual,
+        });
       }
     }
     const storedNumbers = new Set(stored.map((s) => s.number));
@@ -449,7 +458,9 @@ function sameValue(a: SqlValue, b: SqlValue): boolean {
 }
 
 function printable(columns: readonly string[], values: readonly SqlValue[]): Record<string, unknown> {
-  return Object.fromEntries(columns.map((c, i) => [c, values[i] instanceof Uint8Array ? bytesToHex(values[i]) : values[i]]));
+  return Object.fromEntries(
+    columns.map((c, i) => [c, values[i] instanceof Uint8Array ? bytesToHex(values[i]) : values[i]]),
+  );
 }
 
 function compareRows(
@@ -470,7 +481,15 @@ function compareRows(
       add({ table, pos: ePos, kind: "missing", expected: printable(columns, e!.values) });
       i++;
     } else if (aPos < ePos) {
-      add({ table, pos: aPos, kind: "unexpected", actual: printable(columns, columns.map((c) => a![c] ?? null)) });
+      add({
+        table,
+        pos: aPos,
+        kind: "unexpected",
+        actual: printable(
+          columns,
+          columns.map((c) => a![c] ?? null),
+        ),
+      });
       j++;
     } else {
       const actualValues = columns.map((c) => a![c] ?? null);

@@ -131,8 +131,7 @@ export interface AccessEntry extends ChainPosition {
 
 /** Who a consent is for. */
 export type Grantee =
-  | { kind: "practitioner"; account: string }
-  | { kind: "organization"; organization: number; roles: string[] };
+  { kind: "practitioner"; account: string } | { kind: "organization"; organization: number; roles: string[] };
 
 export type ConsentStatus = "active" | "not-yet-valid" | "expired" | "revoked";
 

@@ -98,7 +98,9 @@ export function httpRpc(url: string, opts: { retries?: number } = {}): JsonRpc {
       if (calls.length === 0) return [];
       const first = nextId;
       nextId += calls.length;
-      const replies = await post(calls.map((c, i) => ({ jsonrpc: "2.0", id: first + i, method: c.method, params: c.params })));
+      const replies = await post(
+        calls.map((c, i) => ({ jsonrpc: "2.0", id: first + i, method: c.method, params: c.params })),
+      );
       if (!Array.isArray(replies)) return [unwrap(replies as RpcReply)];
       const byId = new Map((replies as RpcReply[]).map((r) => [r.id, r]));
       return calls.map((_, i) => {
@@ -238,7 +240,12 @@ export class ChainReader {
       const blocks = await this.#call(() =>
         this.rpc.batch(chunk.map((nr) => ({ method: "eth_getBlockByNumber", params: [hex(nr), false] }))),
       );
-      for (const block of blocks as ({ number: string; hash: string; parentHash: string; timestamp: string } | null)[]) {
+      for (const block of blocks as ({
+        number: string;
+        hash: string;
+        parentHash: string;
+        timestamp: string;
+      } | null)[]) {
         if (block === null) continue;
         const header = {
           number: parseInt(block.number, 16),

@@ -138,11 +138,7 @@ export const TABLES = {
       ["erased_at", "int"],
       ["time", "int"],
     ],
-    indexes: [
-      ["subject", "record_id"],
-      ["subject", "previous"],
-      ["record_id"],
-    ],
+    indexes: [["subject", "record_id"], ["subject", "previous"], ["record_id"]],
   },
   /** BatchAnchored. */
   batches: {
@@ -216,14 +212,7 @@ export const TABLES = {
    * its first indexed argument.
    */
   events: {
-    columns: [
-      ...COMMON,
-      ["contract", "text"],
-      ["name", "text"],
-      ["key", "text"],
-      ["args", "text"],
-      ["time", "int"],
-    ],
+    columns: [...COMMON, ["contract", "text"], ["name", "text"], ["key", "text"], ["args", "text"], ["time", "int"]],
     indexes: [
       ["key", "pos"],
       ["name", "pos"],

@@ -67,7 +67,8 @@ export async function* watch(opts: WatchOptions): AsyncGenerator<AccessNotice> {
   const reader = new ChainReader(typeof opts.rpc === "string" ? httpRpc(opts.rpc) : opts.rpc);
   const decoder = new LogDecoder(opts.deployment.addresses);
   const subject = opts.subject === undefined ? null : parseId("subject", opts.subject);
-  const accessor = opts.accessor === undefined ? null : `0x${parseAccount("accessor", opts.accessor).slice(2).padStart(64, "0")}`;
+  const accessor =
+    opts.accessor === undefined ? null : `0x${parseAccount("accessor", opts.accessor).slice(2).padStart(64, "0")}`;
   const depth = Math.max(0, opts.confirmations ?? 1);
   const interval = opts.pollIntervalMs ?? 1000;
   const records = decoder.addressOf("records")!;
@@ -88,7 +89,11 @@ export async function* watch(opts: WatchOptions): AsyncGenerator<AccessNotice> {
     }
     for (const log of await reader.getLogs({ address: [records], topics: [recordTopics, subject] }, from, to)) {
       const e = decoder.decode(log);
-      if (e !== undefined) categories.set(`${(e.args[0] as string).toLowerCase()}/${(e.args[1] as string).toLowerCase()}`, Number(e.args[3]));
+      if (e !== undefined)
+        categories.set(
+          `${(e.args[0] as string).toLowerCase()}/${(e.args[1] as string).toLowerCase()}`,
+          Number(e.args[3]),
+        );
     }
   };
 
@@ -103,7 +108,9 @@ export async function* watch(opts: WatchOptions): AsyncGenerator<AccessNotice> {
     if (pending.size > 0) {
       const blocks = [...new Set([...pending.values()].map((p) => p.access.blockNumber))];
       const headers = await reader.headers(blocks);
-      const forked = blocks.filter((b) => headers.get(b)?.hash !== [...pending.values()].find((p) => p.access.blockNumber === b)!.blockHash);
+      const forked = blocks.filter(
+        (b) => headers.get(b)?.hash !== [...pending.values()].find((p) => p.access.blockNumber === b)!.blockHash,
+      );
       if (forked.length > 0) {
         const fork = Math.min(...forked);
         for (const [pos, p] of [...pending].sort((x, y) => x[0] - y[0])) {
@@ -117,7 +124,11 @@ export async function* watch(opts: WatchOptions): AsyncGenerator<AccessNotice> {
     if (head > scanned) {
       await learn(learned + 1, head);
       learned = Math.max(learned, head);
-      const page = await reader.page({ address: [records], topics: [accessTopic, subject, null, accessor] }, scanned + 1, head);
+      const page = await reader.page(
+        { address: [records], topics: [accessTopic, subject, null, accessor] },
+        scanned + 1,
+        head,
+      );
       for (const log of page.logs) {
         const event = decoder.decode(log);
         if (event === undefined) continue;

@@ -64,7 +64,9 @@ export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Sql
   const parseInteger = (value: string): number => Number(value);
   const types = {
     getTypeParser: (oid: number, format?: "text" | "binary") =>
-      oid === INT8_OID || oid === NUMERIC_OID ? parseInteger : pg.types.getTypeParser(oid, format ?? "text"),
+      oid === INT8_OID || oid === NUMERIC_OID
+        ? parseInteger
+        : (pg.types.getTypeParser(oid, format ?? "text") as (value: string) => unknown),
   };
   const pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize ?? 4, types }) as unknown as PgPool;
   (pool as unknown as { on(event: string, fn: () => void): void }).on("error", () => {

@@ -97,12 +97,15 @@ class SqliteStore implements SqlStore {
     // Multi-row VALUES statements: one native call per ROWS_PER_STATEMENT rows, not per row.
     const tuple = `(${columns.map(() => "?").join(", ")})`;
     const insert = (n: number): StatementSync =>
-      this.#prepare(`INSERT INTO ${table} (${columns.join(", ")}) VALUES ${Array.from({ length: n }, () => tuple).join(", ")}`);
+      this.#prepare(
+        `INSERT INTO ${table} (${columns.join(", ")}) VALUES ${Array.from({ length: n }, () => tuple).join(", ")}`,
+      );
     const perStatement = Math.max(1, Math.min(ROWS_PER_STATEMENT, Math.floor(MAX_PARAMS / columns.length)));
     let i = 0;
     if (rows.length >= perStatement) {
       const statement = insert(perStatement);
-      for (; i + perStatement <= rows.length; i += perStatement) statement.run(...rows.slice(i, i + perStatement).flat());
+      for (; i + perStatement <= rows.length; i += perStatement)
+        statement.run(...rows.slice(i, i + perStatement).flat());
     }
     if (i < rows.length) {
       const statement = insert(1);

@@ -79,7 +79,10 @@ describe("exports: FHIR R4 AuditEvent (IHE BALP) for accesses", () => {
   });
 
   it("a break-glass read carries purposeOfUse, the BTG flag and the session", () => {
-    const e = accessToAuditEvent(access({ basis: "EMERGENCY", purpose: "ETREAT", consentId: null, sessionId: 42 }), fhirOpts);
+    const e = accessToAuditEvent(
+      access({ basis: "EMERGENCY", purpose: "ETREAT", consentId: null, sessionId: 42 }),
+      fhirOpts,
+    );
     expect(validateFhir(e)).to.deep.equal({ valid: true });
     expect(e.purposeOfEvent?.[0]?.coding?.[0]?.code).to.equal("ETREAT");
     expect(e.agent[0]!.purposeOfUse?.[0]?.coding?.[0]?.code).to.equal("ETREAT");
@@ -89,11 +92,18 @@ describe("exports: FHIR R4 AuditEvent (IHE BALP) for accesses", () => {
   });
 
   it("a read by the subject names the patient role; a Bundle of all kinds is valid", () => {
-    const own = accessToAuditEvent(access({ basis: "SUBJECT", consentId: null, organization: 0, category: null }), fhirOpts);
+    const own = accessToAuditEvent(
+      access({ basis: "SUBJECT", consentId: null, organization: 0, category: null }),
+      fhirOpts,
+    );
     expect(own.agent).to.have.length(1);
     expect(own.agent[0]!.role?.[0]?.coding?.[0]?.code).to.equal("PAT");
     const bundle = accessesToAuditEventBundle(
-      [access({}), access({ basis: "EMERGENCY", sessionId: 1, consentId: null, logIndex: 4 }), access({ basis: "SUBJECT", consentId: null, logIndex: 5 })],
+      [
+        access({}),
+        access({ basis: "EMERGENCY", sessionId: 1, consentId: null, logIndex: 4 }),
+        access({ basis: "SUBJECT", consentId: null, logIndex: 5 }),
+      ],
       fhirOpts,
     );
     expect(validateFhir(bundle)).to.deep.equal({ valid: true });
@@ -103,9 +113,18 @@ describe("exports: FHIR R4 AuditEvent (IHE BALP) for accesses", () => {
 describe("exports: FHIR R4 Consent, and consent import", () => {
   const cases: [string, ConsentEntry][] = [
     ["a practitioner permit", consent({})],
-    ["an expiring permit from a date", consent({ validFrom: 1_760_000_000, validUntil: 1_790_000_000, actions: ["READ", "APPEND"] })],
-    ["an organization permit for clinicians", consent({ grantee: { kind: "organization", organization: 3, roles: ["CLINICIAN", "AUDITOR"] } })],
-    ["a deny for every purpose", consent({ effect: "deny", purposes: ["TREAT", "ETREAT", "BTG"], categories: ["NOTES"] })],
+    [
+      "an expiring permit from a date",
+      consent({ validFrom: 1_760_000_000, validUntil: 1_790_000_000, actions: ["READ", "APPEND"] }),
+    ],
+    [
+      "an organization permit for clinicians",
+      consent({ grantee: { kind: "organization", organization: 3, roles: ["CLINICIAN", "AUDITOR"] } }),
+    ],
+    [
+      "a deny for every purpose",
+      consent({ effect: "deny", purposes: ["TREAT", "ETREAT", "BTG"], categories: ["NOTES"] }),
+    ],
     ["a sealed-only deny (no public category)", consent({ effect: "deny", categories: [] })],
   ];
   for (const [name, c] of cases) {
@@ -115,7 +134,9 @@ describe("exports: FHIR R4 Consent, and consent import", () => {
       const back = consentFromFhir(JSON.parse(JSON.stringify(resource)));
       expect(back.effect).to.equal(c.effect);
       expect(back.grantee).to.deep.equal(
-        c.grantee.kind === "practitioner" ? { practitioner: c.grantee.account } : { organization: c.grantee.organization, roles: c.grantee.roles },
+        c.grantee.kind === "practitioner"
+          ? { practitioner: c.grantee.account }
+          : { organization: c.grantee.organization, roles: c.grantee.roles },
       );
       expect(back.categories).to.deep.equal(c.categories);
       expect(back.purposes).to.deep.equal(c.purposes);
@@ -129,24 +150,57 @@ describe("exports: FHIR R4 Consent, and consent import", () => {
     const resource = consentToFhir(consent({ status: "revoked", revokedAt: 1_775_000_000, revokedBy: h(9, 20) }));
     expect(validateFhir(resource)).to.deep.equal({ valid: true });
     expect(resource.status).to.equal("inactive");
-    expect(() => consentFromFhir(resource)).to.throw(UnsupportedFhirElementError).with.property("element", "Consent.status");
+    expect(() => consentFromFhir(resource))
+      .to.throw(UnsupportedFhirElementError)
+      .with.property("element", "Consent.status");
   });
 
   const refusals: [string, (r: Record<string, unknown>) => void, string][] = [
-    ["data references", (r) => (nested(r).data = [{ meaning: "instance", reference: { reference: "Observation/1" } }]), "Consent.provision.provision[0].data"],
-    ["security labels (sealed terms)", (r) => (nested(r).securityLabel = [{ system: "x", code: "PSY" }]), "Consent.provision.provision[0].securityLabel"],
-    ["two actors", (r) => (nested(r).actor = [...(nested(r).actor as unknown[]), ...(nested(r).actor as unknown[])]), "Consent.provision.provision[0].actor"],
-    ["an unknown purpose", (r) => (nested(r).purpose = [{ system: "http://terminology.hl7.org/CodeSystem/v3-ActReason", code: "MARKETING" }]), "Consent.provision.provision[0].purpose[0]"],
+    [
+      "data references",
+      (r) => (nested(r).data = [{ meaning: "instance", reference: { reference: "Observation/1" } }]),
+      "Consent.provision.provision[0].data",
+    ],
+    [
+      "security labels (sealed terms)",
+      (r) => (nested(r).securityLabel = [{ system: "x", code: "PSY" }]),
+      "Consent.provision.provision[0].securityLabel",
+    ],
+    [
+      "two actors",
+      (r) => (nested(r).actor = [...(nested(r).actor as unknown[]), ...(nested(r).actor as unknown[])]),
+      "Consent.provision.provision[0].actor",
+    ],
+    [
+      "an unknown purpose",
+      (r) =>
+        (nested(r).purpose = [{ system: "http://terminology.hl7.org/CodeSystem/v3-ActReason", code: "MARKETING" }]),
+      "Consent.provision.provision[0].purpose[0]",
+    ],
     ["a verification", (r) => (r.verification = [{ verified: true }]), "Consent.verification"],
-    ["two nested provisions", (r) => ((r.provision as { provision: unknown[] }).provision.push({ type: "deny" })), "Consent.provision.provision"],
-    ["a data class outside MedLedger's", (r) => (nested(r).class = [{ system: "http://hl7.org/fhir/resource-types", code: "Observation" }]), "Consent.provision.provision[0].class[0]"],
-    ["an actor by reference only", (r) => ((nested(r).actor as { reference: unknown }[])[0]!.reference = { reference: "Practitioner/1" }), "Consent.provision.provision[0].actor[0].reference"],
+    [
+      "two nested provisions",
+      (r) => (r.provision as { provision: unknown[] }).provision.push({ type: "deny" }),
+      "Consent.provision.provision",
+    ],
+    [
+      "a data class outside MedLedger's",
+      (r) => (nested(r).class = [{ system: "http://hl7.org/fhir/resource-types", code: "Observation" }]),
+      "Consent.provision.provision[0].class[0]",
+    ],
+    [
+      "an actor by reference only",
+      (r) => ((nested(r).actor as { reference: unknown }[])[0]!.reference = { reference: "Practitioner/1" }),
+      "Consent.provision.provision[0].actor[0].reference",
+    ],
   ];
   for (const [name, mutate, element] of refusals) {
     it(`refuses ${name}, naming ${element}`, () => {
       const resource = JSON.parse(JSON.stringify(consentToFhir(consent({})))) as Record<string, unknown>;
       mutate(resource);
-      expect(() => consentFromFhir(resource)).to.throw(UnsupportedFhirElementError).with.property("element", element);
+      expect(() => consentFromFhir(resource))
+        .to.throw(UnsupportedFhirElementError)
+        .with.property("element", element);
     });
   }
 });

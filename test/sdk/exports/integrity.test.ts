@@ -56,7 +56,9 @@ describe("integrity report", function () {
     expect(report.summary.batchMembers).to.be.greaterThan(0);
     expect(report.summary.erased).to.be.greaterThan(0);
     expect(report.versions.every((v) => v.anchorState.status === "pass")).to.equal(true);
-    expect(report.versions.filter((v) => v.erasedAt === null).every((v) => v.envelope.status === "pass")).to.equal(true);
+    expect(report.versions.filter((v) => v.erasedAt === null).every((v) => v.envelope.status === "pass")).to.equal(
+      true,
+    );
     // The chain-direct source gives the same report.
     const chain = new ChainSource({ rpc: node.url, deployment: world.ledger.deployment });
     const direct = await buildIntegrityReport({ source: chain, subject, blobs, registry: world.ledger.records });
@@ -81,7 +83,8 @@ describe("integrity report", function () {
     const store = tampered(blobs, member.batch!.pointer, (bytes) => {
       const manifest = JSON.parse(new TextDecoder().decode(bytes)) as { records: { proof: string[] }[] };
       for (const r of manifest.records) r.proof = r.proof.map(() => `0x${"11".repeat(32)}`);
-      if (manifest.records.every((r) => r.proof.length === 0)) for (const r of manifest.records) r.proof = [`0x${"11".repeat(32)}`];
+      if (manifest.records.every((r) => r.proof.length === 0))
+        for (const r of manifest.records) r.proof = [`0x${"11".repeat(32)}`];
       return toUtf8Bytes(JSON.stringify(manifest));
     });
     const report = await buildIntegrityReport({ source, subject, blobs: store });

@@ -13,7 +13,12 @@ import { Command } from "commander";
 
 import { validateFhir } from "../../../sdk/fhir/validate.js";
 import { parseCsv } from "../../../sdk/exports/index.js";
-import { IndexSource, openSqliteStore, registerAuditCommands, registerIndexCommands } from "../../../sdk/indexer/index.js";
+import {
+  IndexSource,
+  openSqliteStore,
+  registerAuditCommands,
+  registerIndexCommands,
+} from "../../../sdk/indexer/index.js";
 import type { AccessEntry, CliIo, Page } from "../../../sdk/indexer/index.js";
 import { filesystem } from "../../../sdk/storage/filesystem.js";
 import { deployLedger, startTestAnvil } from "../../../fixtures/anvil-ledger.js";
@@ -34,7 +39,10 @@ describe("CLI: medledger index … and medledger audit …", function () {
   let dir: string;
   let env: Record<string, string>;
 
-  const cli = async (args: string[], opts: { signal?: AbortSignal; onOutput?: (text: string) => void } = {}): Promise<Run> => {
+  const cli = async (
+    args: string[],
+    opts: { signal?: AbortSignal; onOutput?: (text: string) => void } = {},
+  ): Promise<Run> => {
     const out: Run = { code: -1, stdout: "", stderr: "" };
     const io: CliIo = {
       stdout: {
@@ -99,7 +107,12 @@ describe("CLI: medledger index … and medledger audit …", function () {
   });
 
   it("--help shows examples for every command", async () => {
-    for (const args of [["index", "--help"], ["audit", "--help"], ["audit", "export", "--help"], ["index", "check", "--help"]]) {
+    for (const args of [
+      ["index", "--help"],
+      ["audit", "--help"],
+      ["audit", "export", "--help"],
+      ["index", "check", "--help"],
+    ]) {
       const r = await cli(args);
       expect(r.code, args.join(" ")).to.equal(0);
       expect(r.stdout).to.match(/Example/);
@@ -131,10 +144,15 @@ describe("CLI: medledger index … and medledger audit …", function () {
     const chain = await cli(["audit", "accesses", "--subject", subject, "--limit", "5", "--json", "--source", "chain"]);
     expect(JSON.parse(chain.stdout)).to.deep.equal(page);
     const store = await openSqliteStore({ path: env.MEDLEDGER_INDEX! });
-    expect(JSON.parse(JSON.stringify(await new IndexSource(store).accesses({ subject, limit: 5, order: "desc" })))).to.deep.equal(page);
+    expect(
+      JSON.parse(JSON.stringify(await new IndexSource(store).accesses({ subject, limit: 5, order: "desc" }))),
+    ).to.deep.equal(page);
     await store.close();
     if (page.nextCursor !== null) {
-      const next = JSON.parse((await cli(["audit", "accesses", "--subject", subject, "--limit", "5", "--json", "--cursor", page.nextCursor])).stdout) as Page<AccessEntry>;
+      const next = JSON.parse(
+        (await cli(["audit", "accesses", "--subject", subject, "--limit", "5", "--json", "--cursor", page.nextCursor]))
+          .stdout,
+      ) as Page<AccessEntry>;
       expect(next.items[0]!.blockNumber).to.be.at.most(page.items[4]!.blockNumber);
     }
     const table = await cli(["audit", "accesses", "--subject", subject, "--limit", "5"]);
@@ -143,11 +161,17 @@ describe("CLI: medledger index … and medledger audit …", function () {
 
   it("audit accesses --summary, consents (in force and history) and reviews print JSON documents", async () => {
     const subject = world.patients[1]!.subject;
-    const summary = JSON.parse((await cli(["audit", "accesses", "--subject", subject, "--summary", "--json"])).stdout) as { items: { accesses: number }[] };
+    const summary = JSON.parse(
+      (await cli(["audit", "accesses", "--subject", subject, "--summary", "--json"])).stdout,
+    ) as { items: { accesses: number }[] };
     expect(summary.items.length).to.be.greaterThan(0);
-    const consents = JSON.parse((await cli(["audit", "consents", "--subject", subject, "--json"])).stdout) as Page<{ status: string }>;
+    const consents = JSON.parse((await cli(["audit", "consents", "--subject", subject, "--json"])).stdout) as Page<{
+      status: string;
+    }>;
     for (const c of consents.items) expect(c.status).to.equal("active");
-    const history = JSON.parse((await cli(["audit", "consents", "--subject", subject, "--history", "--json", "--limit", "1000"])).stdout) as Page<{ event: string }>;
+    const history = JSON.parse(
+      (await cli(["audit", "consents", "--subject", subject, "--history", "--json", "--limit", "1000"])).stdout,
+    ) as Page<{ event: string }>;
     expect(history.items.some((e) => e.event === "granted")).to.equal(true);
     const reviews = await cli(["audit", "reviews", "--status", "all", "--json"]);
     expect(reviews.code).to.equal(0);
@@ -157,17 +181,32 @@ describe("CLI: medledger index … and medledger audit …", function () {
   it("audit export writes CSV and FHIR R4 (AuditEvent and Consent Bundles valid against the schema)", async () => {
     const subject = world.patients[0]!.subject;
     const csvFile = join(dir, "out", "accesses.csv");
-    const r = await cli(["audit", "export", "--kind", "accesses", "--subject", subject, "--format", "csv", "--out", csvFile]);
+    const r = await cli([
+      "audit",
+      "export",
+      "--kind",
+      "accesses",
+      "--subject",
+      subject,
+      "--format",
+      "csv",
+      "--out",
+      csvFile,
+    ]);
     expect(r.code, r.stderr).to.equal(0);
     const rows = parseCsv(await readFile(csvFile, "utf8"));
-    const all = JSON.parse((await cli(["audit", "accesses", "--subject", subject, "--limit", "10000", "--json"])).stdout) as Page<AccessEntry>;
+    const all = JSON.parse(
+      (await cli(["audit", "accesses", "--subject", subject, "--limit", "10000", "--json"])).stdout,
+    ) as Page<AccessEntry>;
     expect(rows.length).to.equal(all.items.length);
     expect(rows.map((x) => x.recordId).sort()).to.deep.equal(all.items.map((a) => a.recordId).sort());
     const fhir = await cli(["audit", "export", "--kind", "accesses", "--subject", subject, "--format", "fhir"]);
     const bundle = JSON.parse(fhir.stdout) as { entry: unknown[] };
     expect(bundle.entry.length).to.equal(all.items.length);
     expect(validateFhir(bundle)).to.deep.equal({ valid: true });
-    const consents = JSON.parse((await cli(["audit", "export", "--kind", "consents", "--subject", subject, "--format", "fhir"])).stdout) as object;
+    const consents = JSON.parse(
+      (await cli(["audit", "export", "--kind", "consents", "--subject", subject, "--format", "fhir"])).stdout,
+    ) as object;
     expect(validateFhir(consents)).to.deep.equal({ valid: true });
   });
 
@@ -202,7 +241,11 @@ describe("CLI: medledger index … and medledger audit …", function () {
     const { consents, records } = world.ledger;
     const category = 2;
     const id = fresh("record");
-    await (await records.connect(p.signer).anchorRecord(p.subject, id, category, fresh("d"), fresh("l"), ZERO, "sha256:x", ZERO)).wait();
+    await (
+      await records
+        .connect(p.signer)
+        .anchorRecord(p.subject, id, category, fresh("d"), fresh("l"), ZERO, "sha256:x", ZERO)
+    ).wait();
     const grant = await consents.connect(p.signer).grant(p.subject, {
       effect: 0,
       granteeKind: 0,
@@ -223,9 +266,17 @@ describe("CLI: medledger index … and medledger audit …", function () {
     await node.rpc("evm_mine");
     const r = await done;
     expect(r.code, r.stderr).to.equal(0);
-    const notices = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { status: string; access: AccessEntry });
+    const notices = r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { status: string; access: AccessEntry });
     expect(notices.map((n) => n.status)).to.deep.equal(["mined", "confirmed"]);
-    expect(notices[0]!.access).to.include({ recordId: id, accessor: doctor.address, purpose: "TREAT", basis: "CONSENT" });
+    expect(notices[0]!.access).to.include({
+      recordId: id,
+      accessor: doctor.address,
+      purpose: "TREAT",
+      basis: "CONSENT",
+    });
   });
 
   it("index check passes (exit 0), then fails on a tampered row (exit 1) and names the difference", async () => {

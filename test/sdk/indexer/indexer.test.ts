@@ -58,7 +58,19 @@ describe("indexer: a random scenario, indexed and queried from the index and fro
   });
 
   it("generated a scenario with every kind of operation", () => {
-    for (const kind of ["permit", "deny", "revoke", "anchor", "version", "batch", "access", "accessBatch", "breakGlass", "review", "erase"]) {
+    for (const kind of [
+      "permit",
+      "deny",
+      "revoke",
+      "anchor",
+      "version",
+      "batch",
+      "access",
+      "accessBatch",
+      "breakGlass",
+      "review",
+      "erase",
+    ]) {
       expect(stats.byKind[kind] ?? 0, kind).to.be.greaterThan(0);
     }
     const accesses = Object.entries(fromChain)
@@ -71,7 +83,11 @@ describe("indexer: a random scenario, indexed and queried from the index and fro
     const { deployment } = world.ledger;
     const fast = new LogDecoder(deployment.addresses);
     const generic = new LogDecoder(deployment.addresses, { fast: false });
-    const logs = await new ChainReader(httpRpc(node.url)).getLogs({ address: fast.addresses }, deployment.startBlock, head);
+    const logs = await new ChainReader(httpRpc(node.url)).getLogs(
+      { address: fast.addresses },
+      deployment.startBlock,
+      head,
+    );
     const names = new Set<string>();
     for (const log of logs) {
       const a = fast.decode(log);
@@ -80,9 +96,19 @@ describe("indexer: a random scenario, indexed and queried from the index and fro
       if (a === undefined || b === undefined) continue;
       names.add(a.name);
       expect(canonicalArgs(a), a.name).to.equal(canonicalArgs(b));
-      expect(projectEvent(a, 1, () => 7), a.name).to.deep.equal(projectEvent(b, 1, () => 7));
+      expect(
+        projectEvent(a, 1, () => 7),
+        a.name,
+      ).to.deep.equal(projectEvent(b, 1, () => 7));
     }
-    for (const name of ["RecordAccessed", "ConsentGranted", "ConsentRevoked", "RecordProven", "BreakGlassDeclared", "PatientRegistered"]) {
+    for (const name of [
+      "RecordAccessed",
+      "ConsentGranted",
+      "ConsentRevoked",
+      "RecordProven",
+      "BreakGlassDeclared",
+      "PatientRegistered",
+    ]) {
       expect(names.has(name), name).to.equal(true);
     }
   });

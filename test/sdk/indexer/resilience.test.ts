@@ -56,7 +56,14 @@ describe("indexer resilience", function () {
     const path = join(dir, "crash.sqlite");
     const child = spawn(
       process.execPath,
-      ["--import", "tsx", "test/sdk/indexer/helpers/sync-child.ts", node.url, JSON.stringify(world.ledger.deployment), path],
+      [
+        "--import",
+        "tsx",
+        "test/sdk/indexer/helpers/sync-child.ts",
+        node.url,
+        JSON.stringify(world.ledger.deployment),
+        path,
+      ],
       { stdio: ["ignore", "pipe", "pipe"] },
     );
     let out = "";
@@ -68,7 +75,9 @@ describe("indexer resilience", function () {
         // Kill it once several pages are committed, well before the end.
         if ((out.match(/cursor/g) ?? []).length >= 10 && child.exitCode === null) child.kill("SIGKILL");
       });
-      child.on("exit", (code, signal) => (signal === "SIGKILL" ? resolve() : reject(new Error(`child exited ${code}: ${err}`))));
+      child.on("exit", (code, signal) =>
+        signal === "SIGKILL" ? resolve() : reject(new Error(`child exited ${code}: ${err}`)),
+      );
     });
     await killed;
     expect(out).not.to.include("done");
@@ -110,14 +119,18 @@ describe("indexer resilience", function () {
         while ((await node.provider.getBlockNumber()) <= indexed) await node.rpc("evm_mine");
         const result = await indexer.sync();
         expect(result.reorgs).to.have.length(1);
-        expect(result.reorgs[0]!.forkBlock).to.be.at.most(fork).and.at.least(fork - 20);
+        expect(result.reorgs[0]!.forkBlock)
+          .to.be.at.most(fork)
+          .and.at.least(fork - 20);
         expect(result.reorgs[0]!.previousCursor).to.equal(indexed);
         const report = await indexer.check();
         expect(report.differences).to.deep.equal([]);
         const head = await node.provider.getBlockNumber();
         const chain = new ChainSource({ rpc: node.url, deployment, toBlock: head });
         const when = { times: await times(node, t0) };
-        expect(await runBattery(new IndexSource(store), world, when)).to.deep.equal(await runBattery(chain, world, when));
+        expect(await runBattery(new IndexSource(store), world, when)).to.deep.equal(
+          await runBattery(chain, world, when),
+        );
       } finally {
         await indexer.close();
       }
@@ -126,7 +139,12 @@ describe("indexer resilience", function () {
 
   it("stays `confirmations` blocks behind the head", async () => {
     const store = await openSqliteStore({ path: ":memory:" });
-    const indexer = await Indexer.create({ store, rpc: node.url, deployment: world.ledger.deployment, confirmations: 3 });
+    const indexer = await Indexer.create({
+      store,
+      rpc: node.url,
+      deployment: world.ledger.deployment,
+      confirmations: 3,
+    });
     try {
       const head = await node.provider.getBlockNumber();
       expect((await indexer.sync()).toBlock).to.equal(head - 3);

@@ -31,16 +31,25 @@ export async function runBattery(source: AuditSource, w: World, t: BatteryTimes)
   for (const [i, p] of w.patients.entries()) {
     out[`accesses subject ${i} asc`] = await all((q) => source.accesses({ ...q, subject: p.subject }));
     out[`accesses subject ${i} desc`] = await all((q) => source.accesses({ ...q, subject: p.subject }), "desc");
-    out[`accesses subject ${i} window`] = await all((q) => source.accesses({ ...q, subject: p.subject, from: t0, to: t1 }));
-    out[`accesses subject ${i} emergency`] = await all((q) => source.accesses({ ...q, subject: p.subject, emergencyOnly: true }));
-    out[`accesses subject ${i} purpose`] = await all((q) => source.accesses({ ...q, subject: p.subject, purpose: "HPAYMT" }));
+    out[`accesses subject ${i} window`] = await all((q) =>
+      source.accesses({ ...q, subject: p.subject, from: t0, to: t1 }),
+    );
+    out[`accesses subject ${i} emergency`] = await all((q) =>
+      source.accesses({ ...q, subject: p.subject, emergencyOnly: true }),
+    );
+    out[`accesses subject ${i} purpose`] = await all((q) =>
+      source.accesses({ ...q, subject: p.subject, purpose: "HPAYMT" }),
+    );
     out[`who saw ${i}`] = await source.whoSawMyData({ subject: p.subject });
     out[`who saw ${i} window`] = await source.whoSawMyData({ subject: p.subject, from: t1, to: t2 });
     for (const [j, at] of [t0, t1, t2].entries()) {
       out[`in force ${i} t${j}`] = await all((q) => source.consentsInForce({ ...q, subject: p.subject, at }));
     }
     out[`consent history ${i}`] = await all((q) => source.consentHistory({ ...q, subject: p.subject, at: t2 }));
-    out[`consent history ${i} desc`] = await all((q) => source.consentHistory({ ...q, subject: p.subject, at: t1 }), "desc");
+    out[`consent history ${i} desc`] = await all(
+      (q) => source.consentHistory({ ...q, subject: p.subject, at: t1 }),
+      "desc",
+    );
     out[`records ${i}`] = await source.subjectRecords(p.subject);
     for (const rec of p.records.filter((_, k) => k % 3 === 0)) {
       out[`record history ${i} ${rec.id}`] = await all((q) =>
@@ -54,13 +63,18 @@ export async function runBattery(source: AuditSource, w: World, t: BatteryTimes)
   }
   for (const org of [0, w.orgs.hospital, w.orgs.lab, w.orgs.payer]) {
     out[`accesses org ${org}`] = await all((q) => source.accesses({ ...q, organization: org }));
-    out[`accesses org ${org} consent`] = await all((q) => source.accesses({ ...q, organization: org, basis: "CONSENT", from: t1 }));
+    out[`accesses org ${org} consent`] = await all((q) =>
+      source.accesses({ ...q, organization: org, basis: "CONSENT", from: t1 }),
+    );
   }
   out["accesses emergency"] = await all((q) => source.accesses({ ...q, emergencyOnly: true }), "desc");
   out["accesses subject basis"] = await all((q) => source.accesses({ ...q, basis: "SUBJECT" }));
   for (const status of ["pending", "closed", "all"] as const) {
     out[`reviews ${status}`] = await all((q) => source.reviews({ ...q, status }));
-    out[`reviews ${status} hospital`] = await all((q) => source.reviews({ ...q, status, organization: w.orgs.hospital }), "desc");
+    out[`reviews ${status} hospital`] = await all(
+      (q) => source.reviews({ ...q, status, organization: w.orgs.hospital }),
+      "desc",
+    );
   }
   out["reviews subject"] = await all((q) => source.reviews({ ...q, status: "all", subject: w.patients[0]!.subject }));
   return out;

@@ -13,7 +13,8 @@ import { openPostgresStore } from "../../../../sdk/indexer/index.js";
 import type { SqlStore } from "../../../../sdk/indexer/index.js";
 
 export const ADMIN_URL = process.env.MEDLEDGER_TEST_PG_URL ?? "postgres://medledger_test@127.0.0.1:55432/postgres";
-const HOW = "start one with `bash scripts/ci/postgres.sh` (installs Debian's postgresql if needed) or set MEDLEDGER_TEST_PG_URL";
+const HOW =
+  "start one with `bash scripts/ci/postgres.sh` (installs Debian's postgresql if needed) or set MEDLEDGER_TEST_PG_URL";
 
 let available: Promise<boolean> | undefined;
 let warned = false;
@@ -55,7 +56,9 @@ export function databaseUrl(database: string): string {
 export async function createDatabase(label: string): Promise<string | undefined> {
   if (!(await serverAvailable())) {
     if (process.env.CI === "true") {
-      throw new Error(`PostgreSQL is not reachable at ${ADMIN_URL}: the PostgreSQL indexer suite must run in CI; ${HOW}`);
+      throw new Error(
+        `PostgreSQL is not reachable at ${ADMIN_URL}: the PostgreSQL indexer suite must run in CI; ${HOW}`,
+      );
     }
     if (!warned) {
       warned = true;

@@ -35,7 +35,11 @@ export async function startRefusingProxy(target: string, maxRange: number): Prom
     error: { code: -32005, message: `query exceeds max block range ${maxRange}` },
   });
   const forward = async (body: unknown): Promise<unknown> => {
-    const res = await fetch(target, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    const res = await fetch(target, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
     return res.json();
   };
   const server = createServer((req, res) => {

@@ -100,7 +100,9 @@ export async function buildWorld(node: TestNode, ledger: Ledger, opts: { patient
     const signer = await s(index);
     const address = (await signer.getAddress()).toLowerCase();
     await send(
-      directory.connect(await s(adminIndex)).enrollPractitioner(org, address, roles, now + 10 * 365 * 86400, key(`p${index}`)),
+      directory
+        .connect(await s(adminIndex))
+        .enrollPractitioner(org, address, roles, now + 10 * 365 * 86400, key(`p${index}`)),
     );
     return { signer, address, org, roles };
   };
@@ -200,7 +202,9 @@ export async function runScenario(w: World, count: number, seed: number): Promis
         const actions = r.next() < 0.7 ? READ | APPEND : READ;
         const validUntil = r.next() < 0.2 ? (await now(w)) + 30 + r.int(600) : 0;
         await send(
-          consents.connect(p.signer).grant(p.subject, terms({ grantee: who.address, categories, purposes, actions, validUntil })),
+          consents
+            .connect(p.signer)
+            .grant(p.subject, terms({ grantee: who.address, categories, purposes, actions, validUntil })),
         );
         const id = await lastConsent(w, p);
         if (validUntil === 0) p.permits.push({ id, grantee: who.address, categories, purposes, actions });
@@ -212,10 +216,18 @@ export async function runScenario(w: World, count: number, seed: number): Promis
       2,
       async (p) => {
         await send(
-          consents.connect(p.signer).grant(
-            p.subject,
-            terms({ org: w.orgs.hospital, roles: Role.CLINICIAN, categories: 0xffff, purposes: 1 << TREAT, actions: READ }),
-          ),
+          consents
+            .connect(p.signer)
+            .grant(
+              p.subject,
+              terms({
+                org: w.orgs.hospital,
+                roles: Role.CLINICIAN,
+                categories: 0xffff,
+                purposes: 1 << TREAT,
+                actions: READ,
+              }),
+            ),
         );
         return true;
       },
@@ -228,10 +240,12 @@ export async function runScenario(w: World, count: number, seed: number): Promis
         if (p.denies.filter((d) => d.grantee === who.address).length >= 5) return false;
         const categories = r.next() < 0.3 ? 0 : 1 << r.int(16);
         await send(
-          consents.connect(p.signer).grant(
-            p.subject,
-            terms({ effect: 1, grantee: who.address, categories, purposes: 0x3ff, actions: READ | APPEND }),
-          ),
+          consents
+            .connect(p.signer)
+            .grant(
+              p.subject,
+              terms({ effect: 1, grantee: who.address, categories, purposes: 0x3ff, actions: READ | APPEND }),
+            ),
         );
         p.denies.push({ id: await lastConsent(w, p), grantee: who.address, categories });
         return true;
@@ -260,10 +274,16 @@ export async function runScenario(w: World, count: number, seed: number): Promis
         if (appender !== undefined && r.next() < 0.5 && !denied(p, appender.grantee)) {
           const who = readers.find((x) => x.address === appender.grantee)!;
           await send(
-            records.connect(who.signer).anchorRecord(p.subject, id, category, digest, fresh("label"), ZERO, pointer, appender.id),
+            records
+              .connect(who.signer)
+              .anchorRecord(p.subject, id, category, digest, fresh("label"), ZERO, pointer, appender.id),
           );
         } else {
-          await send(records.connect(p.signer).anchorRecord(p.subject, id, category, digest, fresh("label"), ZERO, pointer, ZERO));
+          await send(
+            records
+              .connect(p.signer)
+              .anchorRecord(p.subject, id, category, digest, fresh("label"), ZERO, pointer, ZERO),
+          );
         }
         p.records.push({ id, category, superseded: false, erased: false });
         return true;
@@ -278,7 +298,11 @@ export async function runScenario(w: World, count: number, seed: number): Promis
         const prev = r.pick(head);
         const id = fresh("record");
         const { pointer, digest } = await envelope(w, id);
-        await send(records.connect(p.signer).anchorRecord(p.subject, id, prev.category, digest, fresh("label"), prev.id, pointer, ZERO));
+        await send(
+          records
+            .connect(p.signer)
+            .anchorRecord(p.subject, id, prev.category, digest, fresh("label"), prev.id, pointer, ZERO),
+        );
         prev.superseded = true;
         p.records.push({ id, category: prev.category, superseded: false, erased: false });
         return true;
@@ -317,11 +341,19 @@ export async function runScenario(w: World, count: number, seed: number): Promis
           })),
         });
         const manifestPointer =
-          w.blobs === undefined ? `sha256:${sha256(toUtf8Bytes(manifest)).slice(2)}` : await w.blobs.put(toUtf8Bytes(manifest));
-        await send(records.connect(p.signer).anchorBatch(p.subject, tree.root, tag, members.length, mask, manifestPointer, ZERO));
+          w.blobs === undefined
+            ? `sha256:${sha256(toUtf8Bytes(manifest)).slice(2)}`
+            : await w.blobs.put(toUtf8Bytes(manifest));
+        await send(
+          records.connect(p.signer).anchorBatch(p.subject, tree.root, tag, members.length, mask, manifestPointer, ZERO),
+        );
         for (const [i, l] of leaves.entries()) {
           if (r.next() < 0.8) {
-            await send(records.connect(r.pick(readers).signer).proveRecord(p.subject, tree.root, l[1], l[2], l[3], l[4], tree.getProof(i)));
+            await send(
+              records
+                .connect(r.pick(readers).signer)
+                .proveRecord(p.subject, tree.root, l[1], l[2], l[3], l[4], tree.getProof(i)),
+            );
             p.records.push({ id: l[1], category: l[2], superseded: false, erased: false });
           }
         }
@@ -371,7 +403,9 @@ export async function runScenario(w: World, count: number, seed: number): Promis
         const list = live(p, true);
         if (list.length === 0 || p.optedOut || denied(p, w.responder.address)) return false;
         const ids = list.slice(0, 1 + r.int(4)).map((x) => x.id);
-        await send(records.connect(w.responder.signer).breakGlassAccess(p.subject, ids, r.next() < 0.5 ? ETREAT : BTG, 7));
+        await send(
+          records.connect(w.responder.signer).breakGlassAccess(p.subject, ids, r.next() < 0.5 ? ETREAT : BTG, 7),
+        );
         const id = Number(await lastSession(w));
         if (!sessions.some((x) => x.id === id)) sessions.push({ id, org: w.orgs.hospital });
         return true;
@@ -422,7 +456,9 @@ export async function runScenario(w: World, count: number, seed: number): Promis
       1,
       async () => {
         w.keyholder.sequence += 1 + r.int(5);
-        await send(keyholders.connect(w.keyholder.signer).anchorReleaseLog(w.keyholder.id, w.keyholder.sequence, fresh("head")));
+        await send(
+          keyholders.connect(w.keyholder.signer).anchorReleaseLog(w.keyholder.id, w.keyholder.sequence, fresh("head")),
+        );
         return true;
       },
     ],
