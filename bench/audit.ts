@@ -23,7 +23,7 @@ import { HDNodeWallet, Mnemonic, keccak256, toUtf8Bytes } from "ethers";
 import pg from "pg";
 
 import { ChainSource, IndexSource, Indexer, openPostgresStore, openSqliteStore } from "../sdk/indexer/index.js";
-import type { AuditSource, SqlStore } from "../sdk/indexer/index.js";
+import type { AuditSource, Deployment, SqlStore } from "../sdk/indexer/index.js";
 import { deployLedger, startTestAnvil } from "../fixtures/anvil-ledger.js";
 
 const TARGET = Number(process.env.MEDLEDGER_BENCH_ACCESSES ?? 1_000_000);
@@ -46,10 +46,49 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
+/** Peak resident memory of this process (Linux VmHWM), MiB. */
+async function peakRssMiB(): Promise<number> {
+  const { readFile } = await import("node:fs/promises");
+  const m = /VmHWM:\s+(\d+) kB/.exec(await readFile("/proc/self/status", "utf8").catch(() => ""));
+  return m === null ? process.memoryUsage().rss / 2 ** 20 : Number(m[1]) / 1024;
+}
+
+interface ChildJob {
+  rpc: string;
+  deployment: Deployment;
+  path: string;
+  toBlock: number;
+}
+
+/** Child mode: index into SQLite in a fresh process, so its peak memory is the indexer's alone. */
+async function indexInChild(job: ChildJob): Promise<{ events: number; seconds: number; peakRssMiB: number }> {
+  const { spawn } = await import("node:child_process");
+  const child = spawn(process.execPath, ["--import", "tsx", "bench/audit.ts"], {
+    env: { ...process.env, MEDLEDGER_BENCH_CHILD: JSON.stringify(job) },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  let out = "";
+  child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+  if (code !== 0) throw new Error(`the indexing process failed (${code})`);
+  return JSON.parse(out) as { events: number; seconds: number; peakRssMiB: number };
+}
+
+async function childMain(job: ChildJob): Promise<void> {
+  const store = await openSqliteStore({ path: job.path });
+  const indexer = await Indexer.create({ store, rpc: job.rpc, deployment: job.deployment });
+  const t = Date.now();
+  const result = await indexer.sync({ toBlock: job.toBlock });
+  const seconds = (Date.now() - t) / 1000;
+  const peak = await peakRssMiB();
+  await indexer.optimize();
+  await store.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  await indexer.close();
+  process.stdout.write(JSON.stringify({ events: result.events, seconds, peakRssMiB: peak }));
+}
+
 async function main(): Promise<void> {
   const dir = process.env.MEDLEDGER_BENCH_DIR ?? (await mkdtemp(join(tmpdir(), "medledger-bench-audit-")));
-  let peakRss = 0;
-  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
   const node = await startTestAnvil();
   try {
     const ledger = await deployLedger(node);
@@ -225,16 +264,11 @@ async function main(): Promise<void> {
     const sqlitePath = join(dir, "index.sqlite");
     await rm(sqlitePath, { force: true });
     await rm(`${sqlitePath}-wal`, { force: true });
+    log("indexing into SQLite (in a separate process)");
+    const result = await indexInChild({ rpc: node.url, deployment: ledger.deployment, path: sqlitePath, toBlock: head });
+    const indexSeconds = result.seconds;
+    const peakRssDuringIndexMiB = result.peakRssMiB;
     const sqlite = await openSqliteStore({ path: sqlitePath });
-    const indexer = await Indexer.create({ store: sqlite, rpc: node.url, deployment: ledger.deployment });
-    peakRss = process.memoryUsage().rss;
-    log("indexing into SQLite");
-    t = Date.now();
-    const result = await indexer.sync({ toBlock: head });
-    const indexSeconds = (Date.now() - t) / 1000;
-    const peakRssDuringIndexMiB = peakRss / 2 ** 20;
-    await indexer.optimize();
-    await sqlite.exec("PRAGMA wal_checkpoint(TRUNCATE)");
     const [{ n: accessEvents } = { n: 0 }] = await sqlite.all<{ n: number }>("SELECT count(*) AS n FROM accesses");
     log(
       `indexed ${result.events.toLocaleString("en")} events in ${indexSeconds.toFixed(1)} s (${Math.round(result.events / indexSeconds).toLocaleString("en")}/s)`,
@@ -275,7 +309,7 @@ async function main(): Promise<void> {
     }
     rawTimes.sort((a, b) => a - b);
     log(`eth_getLogs (no index) patient query: p95 ${percentile(rawTimes, 95).toFixed(1)} ms`);
-    await indexer.close();
+    await sqlite.close();
 
     // ── PostgreSQL ──
     let postgres: { eventsPerSec: number; p50: number; p95: number; sizeMiB: number } | { skipped: string };
@@ -289,7 +323,7 @@ async function main(): Promise<void> {
       url.pathname = `/${database}`;
       pgStore = await openPostgresStore({ url: url.toString() });
       const pgIndexer = await Indexer.create({ store: pgStore, rpc: node.url, deployment: ledger.deployment });
-      log("indexing into PostgreSQL");
+      log("indexing into PostgreSQL (in this process)");
       t = Date.now();
       const pgResult = await pgIndexer.sync({ toBlock: head });
       const pgSeconds = (Date.now() - t) / 1000;
@@ -329,6 +363,7 @@ async function main(): Promise<void> {
       indexSeconds: Number(indexSeconds.toFixed(2)),
       indexEventsPerSec: Math.round(result.events / indexSeconds),
       peakRssDuringIndexMiB: Number(peakRssDuringIndexMiB.toFixed(0)),
+      peakRssNote: "VmHWM of the process that indexed into SQLite (nothing else ran in it)",
       auditQueryP50Ms: Number(percentile(sqliteTimes, 50).toFixed(3)),
       auditQueryP95Ms: Number(percentile(sqliteTimes, 95).toFixed(3)),
       auditQueries:
@@ -347,10 +382,11 @@ async function main(): Promise<void> {
     log("wrote reports/audit-bench.json");
     console.log(JSON.stringify(report, null, 2));
   } finally {
-    clearInterval(sampler);
     await node.stop();
     if (process.env.MEDLEDGER_BENCH_DIR === undefined) await rm(dir, { recursive: true, force: true });
   }
 }
 
-await main();
+const childJob = process.env.MEDLEDGER_BENCH_CHILD;
+if (childJob === undefined) await main();
+else await childMain(JSON.parse(childJob) as ChildJob);

@@ -275,14 +275,34 @@ Examples:
   $ medledger index check                                 # exit 1 if the index differs from the chain`,
   );
 
-  const open = async (o: CommonOptions, confirmations: number): Promise<Indexer> => {
+  /** Opens the indexer the options name, runs `fn`, and always closes the store and the progress bar. */
+  const withIndexer = async (
+    cmd: Command,
+    confirmations: number,
+    fn: (indexer: Indexer, o: CommonOptions, bar: ProgressBar) => Promise<number | void>,
+  ): Promise<number | void> => {
+    const o = common(cmd);
     const deployment = await loadDeployment(o.deployment);
     const store = await openStore(o.index);
+    let indexer: Indexer;
     try {
-      return await Indexer.create({ store, rpc: httpRpc(o.rpc), deployment, confirmations, reader: readerOptions(o) });
+      indexer = await Indexer.create({
+        store,
+        rpc: httpRpc(o.rpc),
+        deployment,
+        confirmations,
+        reader: readerOptions(o),
+      });
     } catch (err) {
       await store.close();
       throw err;
+    }
+    const bar = new ProgressBar(io, o.json !== true);
+    try {
+      return await fn(indexer, o, bar);
+    } finally {
+      bar.done();
+      await indexer.close();
     }
   };
 
@@ -297,11 +317,8 @@ Examples:
     )
     .action(
       action(io, async (opts: { confirmations: string; toBlock?: string }, cmd: Command) => {
-        const o = common(cmd);
-        const indexer = await open(o, intOption("confirmations", opts.confirmations, 0)!);
-        const bar = new ProgressBar(io, o.json !== true);
-        const started = Date.now();
-        try {
+        return withIndexer(cmd, intOption("confirmations", opts.confirmations, 0)!, async (indexer, o, bar) => {
+          const started = Date.now();
           const result = await indexer.sync({
             toBlock: intOption("to-block", opts.toBlock),
             onProgress: syncProgress(bar),
@@ -316,10 +333,7 @@ Examples:
               : `indexed blocks ${result.fromBlock}..${result.toBlock}: ${result.events} events in ${seconds.toFixed(1)} s` +
                   `${result.reorgs.length > 0 ? ` (repaired ${result.reorgs.length} reorg(s), fork at ${result.reorgs.map((r) => r.forkBlock).join(", ")})` : ""}\n`,
           );
-        } finally {
-          bar.done();
-          await indexer.close();
-        }
+        });
       }),
     );
 
@@ -331,10 +345,7 @@ Examples:
     .addHelpText("after", "\nExample:\n  $ medledger index follow --confirmations 1 --json")
     .action(
       action(io, async (opts: { confirmations: string; poll: string }, cmd: Command) => {
-        const o = common(cmd);
-        const indexer = await open(o, intOption("confirmations", opts.confirmations, 0)!);
-        const bar = new ProgressBar(io, o.json !== true);
-        try {
+        return withIndexer(cmd, intOption("confirmations", opts.confirmations, 0)!, async (indexer, o, bar) => {
           await indexer.follow({
             signal: stopSignal(io),
             pollIntervalMs: intOption("poll", opts.poll, 1000),
@@ -349,10 +360,7 @@ Examples:
               );
             },
           });
-        } finally {
-          bar.done();
-          await indexer.close();
-        }
+        });
       }),
     );
 
@@ -363,10 +371,7 @@ Examples:
     .addHelpText("after", "\nExample:\n  $ medledger index check --json | jq .differenceCount")
     .action(
       action(io, async (opts: { maxDifferences: string }, cmd: Command) => {
-        const o = common(cmd);
-        const indexer = await open(o, 0);
-        const bar = new ProgressBar(io, o.json !== true);
-        try {
+        return withIndexer(cmd, 0, async (indexer, o, bar) => {
           const report = await indexer.check({
             maxDifferences: intOption("max-differences", opts.maxDifferences, 20),
             onProgress: syncProgress(bar),
@@ -407,10 +412,7 @@ Examples:
             }
           }
           return report.ok ? ExitCode.OK : ExitCode.FAILED;
-        } finally {
-          bar.done();
-          await indexer.close();
-        }
+        });
       }),
     );
   return index;

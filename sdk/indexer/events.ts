@@ -95,7 +95,7 @@ export interface RawLog {
 }
 
 /**
- * Decoded event arguments in ABI order: integers as bigint, addresses and fixed bytes as 0x-hex
+ * Decoded event arguments in ABI order: integers as bigint (or, up to 48 bits, as number), addresses and fixed bytes as 0x-hex
  * (their case is not significant), booleans, strings, static tuples as arrays.
  */
 export type DecodedArgs = readonly unknown[];
@@ -135,7 +135,11 @@ function wordReader(param: ParamType): WordReader | undefined {
   if (type === "address") return (w) => `0x${w.slice(24)}`;
   if (type === "bool") return (w) => w.charCodeAt(63) === 49; // "1"
   let m = /^uint(\d+)$/.exec(type);
-  if (m !== null) return (w) => BigInt(`0x${w}`);
+  if (m !== null) {
+    // Masked to the type's width, as ethers does; up to 48 bits a JS number is exact and cheaper.
+    const bits = Number(m[1]);
+    return bits <= 48 ? (w) => parseInt(w.slice(64 - bits / 4), 16) : (w) => BigInt.asUintN(bits, BigInt(`0x${w}`));
+  }
   m = /^int(\d+)$/.exec(type);
   if (m !== null) {
     const bits = Number(m[1]);
@@ -316,7 +320,21 @@ export function bytesToHex(bytes: Uint8Array): string {
 }
 
 const n = (v: unknown): number => Number(v);
-const b = (v: unknown): Uint8Array => hexToBytes(v as string);
+/**
+ * Hex → bytes through a bounded cache: within a page the same transaction hash, subject, record
+ * and accessor recur on many logs. The arrays are shared and never mutated.
+ */
+const bytesCache = new Map<string, Uint8Array>();
+const b = (v: unknown): Uint8Array => {
+  const hexValue = v as string;
+  let bytes = bytesCache.get(hexValue);
+  if (bytes === undefined) {
+    if (bytesCache.size >= 65_536) bytesCache.clear();
+    bytes = hexToBytes(hexValue);
+    bytesCache.set(hexValue, bytes);
+  }
+  return bytes;
+};
 const flag = (v: unknown): number => (v === true ? 1 : 0);
 
 /** RecordProven rows carry their batch's custodian and pointer when known (from the batch's row). */
@@ -480,7 +498,7 @@ function firstIndexed(e: DecodedEvent): string {
 }
 
 function jsonValue(v: unknown): unknown {
-  if (typeof v === "bigint") return v.toString();
+  if (typeof v === "bigint" || typeof v === "number") return v.toString();
   if (typeof v === "string") return v.toLowerCase();
   if (Array.isArray(v)) return v.map(jsonValue);
   return v;
