@@ -265,7 +265,12 @@ async function main(): Promise<void> {
     await rm(sqlitePath, { force: true });
     await rm(`${sqlitePath}-wal`, { force: true });
     log("indexing into SQLite (in a separate process)");
-    const result = await indexInChild({ rpc: node.url, deployment: ledger.deployment, path: sqlitePath, toBlock: head });
+    const result = await indexInChild({
+      rpc: node.url,
+      deployment: ledger.deployment,
+      path: sqlitePath,
+      toBlock: head,
+    });
     const indexSeconds = result.seconds;
     const peakRssDuringIndexMiB = result.peakRssMiB;
     const sqlite = await openSqliteStore({ path: sqlitePath });

@@ -21,7 +21,7 @@ import {
 } from "../../../sdk/indexer/index.js";
 import type { AccessEntry, CliIo, Page } from "../../../sdk/indexer/index.js";
 import { filesystem } from "../../../sdk/storage/filesystem.js";
-import { deployLedger, startTestAnvil } from "../../../fixtures/anvil-ledger.js";
+import { deployLedger, mined, startTestAnvil } from "../../../fixtures/anvil-ledger.js";
 import type { TestNode } from "../../../fixtures/anvil-ledger.js";
 import { READ, TREAT, buildWorld, fresh, runScenario } from "./helpers/scenario.js";
 import type { World } from "./helpers/scenario.js";
@@ -241,11 +241,10 @@ describe("CLI: medledger index … and medledger audit …", function () {
     const { consents, records } = world.ledger;
     const category = 2;
     const id = fresh("record");
-    await (
-      await records
-        .connect(p.signer)
-        .anchorRecord(p.subject, id, category, fresh("d"), fresh("l"), ZERO, "sha256:x", ZERO)
-    ).wait();
+    await mined(
+      node,
+      records.connect(p.signer).anchorRecord(p.subject, id, category, fresh("d"), fresh("l"), ZERO, "sha256:x", ZERO),
+    );
     const grant = await consents.connect(p.signer).grant(p.subject, {
       effect: 0,
       granteeKind: 0,
@@ -259,9 +258,9 @@ describe("CLI: medledger index … and medledger audit …", function () {
       validUntil: 0,
       sealedTerms: fresh("s"),
     });
-    await grant.wait();
+    await mined(node, grant);
     const consentId = await consents.consentIdAt(p.subject, await consents.consentCount(p.subject));
-    await (await records.connect(doctor.signer).access(p.subject, id, TREAT, consentId)).wait();
+    await mined(node, records.connect(doctor.signer).access(p.subject, id, TREAT, consentId));
     for (let i = 0; i < 200 && !seen.includes('"mined"'); i++) await new Promise((r) => setTimeout(r, 50));
     await node.rpc("evm_mine");
     const r = await done;
@@ -277,6 +276,19 @@ describe("CLI: medledger index … and medledger audit …", function () {
       purpose: "TREAT",
       basis: "CONSENT",
     });
+  });
+
+  it("index follow --json prints one JSON line per pass and stops when interrupted", async () => {
+    const controller = new AbortController();
+    const r = await cli(["index", "follow", "--json", "--poll", "50"], {
+      signal: controller.signal,
+      onOutput: (text) => {
+        if (text.includes("\n")) controller.abort();
+      },
+    });
+    expect(r.code, r.stderr).to.equal(0);
+    const first = JSON.parse(r.stdout.trim().split("\n")[0]!) as { toBlock: number };
+    expect(first.toBlock).to.equal(await node.provider.getBlockNumber());
   });
 
   it("index check passes (exit 0), then fails on a tampered row (exit 1) and names the difference", async () => {

@@ -12,10 +12,11 @@ import { join } from "node:path";
 
 import { expect } from "chai";
 
-import { ChainSource, IndexSource, Indexer, IndexerError, openSqliteStore } from "../../../sdk/indexer/index.js";
+import { ChainSource, IndexSource, Indexer, IndexerError, openSqliteStore, watch } from "../../../sdk/indexer/index.js";
+import type { AccessNotice } from "../../../sdk/indexer/index.js";
 import type { SqlStore } from "../../../sdk/indexer/index.js";
 import { runBattery } from "./helpers/battery.js";
-import { deployLedger, startTestAnvil } from "../../../fixtures/anvil-ledger.js";
+import { deployLedger, mined, startTestAnvil } from "../../../fixtures/anvil-ledger.js";
 import type { TestNode } from "../../../fixtures/anvil-ledger.js";
 import { postgresStores } from "./helpers/postgres.js";
 import { startRefusingProxy } from "./helpers/proxy.js";
@@ -64,7 +65,7 @@ describe("indexer resilience", function () {
         JSON.stringify(world.ledger.deployment),
         path,
       ],
-      { stdio: ["ignore", "pipe", "pipe"] },
+      { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, MEDLEDGER_SYNC_CHILD: "1" } },
     );
     let out = "";
     let err = "";
@@ -136,6 +137,42 @@ describe("indexer resilience", function () {
       }
     });
   }
+
+  it("the live feed announces an access a reorg removed before it was confirmed", async () => {
+    const p = world.patients[0]!;
+    const deployment = world.ledger.deployment;
+    const live = (await new ChainSource({ rpc: node.url, deployment }).subjectRecords(p.subject)).find(
+      (v) => v.erasedAt === null,
+    )!;
+    const controller = new AbortController();
+    const feed = watch({
+      rpc: node.url,
+      deployment,
+      subject: p.subject,
+      confirmations: 5,
+      pollIntervalMs: 20,
+      signal: controller.signal,
+    });
+    const next = async (): Promise<AccessNotice> => (await feed.next()).value as AccessNotice;
+    const first = next();
+    await new Promise((r) => setTimeout(r, 100));
+    const snapshot = await node.rpc<string>("evm_snapshot");
+    await mined(
+      node,
+      world.ledger.records.connect(p.signer).access(p.subject, live.recordId, 7, `0x${"00".repeat(32)}`),
+    );
+    const minedNotice = await first;
+    expect(minedNotice.status).to.equal("mined");
+    expect(minedNotice.access).to.include({ recordId: live.recordId, basis: "SUBJECT", purpose: "PATRQT" });
+    const second = next();
+    await node.rpc("evm_revert", [snapshot]);
+    await node.rpc("evm_mine");
+    const removed = await second;
+    controller.abort();
+    await feed.return(undefined);
+    expect(removed.status).to.equal("removed");
+    expect(removed.access).to.deep.equal(minedNotice.access);
+  });
 
   it("stays `confirmations` blocks behind the head", async () => {
     const store = await openSqliteStore({ path: ":memory:" });

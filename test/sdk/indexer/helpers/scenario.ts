@@ -12,6 +12,7 @@ import { hexlify, keccak256, sha256, toUtf8Bytes } from "ethers";
 import type { JsonRpcSigner } from "ethers";
 
 import type { BlobStore } from "../../../../sdk/storage/types.js";
+import { mined } from "../../../../fixtures/anvil-ledger.js";
 import type { Ledger, TestNode } from "../../../../fixtures/anvil-ledger.js";
 
 export const Role = { CLINICIAN: 1, EMERGENCY_RESPONDER: 2, PAYER: 8, AUDITOR: 16, PRIVACY_OFFICER: 32 } as const;
@@ -76,12 +77,15 @@ export interface World {
   blobs?: BlobStore;
 }
 
-async function send(p: Promise<{ wait(): Promise<unknown> }>): Promise<void> {
-  await (await p).wait();
+let current: TestNode | undefined;
+/** Sends and waits until mined (see {@link mined}). */
+async function send(p: Promise<{ hash: string }>): Promise<void> {
+  await mined(current!, p);
 }
 
 /** Admits four organizations, enrolls practitioners, registers patients, adds a keyholder. */
 export async function buildWorld(node: TestNode, ledger: Ledger, opts: { patients?: number } = {}): Promise<World> {
+  current = node;
   const s = (i: number): Promise<JsonRpcSigner> => node.provider.getSigner(i);
   const { directory, keyholders } = ledger;
   const orgIds: number[] = [];
@@ -183,6 +187,7 @@ async function envelope(w: World, label: string): Promise<{ pointer: string; dig
 
 /** Runs `count` random operations; returns what happened. */
 export async function runScenario(w: World, count: number, seed: number): Promise<ScenarioStats> {
+  current = w.node;
   const r = prng(seed);
   const { consents, records, directory, keyholders } = w.ledger;
   const stats: ScenarioStats = { operations: 0, refused: 0, byKind: {} };
@@ -216,18 +221,16 @@ export async function runScenario(w: World, count: number, seed: number): Promis
       2,
       async (p) => {
         await send(
-          consents
-            .connect(p.signer)
-            .grant(
-              p.subject,
-              terms({
-                org: w.orgs.hospital,
-                roles: Role.CLINICIAN,
-                categories: 0xffff,
-                purposes: 1 << TREAT,
-                actions: READ,
-              }),
-            ),
+          consents.connect(p.signer).grant(
+            p.subject,
+            terms({
+              org: w.orgs.hospital,
+              roles: Role.CLINICIAN,
+              categories: 0xffff,
+              purposes: 1 << TREAT,
+              actions: READ,
+            }),
+          ),
         );
         return true;
       },
