@@ -207,8 +207,10 @@ export class ChainReader {
   readonly #headerBatch: number;
   /** The current range: shrinks on refusals, grows while pages are small. */
   #range: number;
-  /** A range the node refused: never ask for this much again. */
+  /** The narrowest range the node refused: never ask for this much again. */
   #refused = Number.POSITIVE_INFINITY;
+  /** The widest range the node answered: once something was refused, pages stay within it. */
+  #accepted = 0;
 
   constructor(rpc: JsonRpc, opts: ChainReaderOptions = {}) {
     this.rpc = rpc;
@@ -285,6 +287,7 @@ export class ChainReader {
       const logs = (await this.rpc.request("eth_getLogs", [
         { address: filter.address, topics: filter.topics ?? [], fromBlock: hex(fromBlock), toBlock: hex(toBlock) },
       ])) as JsonLog[];
+      this.#accepted = Math.max(this.#accepted, width);
       return logs.map(toRawLog);
     } catch (err) {
       if (!(err instanceof RpcResponseError)) throw err;
@@ -346,7 +349,10 @@ export class ChainReader {
     const width = page.toBlock - page.fromBlock + 1;
     const perBlock = page.logs.length / width;
     const ideal = perBlock === 0 ? this.#range * 2 : Math.floor(this.#target / perBlock);
-    const capped = Math.min(ideal, this.#range * 2, this.#maxRange, this.#refused - 1);
+    const limit = Number.isFinite(this.#refused)
+      ? Math.min(this.#refused - 1, Math.max(1, this.#accepted))
+      : this.#maxRange;
+    const capped = Math.min(ideal, this.#range * 2, this.#maxRange, limit);
     this.#range = Math.max(1, capped);
   }
 }
