@@ -12,13 +12,21 @@ import { join } from "node:path";
 
 import { expect } from "chai";
 
-import { ChainSource, IndexSource, Indexer, IndexerError, openSqliteStore, watch } from "../../../sdk/indexer/index.js";
+import {
+  ChainSource,
+  IndexSource,
+  Indexer,
+  IndexerError,
+  openPostgresStore,
+  openSqliteStore,
+  watch,
+} from "../../../sdk/indexer/index.js";
 import type { AccessNotice } from "../../../sdk/indexer/index.js";
 import type { SqlStore } from "../../../sdk/indexer/index.js";
 import { runBattery } from "./helpers/battery.js";
 import { deployLedger, mined, startTestAnvil } from "../../../fixtures/anvil-ledger.js";
 import type { TestNode } from "../../../fixtures/anvil-ledger.js";
-import { postgresStores } from "./helpers/postgres.js";
+import { createDatabase, databaseUrl, dropDatabase, postgresStores } from "./helpers/postgres.js";
 import { startRefusingProxy } from "./helpers/proxy.js";
 import { buildWorld, runScenario } from "./helpers/scenario.js";
 import type { World } from "./helpers/scenario.js";
@@ -53,52 +61,80 @@ describe("indexer resilience", function () {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it("resumes after a crash mid-sync: nothing indexed twice, nothing missed", async () => {
-    const path = join(dir, "crash.sqlite");
-    const child = spawn(
-      process.execPath,
-      [
-        "--import",
-        "tsx",
-        "test/sdk/indexer/helpers/sync-child.ts",
-        node.url,
-        JSON.stringify(world.ledger.deployment),
-        path,
-      ],
-      { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, MEDLEDGER_SYNC_CHILD: "1" } },
-    );
-    let out = "";
-    let err = "";
-    child.stderr.on("data", (d: Buffer) => (err += d.toString()));
-    const killed = new Promise<void>((resolve, reject) => {
-      child.stdout.on("data", (d: Buffer) => {
-        out += d.toString();
-        // Kill it once several pages are committed, well before the end.
-        if ((out.match(/cursor/g) ?? []).length >= 10 && child.exitCode === null) child.kill("SIGKILL");
-      });
-      child.on("exit", (code, signal) =>
-        signal === "SIGKILL" ? resolve() : reject(new Error(`child exited ${code}: ${err}`)),
+  /** Where a crashing child indexes: an SQLite file, or a fresh PostgreSQL database (undefined: skip). */
+  const CRASH_TARGETS: [
+    string,
+    () => Promise<{ spec: string; open(): Promise<SqlStore>; drop(): Promise<void> } | undefined>,
+  ][] = [
+    [
+      "SQLite",
+      async () => {
+        const path = join(dir, "crash.sqlite");
+        return { spec: path, open: () => openSqliteStore({ path }), drop: async () => undefined };
+      },
+    ],
+    [
+      "PostgreSQL",
+      async () => {
+        const name = await createDatabase("crash");
+        if (name === undefined) return undefined;
+        const url = databaseUrl(name);
+        return { spec: url, open: () => openPostgresStore({ url }), drop: () => dropDatabase(name) };
+      },
+    ],
+  ];
+  for (const [name, target] of CRASH_TARGETS) {
+    it(`${name}: resumes after a crash mid-sync (SIGKILL): nothing indexed twice, nothing missed`, async function () {
+      const t = await target();
+      if (t === undefined) return this.skip();
+      const child = spawn(
+        process.execPath,
+        [
+          "--import",
+          "tsx",
+          "test/sdk/indexer/helpers/sync-child.ts",
+          node.url,
+          JSON.stringify(world.ledger.deployment),
+          t.spec,
+        ],
+        { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, MEDLEDGER_SYNC_CHILD: "1" } },
       );
+      let out = "";
+      let err = "";
+      child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+      const killed = new Promise<void>((resolve, reject) => {
+        child.stdout.on("data", (d: Buffer) => {
+          out += d.toString();
+          // Kill it once several pages are committed, well before the end.
+          if ((out.match(/cursor/g) ?? []).length >= 10 && child.exitCode === null) child.kill("SIGKILL");
+        });
+        child.on("exit", (code, signal) =>
+          signal === "SIGKILL" ? resolve() : reject(new Error(`child exited ${code}: ${err}`)),
+        );
+      });
+      await killed;
+      expect(out).not.to.include("done");
+      const store = await t.open();
+      const indexer = await Indexer.create({ store, rpc: node.url, deployment: world.ledger.deployment });
+      try {
+        const cursor = await indexer.cursor();
+        const head = await node.provider.getBlockNumber();
+        expect(cursor).to.be.greaterThan(world.ledger.deployment.startBlock).and.lessThan(head);
+        const result = await indexer.sync({ toBlock: head });
+        expect(result.fromBlock).to.equal(cursor + 1);
+        const report = await indexer.check();
+        expect(report.differences).to.deep.equal([]);
+        const chain = new ChainSource({ rpc: node.url, deployment: world.ledger.deployment, toBlock: head });
+        const when = { times: await times(node, t0) };
+        expect(await runBattery(new IndexSource(store), world, when)).to.deep.equal(
+          await runBattery(chain, world, when),
+        );
+      } finally {
+        await indexer.close();
+        await t.drop();
+      }
     });
-    await killed;
-    expect(out).not.to.include("done");
-    const store = await openSqliteStore({ path });
-    const indexer = await Indexer.create({ store, rpc: node.url, deployment: world.ledger.deployment });
-    try {
-      const cursor = await indexer.cursor();
-      const head = await node.provider.getBlockNumber();
-      expect(cursor).to.be.greaterThan(world.ledger.deployment.startBlock).and.lessThan(head);
-      const result = await indexer.sync({ toBlock: head });
-      expect(result.fromBlock).to.equal(cursor + 1);
-      const report = await indexer.check();
-      expect(report.differences).to.deep.equal([]);
-      const chain = new ChainSource({ rpc: node.url, deployment: world.ledger.deployment, toBlock: head });
-      const when = { times: await times(node, t0) };
-      expect(await runBattery(new IndexSource(store), world, when)).to.deep.equal(await runBattery(chain, world, when));
-    } finally {
-      await indexer.close();
-    }
-  });
+  }
 
   for (const [name, open] of STORES) {
     it(`${name}: detects a reorg (snapshot, revert, a different chain) and re-indexes from the fork point`, async function () {

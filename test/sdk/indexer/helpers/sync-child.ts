@@ -1,16 +1,16 @@
 /**
- * A child process that indexes into an SQLite file in small pages and prints its cursor after
- * every committed page, so a test can kill it mid-sync. Arguments: rpc URL, deployment JSON, path.
+ * A child process that indexes into a store (an SQLite file or a PostgreSQL URL) in small pages and prints its cursor after
+ * every committed page, so a test can kill it mid-sync. Arguments: rpc URL, deployment JSON, store.
  * Runs only as a child (MEDLEDGER_SYNC_CHILD=1): mocha loads every file under test/ and must find
  * nothing to do here.
  */
-import { Indexer, openSqliteStore } from "../../../../sdk/indexer/index.js";
+import { Indexer, openStore } from "../../../../sdk/indexer/index.js";
 import type { Deployment } from "../../../../sdk/indexer/index.js";
 
 async function run(): Promise<void> {
   const [rpc, deploymentJson, path] = process.argv.slice(2) as [string, string, string];
   const deployment = JSON.parse(deploymentJson) as Deployment;
-  const store = await openSqliteStore({ path });
+  const store = await openStore(path);
   const indexer = await Indexer.create({
     store,
     rpc,
