@@ -23,6 +23,7 @@ import type { AccessEntry, CliIo, Page } from "../../../sdk/indexer/index.js";
 import { filesystem } from "../../../sdk/storage/filesystem.js";
 import { deployLedger, mined, startTestAnvil } from "../../../fixtures/anvil-ledger.js";
 import type { TestNode } from "../../../fixtures/anvil-ledger.js";
+import { createDatabase, databaseUrl, dropDatabase } from "./helpers/postgres.js";
 import { READ, TREAT, buildWorld, fresh, runScenario } from "./helpers/scenario.js";
 import type { World } from "./helpers/scenario.js";
 
@@ -289,6 +290,30 @@ describe("CLI: medledger index … and medledger audit …", function () {
     expect(r.code, r.stderr).to.equal(0);
     const first = JSON.parse(r.stdout.trim().split("\n")[0]!) as { toBlock: number };
     expect(first.toBlock).to.equal(await node.provider.getBlockNumber());
+  });
+
+  it("the same commands on a PostgreSQL index print the same JSON", async function () {
+    const name = await createDatabase("cli");
+    if (name === undefined) return this.skip();
+    const url = databaseUrl(name);
+    try {
+      expect((await cli(["index", "sync", "--index", url, "--json"])).code).to.equal(0);
+      expect((await cli(["index", "sync", "--json"])).code).to.equal(0);
+      for (const args of [
+        ["audit", "accesses", "--subject", world.patients[1]!.subject, "--limit", "20", "--json"],
+        ["audit", "accesses", "--emergency", "--json"],
+        ["audit", "consents", "--subject", world.patients[0]!.subject, "--history", "--json", "--order", "asc"],
+        ["audit", "reviews", "--status", "all", "--json"],
+      ]) {
+        const fromPostgres = await cli([...args, "--index", url]);
+        expect(fromPostgres.code, fromPostgres.stderr).to.equal(0);
+        expect(JSON.parse(fromPostgres.stdout), args.join(" ")).to.deep.equal(JSON.parse((await cli(args)).stdout));
+      }
+      const check = await cli(["index", "check", "--index", url, "--json"]);
+      expect(check.code).to.equal(0);
+    } finally {
+      await dropDatabase(name);
+    }
   });
 
   it("index check passes (exit 0), then fails on a tampered row (exit 1) and names the difference", async () => {
