@@ -67,10 +67,14 @@ async function indexInChild(job: ChildJob): Promise<{ events: number; seconds: n
   const { spawn } = await import("node:child_process");
   // A capped heap shows that memory stays bounded (pages are streamed into the store): without the
   // cap V8 lets garbage pile up to whatever the machine allows before collecting it.
-  const child = spawn(process.execPath, [`--max-old-space-size=${CHILD_HEAP_MIB}`, "--import", "tsx", "bench/audit.ts"], {
-    env: { ...process.env, MEDLEDGER_BENCH_CHILD: JSON.stringify(job) },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  const child = spawn(
+    process.execPath,
+    [`--max-old-space-size=${CHILD_HEAP_MIB}`, "--import", "tsx", "bench/audit.ts"],
+    {
+      env: { ...process.env, MEDLEDGER_BENCH_CHILD: JSON.stringify(job) },
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
   let out = "";
   child.stdout.on("data", (d: Buffer) => (out += d.toString()));
   const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
