@@ -163,12 +163,9 @@ export async function startWebServer(config: WebConfig, opts: StartOptions = {})
     const assets: Map<string, Asset> = await loadWebAssets();
     const app = Fastify({ logger: false, bodyLimit: 16 * 1024, trustProxy: false });
     cleanups.push(() => app.close());
-    await app.listen({ host: config.listen.host, port: config.listen.port });
-    const address = app.server.address();
-    const port = typeof address === "object" && address !== null ? address.port : config.listen.port;
-    const host = config.listen.host.includes(":") ? `[${config.listen.host}]` : config.listen.host;
-    const url = `http://${host}:${port}`;
-    const origin = config.publicOrigin ?? url;
+    // The origin is known once listening (port 0 picks a free port); handlers read it then.
+    let url = "";
+    let origin = "";
 
     const candidateSubjects = async (account: string): Promise<string[]> => {
       const rows = await store.all<{ key: string }>(
@@ -177,20 +174,22 @@ export async function startWebServer(config: WebConfig, opts: StartOptions = {})
       );
       return rows.map((r) => r.key);
     };
-    const auth = new WebAuth({
-      directory,
-      chainId: deployment.chainId,
-      origin,
-      candidateSubjects,
-      sessionTtlSeconds: config.sessionTtlSeconds,
-      challengeTtlSeconds: config.challengeTtlSeconds,
-      authCheckSeconds: config.authCheckSeconds,
-    });
+    let auth: WebAuth = undefined as unknown as WebAuth;
+    const makeAuth = (): WebAuth =>
+      new WebAuth({
+        directory,
+        chainId: deployment.chainId,
+        origin,
+        candidateSubjects,
+        sessionTtlSeconds: config.sessionTtlSeconds,
+        challengeTtlSeconds: config.challengeTtlSeconds,
+        authCheckSeconds: config.authCheckSeconds,
+      });
     let relayQueue: Promise<unknown> = Promise.resolve();
     const context: WebContext = {
       deployment,
       chainId: deployment.chainId,
-      origin,
+      origin: "",
       source,
       directory,
       consents,
@@ -198,7 +197,7 @@ export async function startWebServer(config: WebConfig, opts: StartOptions = {})
       names,
       blobs,
       relayer,
-      auth,
+      auth: undefined as unknown as WebAuth,
       feed,
       guardianEvents: async (subject) => {
         const rows = await store.all<{ args: string }>(
@@ -234,7 +233,13 @@ export async function startWebServer(config: WebConfig, opts: StartOptions = {})
       `${SESSION_COOKIE}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAge}${config.secureCookies ? "; Secure" : ""}`;
 
     const sendError = (reply: FastifyReply, err: unknown): FastifyReply => {
-      if (err instanceof WebAuthError) return reply.code(err.status).send({ error: err.status === 401 ? "UNAUTHENTICATED" : err.status === 403 ? "FORBIDDEN" : "BAD_REQUEST", message: err.message });
+      if (err instanceof WebAuthError)
+        return reply
+          .code(err.status)
+          .send({
+            error: err.status === 401 ? "UNAUTHENTICATED" : err.status === 403 ? "FORBIDDEN" : "BAD_REQUEST",
+            message: err.message,
+          });
       if (err instanceof HttpError) return reply.code(err.status).send({ error: err.code, message: err.message });
       if (err instanceof MedLedgerError && err.code === "ML_INVALID_INPUT") {
         return reply.code(400).send({ error: "INVALID_INPUT", message: err.shortMessage, details: err.details });
@@ -297,7 +302,11 @@ export async function startWebServer(config: WebConfig, opts: StartOptions = {})
             if (route.url === "/api/auth/verify") {
               const s = await auth.verify(body.message, body.signature);
               reply.header("set-cookie", cookie(s.id, config.sessionTtlSeconds));
-              return reply.send({ principal: s.principal, csrfToken: s.csrf, expiresAt: new Date(s.expiresAt).toISOString() });
+              return reply.send({
+                principal: s.principal,
+                csrfToken: s.csrf,
+                expiresAt: new Date(s.expiresAt).toISOString(),
+              });
             }
             if (route.url === "/api/auth/logout") reply.header("set-cookie", cookie("", 0));
             const request: WebRequest = { query: req.query as Record<string, string>, body, session, ctx: context };
@@ -323,6 +332,16 @@ export async function startWebServer(config: WebConfig, opts: StartOptions = {})
       });
     }
     app.setNotFoundHandler((_req, reply) => reply.code(404).send({ error: "NOT_FOUND", message: "no such page" }));
+
+    await app.listen({ host: config.listen.host, port: config.listen.port });
+    const address = app.server.address();
+    const port = typeof address === "object" && address !== null ? address.port : config.listen.port;
+    const host = config.listen.host.includes(":") ? `[${config.listen.host}]` : config.listen.host;
+    url = `http://${host}:${port}`;
+    origin = config.publicOrigin ?? url;
+    auth = makeAuth();
+    context.origin = origin;
+    context.auth = auth;
 
     log({ level: "info", msg: "web view listening", url, origin, follow: config.follow });
     return {
