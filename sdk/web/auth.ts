@@ -107,7 +107,8 @@ export class WebAuth {
     if (typeof req.address !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(req.address)) {
       throw new WebAuthError(400, "address must be 0x and 40 hex digits");
     }
-    if (req.role !== "patient" && req.role !== "auditor") throw new WebAuthError(400, "role must be patient or auditor");
+    if (req.role !== "patient" && req.role !== "auditor")
+      throw new WebAuthError(400, "role must be patient or auditor");
     this.#sweep();
     if (this.#challenges.size >= MAX_CHALLENGES) throw new WebAuthError(403, "too many pending sign-ins; try later");
     const address = getAddress(req.address);
@@ -224,12 +225,7 @@ export class WebAuth {
     return out;
   }
 
-  async #principal(
-    address: string,
-    role: SignInRole,
-    subjects: string[],
-    was?: Principal["kind"],
-  ): Promise<Principal> {
+  async #principal(address: string, role: SignInRole, subjects: string[], was?: Principal["kind"]): Promise<Principal> {
     if (role === "patient") {
       const still: string[] = [];
       for (const s of subjects) if (await this.#o.directory.actsFor(s, address, Power.ACCESS)) still.push(s);

@@ -45,13 +45,18 @@ Examples:
 }
 
 /** Starts the server and waits for SIGINT/SIGTERM; returns the exit code (0 after a clean stop, 1 when it cannot start). */
-export async function runWeb(configPath: string, out: (line: string) => void = (l) => process.stderr.write(l)): Promise<number> {
+export async function runWeb(
+  configPath: string,
+  out: (line: string) => void = (l) => process.stderr.write(l),
+): Promise<number> {
   let running: RunningWeb;
   try {
     running = await startWebServer(await readWebConfig(configPath));
   } catch (err) {
     const e = err as MedLedgerError;
-    out(`medledger web: could not start: ${e.shortMessage ?? e.message}${e.details === undefined ? "" : ` (${e.details})`}\n`);
+    out(
+      `medledger web: could not start: ${e.shortMessage ?? e.message}${e.details === undefined ? "" : ` (${e.details})`}\n`,
+    );
     return 1;
   }
   out(`MedLedger web view on ${running.url} (Ctrl-C stops it)\n`);

@@ -247,7 +247,9 @@ function exportStream(req: WebRequest): Stream {
     consortiumOnly(req);
     query = { subject: parseId("subject", q.subject) };
   } else {
-    throw new InvalidInputError("Invalid kind", { details: `${kind}; allowed: accesses, reviews, consents, consent-history` });
+    throw new InvalidInputError("Invalid kind", {
+      details: `${kind}; allowed: accesses, reviews, consents, consent-history`,
+    });
   }
   query.order = "asc";
   const { ctx } = req;
@@ -413,8 +415,7 @@ export const ROUTES: readonly RouteDef[] = [
     url: "/api/patient/accesses",
     allow: ["patient"],
     summary: "every access to my records (= audit accesses --subject --json)",
-    handler: async (req) =>
-      req.ctx.source.accesses({ subject: subjectOf(req, req.query.subject), ...page(req.query) }),
+    handler: async (req) => req.ctx.source.accesses({ subject: subjectOf(req, req.query.subject), ...page(req.query) }),
   },
   {
     method: "GET",

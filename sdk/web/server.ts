@@ -234,12 +234,10 @@ export async function startWebServer(config: WebConfig, opts: StartOptions = {})
 
     const sendError = (reply: FastifyReply, err: unknown): FastifyReply => {
       if (err instanceof WebAuthError)
-        return reply
-          .code(err.status)
-          .send({
-            error: err.status === 401 ? "UNAUTHENTICATED" : err.status === 403 ? "FORBIDDEN" : "BAD_REQUEST",
-            message: err.message,
-          });
+        return reply.code(err.status).send({
+          error: err.status === 401 ? "UNAUTHENTICATED" : err.status === 403 ? "FORBIDDEN" : "BAD_REQUEST",
+          message: err.message,
+        });
       if (err instanceof HttpError) return reply.code(err.status).send({ error: err.code, message: err.message });
       if (err instanceof MedLedgerError && err.code === "ML_INVALID_INPUT") {
         return reply.code(400).send({ error: "INVALID_INPUT", message: err.shortMessage, details: err.details });

@@ -38,8 +38,18 @@ export function auditorView(main: HTMLElement, v: ViewContext): () => void {
 
   // ── accesses ──
   if (p.kind !== "privacy-officer") {
-    const subject = h("input", { id: uid("f-subject"), name: "subject", placeholder: "0x… (64 hex digits)", autocomplete: "off" });
-    const accessor = h("input", { id: uid("f-accessor"), name: "accessor", placeholder: "0x… (40 hex digits)", autocomplete: "off" });
+    const subject = h("input", {
+      id: uid("f-subject"),
+      name: "subject",
+      placeholder: "0x… (64 hex digits)",
+      autocomplete: "off",
+    });
+    const accessor = h("input", {
+      id: uid("f-accessor"),
+      name: "accessor",
+      placeholder: "0x… (40 hex digits)",
+      autocomplete: "off",
+    });
     const organization = h(
       "select",
       { id: uid("f-org"), name: "organization", disabled: pinned !== undefined },
@@ -95,7 +105,12 @@ export function auditorView(main: HTMLElement, v: ViewContext): () => void {
         "tr",
         { "data-basis": a.basis },
         cell("When", h("time", { datetime: a.time }, when(a.timestamp))),
-        cell("Who", personName(v.names, a.accessor), h("br"), h("small", null, a.organization === 0 ? "patient or guardian" : orgName(v.names, a.organization))),
+        cell(
+          "Who",
+          personName(v.names, a.accessor),
+          h("br"),
+          h("small", null, a.organization === 0 ? "patient or guardian" : orgName(v.names, a.organization)),
+        ),
         cell("Patient", h("span", { class: "mono" }, shortHex(a.subject))),
         cell("Record", category(a.category), h("br"), h("small", { class: "mono" }, shortHex(a.recordId))),
         cell("Purpose", purpose(a.purpose)),
@@ -123,7 +138,15 @@ export function auditorView(main: HTMLElement, v: ViewContext): () => void {
       replace(
         exports,
         formats.map(([format, label]) =>
-          h("a", { class: "button", href: href("/api/audit/export", { kind: "accesses", format, ...filters }), download: "" }, label),
+          h(
+            "a",
+            {
+              class: "button",
+              href: href("/api/audit/export", { kind: "accesses", format, ...filters }),
+              download: "",
+            },
+            label,
+          ),
         ),
       );
     };
@@ -132,16 +155,26 @@ export function auditorView(main: HTMLElement, v: ViewContext): () => void {
       status.textContent = "Loading…";
       try {
         const [page, reviews] = await Promise.all([
-          get<Page<AccessEntry>>("/api/audit/accesses", { ...filters, limit: "50", cursor: append ? (cursor ?? undefined) : undefined }),
+          get<Page<AccessEntry>>("/api/audit/accesses", {
+            ...filters,
+            limit: "50",
+            cursor: append ? (cursor ?? undefined) : undefined,
+          }),
           get<Page<BreakGlassSession>>("/api/audit/reviews", { status: "all", limit: "1000" }),
         ]);
         reviewsBySession = new Map(reviews.items.map((s) => [s.sessionId, s]));
         if (!append) replace(rows);
         rows.append(...page.items.map(row));
         cursor = page.nextCursor;
-        replace(more, cursor === null ? null : h("button", { type: "button", onclick: () => void load(true) }, "Show more"));
+        replace(
+          more,
+          cursor === null ? null : h("button", { type: "button", onclick: () => void load(true) }, "Show more"),
+        );
         const count = rows.children.length;
-        status.textContent = count === 0 ? "No access matches these filters." : `${count} access${count === 1 ? "" : "es"} shown${cursor === null ? "" : " (more available)"}.`;
+        status.textContent =
+          count === 0
+            ? "No access matches these filters."
+            : `${count} access${count === 1 ? "" : "es"} shown${cursor === null ? "" : " (more available)"}.`;
       } catch (err) {
         status.textContent = `Could not load: ${err instanceof ApiError ? err.message : String(err)}`;
       }
@@ -178,7 +211,12 @@ export function auditorView(main: HTMLElement, v: ViewContext): () => void {
           field("From (date)", from),
           field("To (date, inclusive)", to),
           h("div", { class: "field check" }, emergency, h("label", { for: emergency.id }, "Emergency accesses only")),
-          h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, "Apply filters"), h("button", { type: "button", onclick: clear }, "Clear")),
+          h(
+            "div",
+            { class: "actions" },
+            h("button", { type: "submit", class: "primary" }, "Apply filters"),
+            h("button", { type: "button", onclick: clear }, "Clear"),
+          ),
         ),
         exports,
         status,
@@ -189,7 +227,15 @@ export function auditorView(main: HTMLElement, v: ViewContext): () => void {
             "table",
             { class: "accesses" },
             h("caption", { class: "visually-hidden" }, "Accesses, newest first"),
-            h("thead", null, h("tr", null, ["When", "Who", "Patient", "Record", "Purpose", "Basis"].map((t) => h("th", { scope: "col" }, t)))),
+            h(
+              "thead",
+              null,
+              h(
+                "tr",
+                null,
+                ["When", "Who", "Patient", "Record", "Purpose", "Basis"].map((t) => h("th", { scope: "col" }, t)),
+              ),
+            ),
             rows,
           ),
         ),
@@ -221,7 +267,9 @@ export function auditorView(main: HTMLElement, v: ViewContext): () => void {
         "patient ",
         h("span", { class: "mono" }, shortHex(s.subject)),
         ` · declared ${when(s.timestamp)}`,
-        s.reviewer === null ? "" : ` · reviewed by ${personName(v.names, s.reviewer)} (${orgName(v.names, s.reviewerOrganization ?? 0)}) on ${when(s.reviewedAt ?? 0)}`,
+        s.reviewer === null
+          ? ""
+          : ` · reviewed by ${personName(v.names, s.reviewer)} (${orgName(v.names, s.reviewerOrganization ?? 0)}) on ${when(s.reviewedAt ?? 0)}`,
       ),
     );
   const loadReviews = async (): Promise<void> => {
@@ -229,14 +277,24 @@ export function auditorView(main: HTMLElement, v: ViewContext): () => void {
       get<Page<BreakGlassSession>>("/api/audit/reviews", { status: "pending", limit: "200" }),
       get<Page<BreakGlassSession>>("/api/audit/reviews", { status: "closed", limit: "200" }),
     ]);
-    replace(pending, open.items.length === 0 ? h("li", { class: "empty" }, "No review is pending.") : open.items.map(reviewItem));
-    replace(closed, done.items.length === 0 ? h("li", { class: "empty" }, "No review is closed yet.") : done.items.map(reviewItem));
+    replace(
+      pending,
+      open.items.length === 0 ? h("li", { class: "empty" }, "No review is pending.") : open.items.map(reviewItem),
+    );
+    replace(
+      closed,
+      done.items.length === 0 ? h("li", { class: "empty" }, "No review is closed yet.") : done.items.map(reviewItem),
+    );
   };
   sections.push(
     h(
       "section",
       { class: "card", "aria-labelledby": "r-title" },
-      h("h2", { id: "r-title" }, pinned === undefined ? "Break-glass reviews" : `Break-glass reviews: ${orgName(v.names, pinned)}`),
+      h(
+        "h2",
+        { id: "r-title" },
+        pinned === undefined ? "Break-glass reviews" : `Break-glass reviews: ${orgName(v.names, pinned)}`,
+      ),
       h("h3", null, "Pending"),
       pending,
       h("h3", null, "Closed"),
@@ -254,9 +312,20 @@ export function auditorView(main: HTMLElement, v: ViewContext): () => void {
     const badges = (c: VersionCheck): Node[] => {
       const out: Node[] = [];
       const badge = (ok: boolean | null, text: string, problem?: string) =>
-        out.push(h("span", { class: `badge ${ok === null ? "neutral" : ok ? "ok" : "fail"}`, title: problem ?? "" }, text));
-      badge(c.anchorState.status === "pass" ? true : c.anchorState.status === "fail" ? false : null, c.anchorState.status === "fail" ? "anchor differs" : "anchored", c.anchorState.problem);
-      if (c.batch !== null) badge(c.batch.proof === "pass", c.batch.proof === "pass" ? "in batch: proof valid" : "batch proof fails", c.batch.problem);
+        out.push(
+          h("span", { class: `badge ${ok === null ? "neutral" : ok ? "ok" : "fail"}`, title: problem ?? "" }, text),
+        );
+      badge(
+        c.anchorState.status === "pass" ? true : c.anchorState.status === "fail" ? false : null,
+        c.anchorState.status === "fail" ? "anchor differs" : "anchored",
+        c.anchorState.problem,
+      );
+      if (c.batch !== null)
+        badge(
+          c.batch.proof === "pass",
+          c.batch.proof === "pass" ? "in batch: proof valid" : "batch proof fails",
+          c.batch.problem,
+        );
       if (c.erasedAt !== null) badge(null, `tombstoned ${when(c.erasedAt)}`);
       else if (c.envelope.status === "pass") badge(true, "digest verified");
       else if (c.envelope.status === "fail") badge(false, "digest NOT verified", c.envelope.problem);
@@ -269,7 +338,8 @@ export function auditorView(main: HTMLElement, v: ViewContext): () => void {
       for (const c of r.versions) {
         if (c.previous !== null && byId.has(c.previous)) continue;
         const chain = [c];
-        for (let next = c.supersededBy; next !== null && byId.has(next); next = byId.get(next)!.supersededBy) chain.push(byId.get(next)!);
+        for (let next = c.supersededBy; next !== null && byId.has(next); next = byId.get(next)!.supersededBy)
+          chain.push(byId.get(next)!);
         chains.push(chain);
       }
       replace(
@@ -287,7 +357,11 @@ export function auditorView(main: HTMLElement, v: ViewContext): () => void {
             h(
               "li",
               { class: "record" },
-              h("h3", null, `${CATEGORY_WORDS[chain[0]!.category] ?? chain[0]!.category} · record ${shortHex(chain[chain.length - 1]!.recordId)}`),
+              h(
+                "h3",
+                null,
+                `${CATEGORY_WORDS[chain[0]!.category] ?? chain[0]!.category} · record ${shortHex(chain[chain.length - 1]!.recordId)}`,
+              ),
               h(
                 "ol",
                 { class: "versions" },
@@ -295,7 +369,13 @@ export function auditorView(main: HTMLElement, v: ViewContext): () => void {
                   h(
                     "li",
                     { class: c.ok ? "version ok" : "version fail", "data-record": c.recordId },
-                    h("p", null, `Version ${i + 1} `, h("span", { class: "mono" }, shortHex(c.recordId)), ` · ${c.anchor} anchor · ${when(c.anchoredAt)}`),
+                    h(
+                      "p",
+                      null,
+                      `Version ${i + 1} `,
+                      h("span", { class: "mono" }, shortHex(c.recordId)),
+                      ` · ${c.anchor} anchor · ${when(c.anchoredAt)}`,
+                    ),
                     h("p", { class: "badges" }, ...badges(c)),
                   ),
                 ),

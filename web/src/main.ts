@@ -47,7 +47,11 @@ async function start(): Promise<void> {
       "span",
       null,
       `Signed in as ${ROLE_WORDS[p.kind]}: `,
-      h("span", { class: "mono" }, personName(names, p.address) === shortHex(p.address) ? shortHex(p.address) : personName(names, p.address)),
+      h(
+        "span",
+        { class: "mono" },
+        personName(names, p.address) === shortHex(p.address) ? shortHex(p.address) : personName(names, p.address),
+      ),
       p.kind === "patient" ? "" : ` · ${orgName(names, p.organization)}`,
     ),
     h(
@@ -66,7 +70,9 @@ async function start(): Promise<void> {
     ),
   );
   teardown =
-    p.kind === "patient" ? patientView(main, { config, names, principal: p }) : auditorView(main, { config, names, principal: p });
+    p.kind === "patient"
+      ? patientView(main, { config, names, principal: p })
+      : auditorView(main, { config, names, principal: p });
   main.focus();
 }
 

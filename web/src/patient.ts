@@ -78,7 +78,13 @@ export function patientView(main: HTMLElement, v: ViewContext): () => void {
     }
     if (a.basis === "CONSENT") {
       const c = consents.find((x) => x.consentId === a.consentId);
-      return [h("span", { class: "badge consent" }, c === undefined ? "with your consent" : `with your consent #${c.sequence}`)];
+      return [
+        h(
+          "span",
+          { class: "badge consent" },
+          c === undefined ? "with your consent" : `with your consent #${c.sequence}`,
+        ),
+      ];
     }
     return [h("span", { class: "badge subject" }, "on your behalf")];
   };
@@ -88,7 +94,13 @@ export function patientView(main: HTMLElement, v: ViewContext): () => void {
       "li",
       { class: fresh.has(keyOf(a)) ? "access new" : "access", "data-key": keyOf(a), "data-basis": a.basis },
       h("p", { class: "lead" }, ...who(a), " read your ", h("strong", null, category(a.category))),
-      h("p", null, `for ${purpose(a.purpose)} `, ...basis(a), fresh.has(keyOf(a)) ? h("span", { class: "badge new" }, "new") : null),
+      h(
+        "p",
+        null,
+        `for ${purpose(a.purpose)} `,
+        ...basis(a),
+        fresh.has(keyOf(a)) ? h("span", { class: "badge new" }, "new") : null,
+      ),
       h(
         "p",
         { class: "meta" },
@@ -101,7 +113,9 @@ export function patientView(main: HTMLElement, v: ViewContext): () => void {
   const renderTimeline = (): void => {
     replace(
       timeline,
-      accesses.length === 0 ? h("li", { class: "empty" }, "Nobody has read your records yet.") : accesses.map(accessItem),
+      accesses.length === 0
+        ? h("li", { class: "empty" }, "Nobody has read your records yet.")
+        : accesses.map(accessItem),
     );
     replace(
       timelineMore,
@@ -172,7 +186,11 @@ export function patientView(main: HTMLElement, v: ViewContext): () => void {
     const passId = uid("rk-pass");
     const file = h("input", { id: fileId, type: "file", accept: ".json,application/json" });
     const pass = h("input", { id: passId, type: "password", autocomplete: "current-password" });
-    const confirm = h("button", { type: "button", class: "danger" }, c.effect === "deny" ? "Sign and lift" : "Sign and revoke");
+    const confirm = h(
+      "button",
+      { type: "button", class: "danger" },
+      c.effect === "deny" ? "Sign and lift" : "Sign and revoke",
+    );
     const cancel = h("button", { type: "button" }, "Keep it");
     const panel = h(
       "div",
@@ -185,7 +203,9 @@ export function patientView(main: HTMLElement, v: ViewContext): () => void {
           : `Revoke this consent? ${grantee(c)} will no longer be able to read these records with it. `,
         "Your key signs the revocation here, on this device; the server only passes it to the ledger.",
       ),
-      needsKey ? [h("label", { for: fileId }, "Identity file"), file, h("label", { for: passId }, "Passphrase"), pass] : null,
+      needsKey
+        ? [h("label", { for: fileId }, "Identity file"), file, h("label", { for: passId }, "Passphrase"), pass]
+        : null,
       h("div", { class: "actions" }, confirm, cancel),
       status,
     );
@@ -245,11 +265,7 @@ export function patientView(main: HTMLElement, v: ViewContext): () => void {
     );
     if (canRevoke && (c.status === "active" || c.status === "not-yet-valid")) {
       const label = c.effect === "deny" ? "Lift this refusal" : "Revoke";
-      const button = h(
-        "button",
-        { type: "button", class: "danger", "aria-label": `${label}: ${sentence(c)}` },
-        label,
-      );
+      const button = h("button", { type: "button", class: "danger", "aria-label": `${label}: ${sentence(c)}` }, label);
       button.addEventListener("click", () => revokePanel(c, item, button));
       item.append(h("div", { class: "actions" }, button));
     }
@@ -261,12 +277,16 @@ export function patientView(main: HTMLElement, v: ViewContext): () => void {
     const past = consents.filter((c) => c.status === "expired" || c.status === "revoked");
     replace(
       consentsBox,
-      v.config.canRelay ? null : h("p", { class: "note" }, "This server cannot relay revocations; use the MedLedger app."),
+      v.config.canRelay
+        ? null
+        : h("p", { class: "note" }, "This server cannot relay revocations; use the MedLedger app."),
       h("h3", null, `In force (${current.length})`),
       h(
         "ul",
         { class: "consents" },
-        current.length === 0 ? h("li", { class: "empty" }, "No consent is in force.") : current.map((c) => consentItem(c, v.config.canRelay)),
+        current.length === 0
+          ? h("li", { class: "empty" }, "No consent is in force.")
+          : current.map((c) => consentItem(c, v.config.canRelay)),
       ),
       h("h3", null, `No longer in force (${past.length})`),
       h(
@@ -315,7 +335,12 @@ export function patientView(main: HTMLElement, v: ViewContext): () => void {
           ),
       h("h3", null, "Emergency access (break the glass)"),
       profile.breakGlassOptedOut
-        ? h("p", null, h("span", { class: "badge optout" }, "Opted out"), " In an emergency, no one may read your records without your consent.")
+        ? h(
+            "p",
+            null,
+            h("span", { class: "badge optout" }, "Opted out"),
+            " In an emergency, no one may read your records without your consent.",
+          )
         : h(
             "p",
             null,
@@ -366,7 +391,11 @@ export function patientView(main: HTMLElement, v: ViewContext): () => void {
     main,
     h("h1", null, "Your records"),
     subjectPicker,
-    h("p", { class: "intro" }, "Every read of your records is written on the ledger. This page shows who read what, when and why — never the contents."),
+    h(
+      "p",
+      { class: "intro" },
+      "Every read of your records is written on the ledger. This page shows who read what, when and why — never the contents.",
+    ),
     h(
       "section",
       { class: "card", "aria-labelledby": "t-title" },
@@ -375,7 +404,12 @@ export function patientView(main: HTMLElement, v: ViewContext): () => void {
       timeline,
       timelineMore,
     ),
-    h("section", { class: "card", "aria-labelledby": "c-title" }, h("h2", { id: "c-title" }, "Your consents"), consentsBox),
+    h(
+      "section",
+      { class: "card", "aria-labelledby": "c-title" },
+      h("h2", { id: "c-title" }, "Your consents"),
+      consentsBox,
+    ),
     h(
       "section",
       { class: "card", "aria-labelledby": "g-title" },

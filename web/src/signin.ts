@@ -78,7 +78,11 @@ export function signInView(main: HTMLElement, done: (s: SignedIn) => void): void
         "p",
         null,
         "Open your MedLedger identity file to see who read your records and to manage your consents. ",
-        h("strong", null, "The file is opened here, on this device: it is never uploaded, and your key never leaves this page."),
+        h(
+          "strong",
+          null,
+          "The file is opened here, on this device: it is never uploaded, and your key never leaves this page.",
+        ),
       ),
       h(
         "form",
