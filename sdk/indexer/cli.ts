@@ -24,7 +24,7 @@ import { dirname } from "node:path";
 import { Option } from "commander";
 import type { Command } from "commander";
 
-import { readAddressBook } from "../chain/addressBook.js";
+import { readAddressBook } from "../node.js";
 import { InvalidInputError, MedLedgerError } from "../errors.js";
 import { buildIntegrityReport } from "../exports/integrity.js";
 import { EXPORT_FORMATS, EXPORT_KINDS, exportQuery } from "../exports/collect.js";

@@ -1,7 +1,8 @@
 /**
  * The EIP-712 revocation a patient signs in the browser and the web server relays
- * (`ConsentRegistry.revokeBySig`, contracts 1.1: domain version "2", the signer inside the signed
- * struct). Browser-safe: the page builds the same typed data it shows and signs.
+ * (`ConsentRegistry.revokeBySig`): the SDK's domain and `Revoke` type (sdk/chain/eip712.ts:
+ * contracts 1.1, domain version "2", the signer inside the signed struct), with the message the
+ * page builds. Browser-safe: the page builds the same typed data it shows and signs.
  *
  * @example
  * ```ts
@@ -11,20 +12,7 @@
  */
 import type { TypedDataDomain, TypedDataField } from "ethers";
 
-/** ConsentRegistry 1.1's EIP-712 domain name and version. */
-export const CONSENT_DOMAIN_NAME = "MedLedger ConsentRegistry";
-export const CONSENT_DOMAIN_VERSION_1_1 = "2";
-
-/** `Revoke(address signer,bytes32 subject,bytes32 consentId,uint256 nonce,uint256 deadline)`. */
-export const REVOKE_TYPES_1_1: Record<string, TypedDataField[]> = {
-  Revoke: [
-    { name: "signer", type: "address" },
-    { name: "subject", type: "bytes32" },
-    { name: "consentId", type: "bytes32" },
-    { name: "nonce", type: "uint256" },
-    { name: "deadline", type: "uint256" },
-  ],
-};
+import { REVOKE_TYPES, consentDomain } from "../chain/eip712.js";
 
 export interface RevokeRequest {
   chainId: number;
@@ -44,13 +32,8 @@ export function revokeTypedData(r: RevokeRequest): {
   message: Record<string, unknown>;
 } {
   return {
-    domain: {
-      name: CONSENT_DOMAIN_NAME,
-      version: CONSENT_DOMAIN_VERSION_1_1,
-      chainId: r.chainId,
-      verifyingContract: r.verifyingContract,
-    },
-    types: REVOKE_TYPES_1_1,
+    domain: consentDomain({ chainId: r.chainId, verifyingContract: r.verifyingContract }),
+    types: REVOKE_TYPES,
     message: {
       signer: r.signer,
       subject: r.subject,

@@ -19,7 +19,7 @@ import Fastify from "fastify";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { JsonRpcProvider, Wallet, getBytes, hexlify } from "ethers";
 
-import { readAddressBook } from "../chain/addressBook.js";
+import { readAddressBook } from "../node.js";
 import { decryptKeystore } from "../crypto/keystore.js";
 import { MedLedgerError } from "../errors.js";
 import { deploymentFromAddressBook } from "../indexer/events.js";
