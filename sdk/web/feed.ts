@@ -20,6 +20,8 @@ export interface AccessFeedOptions {
   confirmations?: number;
   pollIntervalMs?: number;
   onError?: (err: unknown) => void;
+  /** Keep watching with no subscriber too (a page that connects then misses nothing mined since the server started). */
+  always?: boolean;
 }
 
 export class AccessFeed {
@@ -36,13 +38,18 @@ export class AccessFeed {
     return this.#subscribers.size;
   }
 
+  /** Starts watching now (with `always`, the server does this at start-up). */
+  start(): void {
+    if (this.#controller === undefined) this.#start();
+  }
+
   /** Calls `fn` with every notice until the returned function is called. */
   subscribe(fn: (n: AccessNotice) => void): () => void {
     this.#subscribers.add(fn);
     if (this.#controller === undefined) this.#start();
     return () => {
       this.#subscribers.delete(fn);
-      if (this.#subscribers.size === 0) this.#stop();
+      if (this.#subscribers.size === 0 && this.#o.always !== true) this.#stop();
     };
   }
 

@@ -44,6 +44,8 @@ export interface WebContext {
   feed: AccessFeed;
   /** Guardian appointments of a subject from the index (GuardianSet events, oldest first). */
   guardianEvents(subject: string): Promise<{ guardian: string; powers: number; validUntil: number }[]>;
+  /** "Now" as the contracts see it: the later of the clock and the newest block's time. */
+  chainNow(): Promise<number>;
   /** The organization of each named person who is an enrolled practitioner (from the index). */
   affiliations(): Promise<Record<string, number>>;
   /** Sends one relayed transaction at a time (nonces stay in order). */
@@ -324,7 +326,7 @@ async function profile(req: WebRequest): Promise<unknown> {
   const controller = (await ctx.directory.controllerOf(subject)).toLowerCase();
   const latest = new Map<string, { guardian: string; powers: number; validUntil: number }>();
   for (const g of await ctx.guardianEvents(subject)) latest.set(g.guardian, g);
-  const now = nowSeconds();
+  const now = await ctx.chainNow();
   const guardians = [...latest.values()]
     .filter((g) => g.powers !== 0)
     .map((g) => ({
@@ -351,12 +353,13 @@ export const ROUTES: readonly RouteDef[] = [
     method: "GET",
     url: "/api/config",
     allow: "public",
-    summary: "chain id, consent registry, sign-in domain, whether revocations can be relayed",
-    handler: async ({ ctx }) => ({
+    summary: "chain id, consent registry, sign-in domain, whether revocations can be relayed, whether signed in",
+    handler: async ({ ctx, session }) => ({
       chainId: ctx.chainId,
       consentRegistry: ctx.deployment.addresses.consents.toLowerCase(),
       signInDomain: new URL(ctx.origin).host,
       canRelay: ctx.relayer !== undefined,
+      signedIn: session !== undefined,
     }),
   },
   {
@@ -425,7 +428,7 @@ export const ROUTES: readonly RouteDef[] = [
     handler: async (req) =>
       req.ctx.source.consentHistory({
         subject: subjectOf(req, req.query.subject),
-        at: nowSeconds(),
+        at: await req.ctx.chainNow(),
         ...page({ ...req.query, limit: req.query.limit ?? "1000" }),
       }),
   },

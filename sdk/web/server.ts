@@ -157,7 +157,9 @@ export async function startWebServer(config: WebConfig, opts: StartOptions = {})
       confirmations: Math.max(1, config.confirmations),
       pollIntervalMs: config.pollIntervalMs,
       onError: (err) => log({ level: "warn", msg: "live feed restarting", error: String(err) }),
+      always: true,
     });
+    feed.start();
     cleanups.push(() => feed.close());
 
     const assets: Map<string, Asset> = await loadWebAssets();
@@ -208,6 +210,10 @@ export async function startWebServer(config: WebConfig, opts: StartOptions = {})
           const a = JSON.parse(r.args) as { guardian: string; powers: string; validUntil: string };
           return { guardian: a.guardian.toLowerCase(), powers: Number(a.powers), validUntil: Number(a.validUntil) };
         });
+      },
+      chainNow: async () => {
+        const block = await provider.getBlock("latest");
+        return Math.max(Math.floor(Date.now() / 1000), block?.timestamp ?? 0);
       },
       affiliations: async () => {
         const out: Record<string, number> = {};
@@ -275,7 +281,10 @@ export async function startWebServer(config: WebConfig, opts: StartOptions = {})
           return reply.code(415).send({ error: "UNSUPPORTED_MEDIA_TYPE", message: "send JSON" });
         }
       }
-      if (route.allow === "public") return undefined;
+      if (route.allow === "public") {
+        // A public answer may still say whether the caller is signed in.
+        return auth.session(cookieValue(req.headers.cookie, SESSION_COOKIE)).catch(() => undefined);
+      }
       const session = await auth.session(cookieValue(req.headers.cookie, SESSION_COOKIE));
       if (!route.allow.includes(session.principal.kind)) {
         return reply.code(403).send({ error: "FORBIDDEN", message: `not for a ${session.principal.kind} session` });

@@ -28,11 +28,13 @@ async function start(): Promise<void> {
   teardown = undefined;
   const config = await get<Config>("/api/config");
   let session: SignedIn | undefined;
-  try {
-    session = await get<SignedIn>("/api/session");
-    setCsrf(session.csrfToken);
-  } catch {
-    session = undefined;
+  if (config.signedIn) {
+    try {
+      session = await get<SignedIn>("/api/session");
+      setCsrf(session.csrfToken);
+    } catch {
+      session = undefined;
+    }
   }
   if (session === undefined) {
     replace(who);

@@ -25,4 +25,5 @@ export interface Config {
   consentRegistry: string;
   signInDomain: string;
   canRelay: boolean;
+  signedIn: boolean;
 }
