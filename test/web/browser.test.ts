@@ -22,15 +22,19 @@ import type { Harness } from "./helpers/harness.js";
 const PHONE = { width: 390, height: 844 };
 const DESKTOP = { width: 1280, height: 900 };
 
-async function signInWithPage(page: Page, url: string, who: Person, role: "patient" | "auditor"): Promise<void> {
+async function signInWithPage(
+  page: Page,
+  url: string,
+  who: Person,
+  role: "patient" | "auditor",
+  heading: string | RegExp = role === "patient" ? "Your records" : /Audit console|Privacy office/,
+): Promise<void> {
   await page.goto(url);
   if (role === "auditor") await page.getByRole("radio", { name: /auditor or a privacy officer/ }).check();
   await page.getByLabel("Identity file (keystore)").setInputFiles(who.keystore);
   await page.getByLabel("Passphrase").fill(PASSPHRASE);
   await page.getByRole("button", { name: "Unlock and sign in" }).click();
-  await page
-    .getByRole("heading", { level: 1, name: role === "patient" ? "Your records" : /Audit console|Privacy office/ })
-    .waitFor({ timeout: 20_000 });
+  await page.getByRole("heading", { level: 1, name: heading }).waitFor({ timeout: 20_000 });
 }
 
 /** No horizontal scrolling at this width. */
@@ -198,7 +202,7 @@ describe("web view in a real browser (Chromium)", function () {
       expect(await page.locator('table.accesses tbody tr[data-basis="EMERGENCY"]').count()).to.equal(2);
       const table = await page.locator("table.accesses").innerText();
       expect(table).to.include("reviewed: justified");
-      expect(table).to.include("review pending");
+      expect(table).to.include("independent review pending");
       expect(table).to.include("Dr Rosa Rivera");
       const reviews = await page.locator("section", { hasText: "Break-glass reviews" }).innerText();
       expect(reviews).to.match(/Pending[\s\S]*Session #2[\s\S]*Closed[\s\S]*Session #1[\s\S]*Pat Okafor/);
@@ -264,6 +268,22 @@ describe("web view in a real browser (Chromium)", function () {
       await screenshot(page, "08-second-patient-phone");
     } finally {
       await other.close();
+    }
+  });
+
+  it("a guardian with the ACCESS power sees the patient's page, named as the patient's", async () => {
+    const w = h.world;
+    const g = await openBrowser(PHONE);
+    try {
+      const { page } = g;
+      await signInWithPage(page, h.web.url, w.guardian, "patient", "Maria Garcia's records");
+      await page.locator("ol.timeline li.access").first().waitFor();
+      expect(await page.locator("main").innerText()).to.include("You are signed in as Maria Garcia's guardian");
+      expect(await page.locator("ol.timeline").innerText()).to.include("read Maria Garcia's lab results");
+      expect(await page.locator("#who").innerText()).to.include("Sam Doe");
+      await screenshot(page, "11-guardian-phone");
+    } finally {
+      await g.close();
     }
   });
 

@@ -26,7 +26,7 @@ function field(label: string, input: HTMLElement & { id: string }): HTMLElement 
 }
 
 function cell(label: string, ...content: Child[]): HTMLTableCellElement {
-  return h("td", { "data-label": label }, ...content);
+  return h("td", { "data-label": label }, h("div", null, ...content));
 }
 
 export function auditorView(main: HTMLElement, v: ViewContext): () => void {

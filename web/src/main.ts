@@ -48,7 +48,7 @@ async function start(): Promise<void> {
     h(
       "span",
       null,
-      `Signed in as ${ROLE_WORDS[p.kind]}: `,
+      p.kind === "patient" ? "Signed in: " : `Signed in as ${ROLE_WORDS[p.kind]}: `,
       h(
         "span",
         { class: "mono" },

@@ -50,6 +50,10 @@ export function patientView(main: HTMLElement, v: ViewContext): () => void {
   let reviews = new Map<number, BreakGlassSession>();
   let consents: ConsentEntry[] = [];
   const fresh = new Set<string>();
+  /** "your", or "Maria Garcia's" for a guardian. */
+  let your = "your";
+  const heading = h("h1", null, "Your records");
+  const roleNote = h("p", { class: "note" });
 
   const timeline = h("ol", { class: "timeline", "aria-live": "off" });
   const timelineMore = h("div");
@@ -93,7 +97,7 @@ export function patientView(main: HTMLElement, v: ViewContext): () => void {
     h(
       "li",
       { class: fresh.has(keyOf(a)) ? "access new" : "access", "data-key": keyOf(a), "data-basis": a.basis },
-      h("p", { class: "lead" }, ...who(a), " read your ", h("strong", null, category(a.category))),
+      h("p", { class: "lead" }, ...who(a), ` read ${your} `, h("strong", null, category(a.category))),
       h(
         "p",
         null,
@@ -162,7 +166,8 @@ export function patientView(main: HTMLElement, v: ViewContext): () => void {
 
   const sentence = (c: ConsentEntry): string => {
     const verbs = c.actions.map((x) => (x === "READ" ? "read" : x === "APPEND" ? "add to" : x.toLowerCase()));
-    const what = c.categories.length >= 16 ? "all your records" : `your ${list(c.categories.map((x) => category(x)))}`;
+    const what =
+      c.categories.length >= 16 ? `all ${your} records` : `${your} ${list(c.categories.map((x) => category(x)))}`;
     const why = c.purposes.length >= 10 ? "for any purpose" : `for ${list(c.purposes.map(purpose))}`;
     const from = c.validFrom > Date.now() / 1000 ? ` from ${day(c.validFrom)}` : "";
     const until = c.validUntil === null ? "" : ` until ${day(c.validUntil)}`;
@@ -246,7 +251,7 @@ export function patientView(main: HTMLElement, v: ViewContext): () => void {
           await waitForStatus(c.consentId);
           item.querySelector<HTMLElement>("h3, p.sentence")?.focus();
         } catch (err) {
-          status.textContent = `Not revoked: ${err instanceof ApiError || err instanceof Error ? err.message : String(err)}`;
+          status.textContent = `Not revoked: ${refusalWords(err)}`;
           confirm.disabled = false;
         }
       })();
@@ -347,9 +352,6 @@ export function patientView(main: HTMLElement, v: ViewContext): () => void {
             h("span", { class: "badge optin" }, "Allowed"),
             " In an emergency, an emergency responder may read your records without your consent. Every such read shows here with an EMERGENCY badge and is checked by an independent reviewer.",
           ),
-      profile.you.as === "guardian"
-        ? h("p", { class: "note" }, `You are signed in as a guardian (${shortHex(profile.you.address)}).`)
-        : null,
     );
   };
 
@@ -389,7 +391,8 @@ export function patientView(main: HTMLElement, v: ViewContext): () => void {
 
   replace(
     main,
-    h("h1", null, "Your records"),
+    heading,
+    roleNote,
     subjectPicker,
     h(
       "p",
@@ -420,12 +423,35 @@ export function patientView(main: HTMLElement, v: ViewContext): () => void {
 
   const loadAll = async (): Promise<void> => {
     profile = await get<Profile>("/api/patient/profile", { subject });
+    if (profile.you.as === "guardian") {
+      const named = v.names.people[profile.controller];
+      your = named === undefined ? "the patient's" : `${named}'s`;
+      heading.textContent = named === undefined ? "Records you look after" : `${named}'s records`;
+      roleNote.textContent = `You are signed in as ${named ?? "this patient"}'s guardian (${shortHex(profile.you.address)}): you see what ${named ?? "the patient"} sees, and act with the powers you were given.`;
+    } else {
+      your = "your";
+      heading.textContent = "Your records";
+      roleNote.textContent = "";
+    }
     await Promise.all([loadReviews(), loadConsents()]);
     await loadAccesses();
     renderPeople();
   };
   void loadAll();
   return () => source.close();
+}
+
+const REFUSALS: Record<string, string> = {
+  ConsentUnauthorized: "your key may not revoke consents for this patient.",
+  ConsentAlreadyRevoked: "it was already revoked.",
+  ConsentSignatureExpired: "the signature expired before it reached the ledger; try again.",
+  ConsentInvalidSignature: "the ledger did not accept the signature; sign in again and retry.",
+  NO_RELAYER: "this server cannot pass revocations on; use the MedLedger app.",
+};
+
+function refusalWords(err: unknown): string {
+  if (err instanceof ApiError) return REFUSALS[err.code] ?? err.message;
+  return err instanceof Error ? err.message : String(err);
 }
 
 function capitalise(s: string): string {

@@ -54,7 +54,7 @@ export const POWER_WORDS: Record<string, string> = {
 };
 
 export const OUTCOME_WORDS: Record<string, string> = {
-  PENDING: "review pending",
+  PENDING: "independent review pending",
   JUSTIFIED: "reviewed: justified",
   UNJUSTIFIED: "reviewed: NOT justified",
 };
