@@ -53,6 +53,8 @@ export function patientView(main: HTMLElement, v: ViewContext): () => void {
   /** "your", or "Maria Garcia's" for a guardian. */
   let your = "your";
   const heading = h("h1", null, "Your records");
+  const timelineTitle = h("h2", { id: "t-title" }, "Who read your records");
+  const consentsTitle = h("h2", { id: "c-title" }, "Your consents");
   const roleNote = h("p", { class: "note" });
 
   const timeline = h("ol", { class: "timeline", "aria-live": "off" });
@@ -86,7 +88,7 @@ export function patientView(main: HTMLElement, v: ViewContext): () => void {
         h(
           "span",
           { class: "badge consent" },
-          c === undefined ? "with your consent" : `with your consent #${c.sequence}`,
+          c === undefined ? `with ${your} consent` : `with ${your} consent #${c.sequence}`,
         ),
       ];
     }
@@ -324,7 +326,7 @@ export function patientView(main: HTMLElement, v: ViewContext): () => void {
       peopleBox,
       h("h3", null, "Guardians"),
       active.length === 0
-        ? h("p", null, "Nobody else may act for you.")
+        ? h("p", null, `Nobody else may act for ${your === "your" ? "you" : your.replace(/'s$/, "")}.`)
         : h(
             "ul",
             { class: "plain" },
@@ -333,7 +335,7 @@ export function patientView(main: HTMLElement, v: ViewContext): () => void {
                 "li",
                 null,
                 h("strong", null, personName(v.names, g.address)),
-                ` may ${list(g.powers.map((x) => POWER_WORDS[x] ?? x.toLowerCase()))}`,
+                ` may ${list(g.powers.map((x) => (POWER_WORDS[x] ?? x.toLowerCase()).replace(/\byour\b/g, your)))}`,
                 g.validUntil === null ? "." : ` until ${day(g.validUntil)}.`,
               ),
             ),
@@ -350,7 +352,7 @@ export function patientView(main: HTMLElement, v: ViewContext): () => void {
             "p",
             null,
             h("span", { class: "badge optin" }, "Allowed"),
-            " In an emergency, an emergency responder may read your records without your consent. Every such read shows here with an EMERGENCY badge and is checked by an independent reviewer.",
+            ` In an emergency, an emergency responder may read ${your} records without ${your} consent. Every such read shows here with an EMERGENCY badge and is checked by an independent reviewer.`,
           ),
     );
   };
@@ -399,14 +401,7 @@ export function patientView(main: HTMLElement, v: ViewContext): () => void {
       { class: "intro" },
       "Every read of your records is written on the ledger. This page shows who read what, when and why — never the contents.",
     ),
-    h(
-      "section",
-      { class: "card", "aria-labelledby": "t-title" },
-      h("h2", { id: "t-title" }, "Who read your records"),
-      liveState,
-      timeline,
-      timelineMore,
-    ),
+    h("section", { class: "card", "aria-labelledby": "t-title" }, timelineTitle, liveState, timeline, timelineMore),
     h(
       "section",
       { class: "card", "aria-labelledby": "c-title" },
@@ -427,10 +422,14 @@ export function patientView(main: HTMLElement, v: ViewContext): () => void {
       const named = v.names.people[profile.controller];
       your = named === undefined ? "the patient's" : `${named}'s`;
       heading.textContent = named === undefined ? "Records you look after" : `${named}'s records`;
+      timelineTitle.textContent = `Who read ${your} records`;
+      consentsTitle.textContent = `${capitalise(your)} consents`;
       roleNote.textContent = `You are signed in as ${named ?? "this patient"}'s guardian (${shortHex(profile.you.address)}): you see what ${named ?? "the patient"} sees, and act with the powers you were given.`;
     } else {
       your = "your";
       heading.textContent = "Your records";
+      timelineTitle.textContent = "Who read your records";
+      consentsTitle.textContent = "Your consents";
       roleNote.textContent = "";
     }
     await Promise.all([loadReviews(), loadConsents()]);

@@ -50,7 +50,7 @@ export const POWER_WORDS: Record<string, string> = {
   REVOKE: "revoke consents",
   ERASE: "erase records",
   RECOVER: "help recover your account",
-  ACCESS: "read your records for you",
+  ACCESS: "see and add to your records",
 };
 
 export const OUTCOME_WORDS: Record<string, string> = {
