@@ -17,7 +17,11 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
+import type * as Esbuild from "esbuild";
+
 import { DependencyMissingError } from "../errors.js";
+
+type EsbuildModule = typeof Esbuild;
 
 export interface Asset {
   body: Buffer;
@@ -45,7 +49,7 @@ export function packageRoot(): string {
 
 /** Bundles web/src/main.ts and copies web/index.html and web/app.css (in memory). */
 export async function bundleWebSources(root = packageRoot()): Promise<Map<string, Buffer>> {
-  let esbuild: typeof import("esbuild");
+  let esbuild: EsbuildModule;
   try {
     esbuild = await import("esbuild");
   } catch (err) {

@@ -11,7 +11,7 @@
  * await registerWebCommand(new Command("medledger")).parseAsync();
  * ```
  */
-import { MedLedgerError } from "../errors.js";
+import type { MedLedgerError } from "../errors.js";
 import { readWebConfig } from "./config.js";
 import { startWebServer } from "./server.js";
 import type { RunningWeb } from "./server.js";

@@ -266,7 +266,7 @@ function exportStream(req: WebRequest): Stream {
     run: async (write) => {
       await exportQuery({
         source: ctx.source,
-        kind: kind as never,
+        kind: kind,
         query,
         format,
         write,
