@@ -212,7 +212,7 @@ describe("web view in a real browser (Chromium)", function () {
         page.getByRole("link", { name: "Export CSV" }).click(),
       ]);
       expect(download.suggestedFilename()).to.equal("medledger-accesses.csv");
-      const csv = parseCsv(await readFile((await download.path()), "utf8"));
+      const csv = parseCsv(await readFile(await download.path(), "utf8"));
       expect(csv).to.have.length(2);
       expect(csv.map((r) => r.basis)).to.deep.equal(["EMERGENCY", "EMERGENCY"]);
       expect(csv.map((r) => r.subject)).to.deep.equal([w.patientA.subject, w.patientA.subject]);
