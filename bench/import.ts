@@ -10,6 +10,8 @@ import { gunzipSync } from "node:zlib";
 
 import { network } from "hardhat";
 
+import { Category, createIdentity } from "../sdk/index.js";
+import type { CategoryName } from "../sdk/index.js";
 import { putFhir, validateFhir } from "../sdk/fhir/index.js";
 import { filesystem } from "../sdk/node.js";
 import { setUpConsortium } from "../fixtures/consortium.js";
@@ -36,7 +38,7 @@ export async function benchImport(): Promise<ImportBenchResult> {
     // Each bundle is one patient: register them and take the hospital's append consent first.
     const subjects = [];
     for (let i = 0; i < bundles.length; i++) {
-      const p = i === 0 ? c.patient : await c.participant((await import("../sdk/index.js")).createIdentity());
+      const p = i === 0 ? c.patient : await c.participant(createIdentity());
       const subject =
         i === 0
           ? c.subject
@@ -48,26 +50,7 @@ export async function benchImport(): Promise<ImportBenchResult> {
             ).value;
       await p.ml.consent.grant(subject, {
         grantee: { organization: c.hospital, roles: ["CLINICIAN"] },
-        categories: [
-          "DEMOGRAPHICS",
-          "ENCOUNTERS",
-          "OBSERVATIONS",
-          "IMAGING",
-          "MEDICATIONS",
-          "IMMUNIZATIONS",
-          "PROCEDURES",
-          "CONDITIONS",
-          "NOTES",
-          "ALLERGIES",
-          "CARE_PLANS",
-          "FINANCIAL",
-          "DIAGNOSTIC_REPORTS",
-          "OTHER",
-          "MENTAL_HEALTH",
-          "SEXUAL_REPRODUCTIVE",
-          "SUBSTANCE_USE",
-          "GENETICS",
-        ],
+        categories: Object.keys(Category) as CategoryName[],
         purposes: ["TREAT"],
         actions: ["APPEND"],
       });

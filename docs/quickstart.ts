@@ -94,8 +94,9 @@ await admin.directory.enrollPractitioner({
   encryptionKey: doctorId.x25519.publicKey,
 });
 
-// 4. A patient registers (a random subject id: no personal data on chain) and grants the doctor
-//    a consent to add and read observations for treatment.
+// 4. A patient registers (the subject id is derived from the patient's account and a random
+//    salt: no personal data on chain, and nobody else can claim it) and grants the doctor a
+//    consent to add and read observations for treatment.
 const patientId = createIdentity();
 const patient = await participant(patientId);
 const { value: subject } = await patient.directory.registerPatient({
@@ -121,11 +122,11 @@ const recordId = await doctor.records.put(subject, observation, {
   category: "OBSERVATIONS",
   mediaType: "application/fhir+json",
 });
-const read = await doctor.records.get(recordId, { purpose: "TREAT" });
+const read = await doctor.records.get(subject, recordId, { purpose: "TREAT" });
 console.log(`read back: ${new TextDecoder().decode(read.content)} (access logged in ${read.accessTx.slice(0, 10)}…)`);
 
 // 6. The history: the record's versions, and who read the patient's records.
-const versions = await patient.records.history(recordId);
+const versions = await patient.records.history(subject, recordId);
 const accesses = await patient.audit.accessHistory(subject);
 console.log(`versions: ${versions.length}; accesses: ${accesses.map((a) => `${a.purpose}/${a.basis}`).join(", ")}`);
 provider.destroy();

@@ -1,10 +1,15 @@
 /**
  * Every list the SDK shares with the contracts (contracts/libraries/MedLedgerTypes.sol), written
- * ONCE: data categories, HL7 v3 PurposeOfUse codes, practitioner roles, actions, guardian powers,
- * organization kinds, the contracts' enums (effect, grantee kind, accessor status, access basis,
- * deny reason, review outcome) and the fields of ConsentTerms. The numbers are part of the
+ * ONCE: public data categories, HL7 v3 PurposeOfUse codes, practitioner roles, actions, guardian
+ * powers, organization kinds, the contracts' enums (effect, grantee kind, accessor status, access
+ * basis, deny reason, review outcome) and the fields of ConsentTerms. The numbers are part of the
  * on-chain ABI and never change; test/sdk/codes.test.ts checks each list against the compiled
  * contracts' AST and ABI, so a drift fails CI. See docs/contributing-sdk.md to add a code.
+ *
+ * Also here, SDK-only: the four sensitive LABELS (mental health, sexual and reproductive health,
+ * substance use, genetics). They are not categories and never appear on chain in clear: a record
+ * anchors a salted commitment to its label mask and a consent a commitment to its sealed terms
+ * (sdk/sealed/commitments.ts). Their bits are part of that commitment format and never change.
  *
  * Every function taking names checks them at run time (own properties only) and throws
  * `InvalidInputError` listing the allowed names.
@@ -17,9 +22,13 @@
  * Category.OBSERVATIONS; // 2
  * ```
  */
-import { nameIn, namesIn } from "./validate.js";
+import { InvalidInputError } from "./errors.js";
+import { hasName, nameIn, namesIn } from "./validate.js";
 
-/** Data categories (Codes.CAT_*: bit indexes). A record has one; a consent covers a mask of them. */
+/**
+ * Public clinical categories (Codes.CAT_*: bit indexes 0..15). A record has one; a consent covers
+ * a mask of them. What a chain observer sees in clear: the sensitive classes are {@link Label}s.
+ */
 export const Category = {
   DEMOGRAPHICS: 0,
   ENCOUNTERS: 1,
@@ -37,20 +46,33 @@ export const Category = {
   DOCUMENTS: 13,
   REQUESTS: 14,
   OTHER: 15,
-  MENTAL_HEALTH: 16,
-  SEXUAL_REPRODUCTIVE: 17,
-  SUBSTANCE_USE: 18,
-  GENETICS: 19,
 } as const;
 export type CategoryName = keyof typeof Category;
 
-/** The sensitive classes, which consents should name explicitly. */
-export const SENSITIVE_CATEGORIES: readonly CategoryName[] = [
-  "MENTAL_HEALTH",
-  "SEXUAL_REPRODUCTIVE",
-  "SUBSTANCE_USE",
-  "GENETICS",
-];
+/**
+ * The sensitive labels and their bits (SDK-only: sealed, never on chain in clear). A record
+ * carries a mask of every label that applies (a multi-label record carries all of them), so a
+ * consent or deny naming any one of them governs it.
+ *
+ * @example
+ * ```ts
+ * import { Label } from "medledger";
+ * const mask = Label.MENTAL_HEALTH | Label.GENETICS; // 9
+ * ```
+ */
+export const Label = Object.freeze({
+  MENTAL_HEALTH: 1,
+  SEXUAL_REPRODUCTIVE: 2,
+  SUBSTANCE_USE: 4,
+  GENETICS: 8,
+} as const);
+export type LabelName = keyof typeof Label;
+/** Every label name, in bit order. */
+export const LABEL_NAMES: readonly LabelName[] = Object.freeze(
+  (Object.keys(Label) as LabelName[]).sort((a, b) => Label[a] - Label[b]),
+);
+/** The mask of all four labels. */
+export const ALL_LABELS = 0x0f;
 
 /** HL7 v3 PurposeOfUse codes (Codes.PURPOSE_*: bit indexes). */
 export const Purpose = {
@@ -93,13 +115,13 @@ export const Power = {
 export type PowerName = keyof typeof Power;
 
 /** enum OrgKind, the kinds governance can admit (NONE = 0 is "not an organization"). */
-export const OrgKind = { HOSPITAL: 1, LAB: 2, PAYER: 3, RESEARCH_INSTITUTE: 4, REGULATOR: 5 } as const;
+export const OrgKind = { HOSPITAL: 1, LAB: 2, PAYER: 3, RESEARCH_INSTITUTE: 4, REGULATOR: 5, ETHICS_BOARD: 6 } as const;
 export type OrgKindName = keyof typeof OrgKind;
 
 /** enum Effect */
 export const Effect = { PERMIT: 0, DENY: 1 } as const;
 /** enum GranteeKind */
-export const GranteeKind = { PRACTITIONER: 0, ORG_ROLE: 1 } as const;
+export const GranteeKind = { PRACTITIONER: 0, ORG_ROLE: 1, STUDY: 2 } as const;
 /** enum ReviewOutcome */
 export const ReviewOutcome = { PENDING: 0, JUSTIFIED: 1, UNJUSTIFIED: 2 } as const;
 export type ReviewOutcomeName = keyof typeof ReviewOutcome;
@@ -115,7 +137,7 @@ export const AccessorStatus = [
 export type AccessorStatusName = (typeof AccessorStatus)[number];
 
 /** enum AccessBasis, in ABI order. */
-export const AccessBasis = ["NONE", "CONSENT", "EMERGENCY", "SUBJECT"] as const;
+export const AccessBasis = ["NONE", "CONSENT", "EMERGENCY", "SUBJECT", "STUDY"] as const;
 export type AccessBasisName = (typeof AccessBasis)[number];
 
 /** enum DenyReason, in ABI order. */
@@ -153,25 +175,41 @@ export const CONSENT_TERMS_FIELDS = [
   { name: "granteeAccount", type: "address" },
   { name: "granteeOrg", type: "uint32" },
   { name: "granteeRoles", type: "uint8" },
-  { name: "categories", type: "uint32" },
-  { name: "purposes", type: "uint32" },
+  { name: "categories", type: "uint16" },
+  { name: "purposes", type: "uint16" },
   { name: "actions", type: "uint8" },
   { name: "validFrom", type: "uint64" },
   { name: "validUntil", type: "uint64" },
+  { name: "sealedTerms", type: "bytes32" },
 ] as const;
 
 type TermsField = (typeof CONSENT_TERMS_FIELDS)[number];
-/** The on-chain ConsentTerms tuple (numbers for small integers, bigints for uint64 times). */
-export type ConsentTerms = {
-  [F in TermsField as F["name"]]: F["type"] extends "address" ? string : F["type"] extends "uint64" ? bigint : number;
-};
+type FieldValue<T> = T extends "address" | "bytes32" ? string : T extends "uint64" ? bigint : number;
+/**
+ * The on-chain ConsentTerms tuple (numbers for small integers, bigints for uint64 times, hex for
+ * the address and the sealed-terms commitment).
+ */
+export type ConsentTerms = { [F in TermsField as F["name"]]: FieldValue<F["type"]> };
+/** The terms as stored (getConsent): without the sealed commitment, which is emitted, never stored. */
+export type StoredConsentTerms = Omit<ConsentTerms, "sealedTerms">;
 
-/** Converts a decoded ConsentTerms struct (bigints, named fields) to {@link ConsentTerms}. */
+/**
+ * Converts a decoded ConsentTerms struct (bigints, named fields) to {@link ConsentTerms}; fields
+ * the struct lacks (`sealedTerms` of a stored consent) are left out.
+ */
 export function toConsentTerms(decoded: Readonly<Record<string, unknown>>): ConsentTerms {
   const out: Record<string, unknown> = {};
   for (const { name, type } of CONSENT_TERMS_FIELDS) {
     const v = decoded[name];
-    out[name] = type === "address" ? String(v) : type === "uint64" ? BigInt(v as bigint) : Number(v);
+    if (v === undefined) continue;
+    out[name] =
+      type === "address"
+        ? String(v)
+        : type === "bytes32"
+          ? String(v).toLowerCase()
+          : type === "uint64"
+            ? BigInt(v as bigint)
+            : Number(v);
   }
   return out as ConsentTerms;
 }
@@ -215,9 +253,16 @@ export const actionMask = (names: readonly ActionName[], field = "actions"): num
   bitMask(Action, names, field, false);
 /** A guardian power mask from names. */
 export const powerMask = (names: readonly PowerName[], field = "powers"): number => bitMask(Power, names, field, false);
+/** A sensitive-label mask from names (InvalidInputError naming an unknown one). */
+export const labelMask = (names: readonly LabelName[], field = "labels"): number => bitMask(Label, names, field, false);
 
-/** Every category, as a mask. */
+/** Whether `name` is a label name (own properties only: `toString` is not a label). */
+export const isLabelName = (name: unknown): name is LabelName => hasName(Label, name);
+
+/** Every public category, as a mask (Codes.ALL_CATEGORIES). */
 export const ALL_CATEGORIES = categoryMask(Object.keys(Category) as CategoryName[]);
+/** Every purpose of use, as a mask (Codes.ALL_PURPOSES): an all-purpose deny names them all. */
+export const ALL_PURPOSES = purposeMask(Object.keys(Purpose) as PurposeName[]);
 
 // ─── codes → names (unknown codes from newer contracts stay visible) ───
 
@@ -226,6 +271,16 @@ function reverse<T extends Record<string, number>>(table: T): Map<number, keyof 
 }
 const CATEGORY_NAMES = reverse(Category);
 const PURPOSE_NAMES = reverse(Purpose);
+
+/** The label names of a mask, in bit order; InvalidInputError for bits outside the four. */
+export function labelNames(mask: number): LabelName[] {
+  if (!Number.isInteger(mask) || mask < 0 || mask > ALL_LABELS)
+    throw new InvalidInputError(`Not a label mask: ${String(mask)}`, {
+      field: "labels",
+      details: `an integer from 0 to ${ALL_LABELS}`,
+    });
+  return LABEL_NAMES.filter((name) => (mask & Label[name]) !== 0);
+}
 
 /** The name of a category code (CATEGORY_<n> if the contracts are newer than this SDK). */
 export const categoryName = (code: number | bigint): CategoryName | `CATEGORY_${number}` =>
@@ -244,3 +299,8 @@ export const accessBasisName = (code: number | bigint): AccessBasisName => Acces
 /** The name of an accessor status code (UNKNOWN if out of range). */
 export const accessorStatusName = (code: number | bigint): AccessorStatusName =>
   AccessorStatus[Number(code)] ?? "UNKNOWN";
+
+/** An enum list (names in ABI order) as a name → code table, e.g. `enumCodes(AccessBasis).SUBJECT === 3`. */
+export function enumCodes<const T extends readonly string[]>(names: T): { readonly [K in T[number]]: number } {
+  return Object.freeze(Object.fromEntries(names.map((n, i) => [n, i]))) as { readonly [K in T[number]]: number };
+}

@@ -1,13 +1,13 @@
 /**
  * The one explicit context every action takes, viem-style: `put(ctx, params)`, `grant(ctx,
  * params)`. It holds what a participant acts with (the chain client for its signer, storage, the
- * journal, the keyholders, its X25519 key) and small per-participant state (puts in flight,
+ * journal, the key custody, its X25519 key) and small per-participant state (puts in flight,
  * consent hints learned from its own transactions). `MedLedger` is a thin facade over it.
  *
  * @example
  * ```ts
  * import { createLedgerContext, records } from "medledger";
- * const ctx = await createLedgerContext({ signer, addressBook, storage, keyholders });
+ * const ctx = await createLedgerContext({ signer, addressBook, storage, custody });
  * const recordId = await records.put(ctx, { subject, content: "…", category: "NOTES", mediaType: "text/plain" });
  * ```
  */
@@ -17,13 +17,14 @@ import { ChainClient } from "./chain/client.js";
 import type { ChainClientOptions } from "./chain/client.js";
 import type { AddressBook } from "./chain/addressBook.js";
 import type { CipherBackend, EnvelopeContext } from "./crypto/index.js";
-import { InvalidInputError, KeyReleaseError } from "./errors.js";
+import { InvalidInputError } from "./errors.js";
 import type { Keyholder } from "./keyholder/keyholder.js";
+import type { ReaderKeys, RecordCustody } from "./records/custody.js";
 import { memoryJournal } from "./records/journal.js";
 import type { Journal } from "./records/journal.js";
+import { recordContext, slotCustody } from "./records/slot-custody.js";
 import type { BlobStore } from "./storage/index.js";
 import type { ConsentId, RecordId, SubjectId } from "./types.js";
-import { parseHex } from "./util.js";
 import { bytesOf, integer, object } from "./validate.js";
 
 export interface MedLedgerOptions {
@@ -34,8 +35,13 @@ export interface MedLedgerOptions {
   addressBook: AddressBook;
   /** Where sealed envelopes are stored (filesystem, IPFS, memory, custom). */
   storage: BlobStore;
-  /** The keyholder of each custodian organization (0: subject-held records). */
-  keyholders: ReadonlyMap<number, Keyholder>;
+  /**
+   * What keeps records' data keys (the keyholder network: `KeyholderNetwork`). Give this or
+   * `keyholders`.
+   */
+  custody?: RecordCustody;
+  /** Interim, instead of `custody`: the in-process keyholder of each custodian organization (0: subject-held records). */
+  keyholders?: ReadonlyMap<number, Keyholder>;
   /** The writer's journal (idempotent, crash-safe puts). Default: in memory. */
   journal?: Journal;
   backend?: CipherBackend;
@@ -49,8 +55,6 @@ export interface LedgerState {
   readonly inFlight: Map<string, Promise<RecordId>>;
   /** Consent hints learned from this participant's own anchors and reads ("subject/category[/purpose]"). */
   readonly hints: Map<string, ConsentId>;
-  /** The organization this participant wrote for last (its key is read alongside the status). */
-  lastOrg?: number;
 }
 
 /** What every action takes. */
@@ -58,7 +62,8 @@ export interface LedgerContext {
   readonly chain: ChainClient;
   readonly storage: BlobStore;
   readonly journal: Journal;
-  readonly keyholders: ReadonlyMap<number, Keyholder>;
+  /** The seam to whatever keeps data keys (records/custody.ts). */
+  readonly custody: RecordCustody;
   readonly encryptionKey: { privateKey: Uint8Array; keyVersion: number } | undefined;
   readonly backend: CipherBackend | undefined;
   readonly chunkSize: number | undefined;
@@ -72,10 +77,16 @@ function checkOptions(opts: MedLedgerOptions): void {
     throw new InvalidInputError("options.storage must be a BlobStore (filesystem(), memory(), ipfs(), custom())", {
       field: "storage",
     });
-  if (!(opts.keyholders instanceof Map))
-    throw new InvalidInputError("options.keyholders must be a Map of organization id → keyholder", {
-      field: "keyholders",
-    });
+  if (opts.custody !== undefined) {
+    const c = object(opts.custody, "custody");
+    for (const m of ["deposit", "preflight", "release", "erase"])
+      if (typeof c[m] !== "function")
+        throw new InvalidInputError(`options.custody must implement ${m}() (a KeyholderNetwork)`, { field: "custody" });
+  } else if (!(opts.keyholders instanceof Map))
+    throw new InvalidInputError(
+      "options.custody (a KeyholderNetwork) or options.keyholders (a Map of organization id → keyholder) is required",
+      { field: "custody" },
+    );
   if (opts.encryptionKey !== undefined) {
     object(opts.encryptionKey, "encryptionKey");
     bytesOf(opts.encryptionKey.privateKey, 32, "encryptionKey.privateKey");
@@ -91,7 +102,7 @@ export async function createLedgerContext(opts: MedLedgerOptions): Promise<Ledge
     chain,
     storage: opts.storage,
     journal: opts.journal ?? memoryJournal(),
-    keyholders: opts.keyholders,
+    custody: opts.custody ?? slotCustody(chain, opts.keyholders!),
     encryptionKey: opts.encryptionKey,
     backend: opts.backend,
     chunkSize: opts.chunkSize,
@@ -101,29 +112,14 @@ export async function createLedgerContext(opts: MedLedgerOptions): Promise<Ledge
 
 /** The associated data that binds a record's envelope and key slots to this deployment. */
 export function envelopeContext(ctx: LedgerContext, recordId: RecordId, subject: SubjectId): EnvelopeContext {
-  return {
-    recordId: parseHex(recordId)!,
-    subjectId: parseHex(subject)!,
-    chainId: ctx.chain.chainId,
-    registry: ctx.chain.addressBook.contracts.RecordRegistry.address,
-  };
+  return recordContext(ctx.chain, recordId, subject);
 }
 
-/** The keyholder of a custodian organization; KeyReleaseError NO_KEYHOLDER when none is configured. */
-export function keyholderOf(ctx: LedgerContext, orgId: number): Keyholder {
-  const k = ctx.keyholders.get(orgId);
-  if (k === undefined)
-    throw new KeyReleaseError("NO_KEYHOLDER", `No keyholder configured for organization ${orgId}`, {
-      details: `configured: ${[...ctx.keyholders.keys()].join(", ") || "none"}`,
-    });
-  return k;
-}
-
-/** This participant's X25519 private key; InvalidInputError when the context has none. */
-export function privateKeyOf(ctx: LedgerContext): Uint8Array {
+/** This participant's X25519 private keys by version; InvalidInputError when the context has none. */
+export function readerKeysOf(ctx: LedgerContext): ReaderKeys {
   if (ctx.encryptionKey === undefined)
     throw new InvalidInputError("This participant has no encryption key (options.encryptionKey)", {
       field: "encryptionKey",
     });
-  return ctx.encryptionKey.privateKey;
+  return new Map([[ctx.encryptionKey.keyVersion, ctx.encryptionKey.privateKey]]);
 }

@@ -34,6 +34,7 @@ export const ErrorCodes = {
   KEY_UNAVAILABLE: "ML_KEY_UNAVAILABLE",
   DEPENDENCY_MISSING: "ML_DEPENDENCY_MISSING",
   RPC_FAILED: "ML_RPC_FAILED",
+  CONFLICT: "ML_CONFLICT",
   QUERY_UNSUPPORTED: "ML_QUERY_UNSUPPORTED",
   SHARE_REFUSED: "ML_SHARE_REFUSED",
   AGGREGATION_PENDING: "ML_AGGREGATION_PENDING",
@@ -231,6 +232,36 @@ export class TransactionError extends MedLedgerError {
   override name = "TransactionError";
   constructor(shortMessage: string, options: MedLedgerErrorOptions = {}) {
     super(ErrorCodes.TRANSACTION_FAILED, shortMessage, options);
+  }
+}
+
+/**
+ * An id this participant chose is already taken on chain by something that is not its own: a
+ * record id of the subject anchored with another digest or label commitment (or category), a
+ * batch root of the subject with another tag or size, a subject id registered with another
+ * controller or key. Raised instead of adopting the existing entry: nothing of this write is
+ * anchored under it. `kind` says which id, `details` what differs.
+ *
+ * @example
+ * ```ts
+ * import { ConflictError } from "medledger";
+ * if (err instanceof ConflictError && err.kind === "record") alarm(err.id, err.details);
+ * ```
+ */
+export class ConflictError extends MedLedgerError {
+  override name = "ConflictError";
+  readonly kind: "record" | "batch" | "subject";
+  /** The id in conflict (record id, batch root or subject id). */
+  readonly id: string;
+  constructor(
+    kind: "record" | "batch" | "subject",
+    id: string,
+    shortMessage: string,
+    options: MedLedgerErrorOptions = {},
+  ) {
+    super(ErrorCodes.CONFLICT, shortMessage, options);
+    this.kind = kind;
+    this.id = id;
   }
 }
 

@@ -8,7 +8,7 @@
  *
  * @example
  * ```ts
- * import { MedLedger, memory, createKeyholder, memorySlotStore } from "medledger";
+ * import { MedLedger, memory, consentTerms, sealLabels } from "medledger";
  * ```
  *
  * @module
@@ -23,12 +23,14 @@ export * as directory from "./directory/index.js";
 export * as emergency from "./emergency/index.js";
 export * as audit from "./audit/index.js";
 export * as governance from "./directory/governance.js";
-export type { RecordContent, RecordVersion, VerifyResult, AnchorState } from "./records/index.js";
+export type { RecordContent, RecordVersion, VerifyResult, AnchorState, RecordCustody } from "./records/index.js";
 export type {
   ConsentDecision,
   ConsentInput,
   ConsentRecord,
+  SealedConsent,
   SignedGrant,
+  SignedGrantWithOpening,
   SignedRevoke,
   SignOptions,
 } from "./consent/index.js";
@@ -53,6 +55,7 @@ export {
   TransactionError,
   KeyReleaseError,
   KeyReleaseReasons,
+  ConflictError,
   type ErrorCode,
   type MedLedgerErrorOptions,
   type KeyReleaseReason,
@@ -62,7 +65,9 @@ export { AccessDeniedError, ContractRevertError, decodeContractError } from "./c
 // Codes shared with the contracts (one list each).
 export {
   Category,
-  SENSITIVE_CATEGORIES,
+  Label,
+  LABEL_NAMES,
+  ALL_LABELS,
   Purpose,
   Role,
   Action,
@@ -76,6 +81,7 @@ export {
   DenyReason,
   CONSENT_TERMS_FIELDS,
   ALL_CATEGORIES,
+  ALL_PURPOSES,
   categoryCode,
   purposeCode,
   orgKindCode,
@@ -85,6 +91,9 @@ export {
   roleMask,
   actionMask,
   powerMask,
+  labelMask,
+  labelNames,
+  isLabelName,
   categoryName,
   purposeName,
   denyReasonName,
@@ -93,6 +102,7 @@ export {
   accessorStatusName,
   toConsentTerms,
   type CategoryName,
+  type LabelName,
   type PurposeName,
   type RoleName,
   type ActionName,
@@ -103,7 +113,20 @@ export {
   type AccessBasisName,
   type DenyReasonName,
   type ConsentTerms,
+  type StoredConsentTerms,
 } from "./codes.js";
+
+// Sealed commitments: a record's labels and a consent's sealed terms (openings never go on chain).
+export {
+  sealLabels,
+  sealTerms,
+  labelCommitment,
+  termsCommitment,
+  LABELS_DOMAIN,
+  TERMS_DOMAIN,
+  type LabelOpening,
+  type SealedTermsOpening,
+} from "./sealed/commitments.js";
 
 // Ids.
 export {

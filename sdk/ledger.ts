@@ -13,10 +13,10 @@
  *   encryptionKey: { privateKey: x25519Private, keyVersion: 1 },
  *   addressBook: await readAddressBook("deployments/localhost.json"),
  *   storage: filesystem({ dir: ".medledger/blobs" }),
- *   keyholders,                          // orgId → keyholder (key release after logged access)
+ *   custody,                             // the keyholder network (key release after a logged access)
  * });
  * const recordId = await ml.records.put(subject, json, { category: "OBSERVATIONS", mediaType: "application/fhir+json" });
- * const { content } = await ml.records.get(recordId, { purpose: "TREAT" });
+ * const { content } = await ml.records.get(subject, recordId, { purpose: "TREAT" });
  * ```
  */
 import * as audit from "./audit/index.js";
@@ -36,7 +36,7 @@ import type { ConsentId, RecordId, SubjectId } from "./types.js";
 
 export type { MedLedgerOptions } from "./context.js";
 export type PutOptions = Omit<PutParams, "subject" | "content">;
-export type GetOptions = Omit<GetParams, "recordId">;
+export type GetOptions = Omit<GetParams, "subject" | "recordId">;
 
 type BatchItem = records.PutBatchParams["items"][number];
 
@@ -49,22 +49,22 @@ function recordsOf(ctx: LedgerContext) {
     /** Many first versions of one subject's records under one Merkle root. */
     putBatch: (subject: SubjectId, items: readonly BatchItem[]) => records.putBatch(ctx, { subject, items }),
     /** Logs the access on chain, then gets the key released, then opens the record. See records/get.ts. */
-    get: (recordId: RecordId, opts: GetOptions) => records.get(ctx, { ...opts, recordId }),
+    get: (subject: SubjectId, recordId: RecordId, opts: GetOptions) => records.get(ctx, { ...opts, subject, recordId }),
     /** Every version of the record's chain, oldest first. */
-    history: (recordId: RecordId) => records.history(ctx, { recordId }),
-    /** Checks the stored envelope against the on-chain digest (no key needed). */
-    verify: (recordId: RecordId) => records.verify(ctx, { recordId }),
-    /** Tombstone on chain, then crypto-shredding (key slots and ciphertext destroyed). */
-    erase: (recordId: RecordId) => records.erase(ctx, { recordId }),
+    history: (subject: SubjectId, recordId: RecordId) => records.history(ctx, { subject, recordId }),
+    /** Checks the stored envelope against the anchored digest (no key needed). */
+    verify: (subject: SubjectId, recordId: RecordId) => records.verify(ctx, { subject, recordId }),
+    /** Tombstone on chain, then crypto-shredding (key material and ciphertext destroyed). */
+    erase: (subject: SubjectId, recordId: RecordId) => records.erase(ctx, { subject, recordId }),
   };
 }
 
 function consentOf(ctx: LedgerContext) {
   return {
-    /** Grants a consent directly (controller or guardian); the value is the consent id. */
+    /** Grants a consent directly (controller or guardian); the value is the consent id, `opening` its sealed terms. */
     grant: (subject: SubjectId, input: ConsentInput) => consent.grant(ctx, { subject, consent: input }),
     revoke: (subject: SubjectId, consentId: ConsentId) => consent.revoke(ctx, { subject, consentId }),
-    /** Signs a grant (EIP-712) for anyone to relay; the patient pays no gas. */
+    /** Signs a grant (EIP-712) for anyone to relay (`signed`); the patient pays no gas and keeps `opening`. */
     signGrant: (subject: SubjectId, input: ConsentInput, opts: SignOptions = {}) =>
       consent.signGrant(ctx, { ...opts, subject, consent: input }),
     signRevoke: (subject: SubjectId, consentId: ConsentId, opts: SignOptions = {}) =>
@@ -92,8 +92,10 @@ function directoryOf(ctx: LedgerContext) {
     admitOrganization: (kind: OrgKindName, admin: string, encryptionKey: Uint8Array | string) =>
       directory.admitOrganization(ctx, { kind, admin, encryptionKey }),
     enrollPractitioner: (p: Enroll) => directory.enrollPractitioner(ctx, p),
-    /** Registers a patient; the value is the (random) subject id. */
+    /** Registers a patient; the value is the subject id derived from this account and `salt`. */
     registerPatient: (p: Register) => directory.registerPatient(ctx, p),
+    /** Registers this account's own X25519 key (a guardian's); the value is the key version. */
+    registerAccountKey: (encryptionKey: Uint8Array | string) => directory.registerAccountKey(ctx, { encryptionKey }),
     rotatePatientKey: (subject: SubjectId, encryptionKey: Uint8Array | string) =>
       directory.rotatePatientKey(ctx, { subject, encryptionKey }),
     rotatePractitionerKey: (encryptionKey: Uint8Array | string) =>

@@ -4,9 +4,9 @@
  *
  * @example
  * ```ts
- * import { newSubjectId, asRecordId } from "medledger";
- * const subject = newSubjectId();            // random: never derived from personal data
- * const record = asRecordId("0x…64 hex…");   // validates, throws InvalidInputError
+ * import { asSubjectId, asRecordId } from "medledger";
+ * const subject = asSubjectId(input.subject); // validates, throws InvalidInputError
+ * const record = asRecordId("0x…64 hex…");    // validates, throws InvalidInputError
  * ```
  */
 import { randomHex32 } from "./util.js";
@@ -30,7 +30,11 @@ export const asAddress = (value: string, field = "address"): Address => address(
 /** 32 random bytes from the platform CSPRNG, as hex. */
 export const randomBytes32 = (random?: (n: number) => Uint8Array): Hex => randomHex32(random);
 
-/** A new random subject id (a patient's pseudonym). */
+/**
+ * A random 32-byte subject id. Contracts 1.1 derive registered subject ids from the registrant and
+ * a salt (`directory.registerPatient`, `directory.subjectIdFor`); a random one names no subject
+ * (tests, 1.0 imports).
+ */
 export const newSubjectId = (random?: (n: number) => Uint8Array): SubjectId => randomHex32(random) as SubjectId;
 /** A new random record id (one version of one record). */
 export const newRecordId = (random?: (n: number) => Uint8Array): RecordId => randomHex32(random) as RecordId;

@@ -1,6 +1,8 @@
 /**
- * The access log of a subject, from RecordAccessed events: who read what, when, why, and on what
- * basis (consent, emergency session, the subject themself).
+ * The access log of a subject, from RecordAccessed events (one log query on the indexed subject):
+ * who read what, when, why, and on what basis (consent, emergency session, the subject themself).
+ *
+ * Event queries built here: RecordAccessed.
  *
  * @example
  * ```ts
@@ -37,7 +39,7 @@ export async function accessHistory(ctx: LedgerContext, p: { subject: SubjectId 
   const records = ctx.chain.records;
   const logs = await ctx.chain.rpc.logs({
     address: ctx.chain.addressBook.contracts.RecordRegistry.address,
-    topics: records.interface.encodeFilterTopics("RecordAccessed", [null, subject]),
+    topics: records.interface.encodeFilterTopics("RecordAccessed", [subject]),
     fromBlock: startBlock(ctx.chain.addressBook),
   });
   const times = new Map<number, number>();

@@ -1,15 +1,17 @@
 /**
  * Deployment address books: `deployments/<network>.json`, written by the deploy command and read
- * by the SDK, CLI and indexer.
+ * by the SDK, CLI and indexer. This module checks their shape (browser-safe); reading a file is
+ * `readAddressBook` from `medledger/node`.
  *
  * @example
  * ```ts
- * import { readAddressBook } from "medledger";
- * const book = await readAddressBook("deployments/consortium.json");
+ * import { validateAddressBook } from "medledger";
+ * const book = validateAddressBook(await (await fetch("/deployments/consortium.json")).json());
  * ```
  */
-import { InvalidInputError, NotFoundError } from "../errors.js";
+import { InvalidInputError } from "../errors.js";
 
+/** The four MedLedger contracts every address book holds. */
 export const CONTRACT_NAMES = [
   "ParticipantDirectory",
   "ConsentRegistry",
@@ -17,6 +19,8 @@ export const CONTRACT_NAMES = [
   "KeyholderRegistry",
 ] as const;
 export type ContractName = (typeof CONTRACT_NAMES)[number];
+/** Every contract a deployment may hold (the timelock when governance went to one). */
+export type DeployedContractName = ContractName | "TimelockController";
 
 export interface ContractEntry {
   address: string;
@@ -35,47 +39,45 @@ export interface AddressBook {
   contracts: Record<ContractName, ContractEntry> & { TimelockController?: ContractEntry };
   /** The account that holds governance after hand-off (timelock or multisig). */
   governance?: string;
-  /** keccak256 of the three contracts' ABIs, to detect a mismatched SDK. */
+  /** keccak256 of the four contracts' ABIs, to detect a mismatched SDK. */
   abiHash: string;
   deployedAt?: string;
 }
 
-/** Checks the shape of a parsed address book; throws InvalidInputError listing the problem. */
-export function validateAddressBook(value: unknown): AddressBook {
-  const fail = (what: string): never => {
-    throw new InvalidInputError("Invalid deployment address book", { details: what });
+/**
+ * Checks the shape of a parsed address book (format, chain id, each contract's address, block
+ * and version, distinct addresses); throws InvalidInputError naming the field at fault. Whether
+ * the addresses hold the right contracts is checked on chain by `ChainClient.create`.
+ */
+export function validateAddressBook(value: unknown, source = "address book"): AddressBook {
+  const fail = (field: string, problem: string): never => {
+    throw new InvalidInputError(`Invalid deployment ${source}: ${field} ${problem}`, { field });
   };
-  if (typeof value !== "object" || value === null) fail("not an object");
+  if (typeof value !== "object" || value === null || Array.isArray(value)) fail("(root)", "is not an object");
   const book = value as Partial<AddressBook>;
-  if (book.format !== 1) fail(`unsupported format ${String(book.format)}`);
-  if (typeof book.chainId !== "number" || !Number.isSafeInteger(book.chainId) || book.chainId <= 0) fail("chainId");
-  if (typeof book.network !== "string") fail("network");
-  if (typeof book.contracts !== "object" || book.contracts === null) fail("contracts");
-  for (const name of CONTRACT_NAMES) {
-    const entry = book.contracts?.[name];
-    if (entry === undefined) fail(`contracts.${name} missing`);
-    if (!/^0x[0-9a-fA-F]{40}$/.test(entry!.address)) fail(`contracts.${name}.address`);
-    if (!Number.isSafeInteger(entry!.blockNumber) || entry!.blockNumber < 0) fail(`contracts.${name}.blockNumber`);
-    if (typeof entry!.version !== "string") fail(`contracts.${name}.version`);
+  if (book.format !== 1) fail("format", `is ${JSON.stringify(book.format)}, expected 1`);
+  if (typeof book.chainId !== "number" || !Number.isSafeInteger(book.chainId) || book.chainId <= 0)
+    fail("chainId", "is not a positive integer");
+  if (typeof book.network !== "string") fail("network", "is not a string");
+  if (typeof book.contracts !== "object" || book.contracts === null) fail("contracts", "is missing");
+  const seen = new Map<string, string>();
+  const names = [
+    ...CONTRACT_NAMES,
+    ...(book.contracts!.TimelockController === undefined ? [] : ["TimelockController"]),
+  ];
+  for (const name of names) {
+    const entry = (book.contracts as Record<string, ContractEntry | undefined>)[name];
+    if (typeof entry !== "object" || entry === null) fail(`contracts.${name}`, "is missing");
+    if (typeof entry!.address !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(entry!.address))
+      fail(`contracts.${name}.address`, "is not an address");
+    if (!Number.isSafeInteger(entry!.blockNumber) || entry!.blockNumber < 0)
+      fail(`contracts.${name}.blockNumber`, "is not a block number");
+    if (typeof entry!.version !== "string") fail(`contracts.${name}.version`, "is not a string");
+    const other = seen.get(entry!.address.toLowerCase());
+    if (other !== undefined) fail(`contracts.${name}.address`, `is also ${other}'s address`);
+    seen.set(entry!.address.toLowerCase(), name);
   }
   return book as AddressBook;
-}
-
-/** Reads and validates `deployments/<network>.json` (or any path). Node only. */
-export async function readAddressBook(path: string): Promise<AddressBook> {
-  const { readFile } = await import("node:fs/promises");
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (cause) {
-    throw new NotFoundError(`No deployment address book at ${path}`, { cause });
-  }
-  try {
-    return validateAddressBook(JSON.parse(text));
-  } catch (cause) {
-    if (cause instanceof InvalidInputError) throw cause;
-    throw new InvalidInputError(`Deployment address book ${path} is not JSON`, { cause });
-  }
 }
 
 /** The earliest deployment block: where event queries start. */

@@ -1,5 +1,5 @@
 /**
- * The typed chain client of one deployment: the TypeChain bindings of the three contracts (reads
+ * The typed chain client of one deployment: the TypeChain bindings of the four contracts (reads
  * cost one `eth_call` each and revert as typed errors), and `send`, which takes a populated
  * TypeChain call and returns its receipt and decoded events (see chain/transactions.ts for how it
  * estimates, assigns nonces, prices, signs, broadcasts and waits).
@@ -20,10 +20,16 @@ import { keccak256, toUtf8Bytes } from "ethers";
 
 import {
   ConsentRegistry__factory,
+  KeyholderRegistry__factory,
   ParticipantDirectory__factory,
   RecordRegistry__factory,
 } from "../../types/typechain/index.js";
-import type { ConsentRegistry, ParticipantDirectory, RecordRegistry } from "../../types/typechain/index.js";
+import type {
+  ConsentRegistry,
+  KeyholderRegistry,
+  ParticipantDirectory,
+  RecordRegistry,
+} from "../../types/typechain/index.js";
 import type { TypedContractMethod } from "../../types/typechain/common.js";
 import { DeploymentMismatchError, InvalidInputError, TransactionError } from "../errors.js";
 import { decodeLog } from "./events.js";
@@ -37,9 +43,14 @@ import { verifyDeployment } from "./verify.js";
 
 export type { RpcReceipt as TxReceipt } from "./rpc.js";
 
-/** keccak256 over the three contracts' ABIs, as recorded in address books. */
+/** keccak256 over the four contracts' ABIs, as recorded in address books. */
 export function abiHash(): string {
-  const abis = [ParticipantDirectory__factory.abi, ConsentRegistry__factory.abi, RecordRegistry__factory.abi];
+  const abis = [
+    ParticipantDirectory__factory.abi,
+    ConsentRegistry__factory.abi,
+    RecordRegistry__factory.abi,
+    KeyholderRegistry__factory.abi,
+  ];
   return keccak256(toUtf8Bytes(JSON.stringify(abis)));
 }
 
@@ -103,6 +114,7 @@ export class ChainClient {
   readonly directory: ParticipantDirectory;
   readonly consents: ConsentRegistry;
   readonly records: RecordRegistry;
+  readonly keyholders: KeyholderRegistry;
   readonly chainId: bigint;
   readonly account: string;
   readonly #sender: TransactionSender;
@@ -119,6 +131,7 @@ export class ChainClient {
     this.directory = ParticipantDirectory__factory.connect(c.ParticipantDirectory.address, runner);
     this.consents = ConsentRegistry__factory.connect(c.ConsentRegistry.address, runner);
     this.records = RecordRegistry__factory.connect(c.RecordRegistry.address, runner);
+    this.keyholders = KeyholderRegistry__factory.connect(c.KeyholderRegistry.address, runner);
   }
 
   /** Connects and checks the deployment (chain id, code, versions, wiring); see the module comment. */
@@ -164,7 +177,7 @@ export class ChainClient {
    *
    * @example
    * ```ts
-   * const { receipt } = await chain.send(chain.records.eraseRecord.populateTransaction(recordId));
+   * const { receipt } = await chain.send(chain.records.eraseRecord.populateTransaction(subject, recordId));
    * ```
    */
   async send(call: ContractTransaction | Promise<ContractTransaction>, opts?: { gas?: bigint }): Promise<Sent>;

@@ -1,12 +1,14 @@
 /**
  * EIP-712 typed data for consent grants and revocations: the patient (or a guardian) signs off
- * chain, anyone relays, so patients need no gas. Mirrors ConsentRegistry's type hashes exactly.
+ * chain, anyone relays, so patients need no gas. Mirrors ConsentRegistry's type hashes exactly
+ * (contracts 1.1: domain version "2"; the signer is part of both structs, so two ERC-1271 wallets
+ * of one owner cannot accept one signature twice).
  *
  * @example
  * ```ts
  * import { consentDomain, GRANT_TYPES } from "medledger";
  * const domain = consentDomain({ chainId: 31337n, verifyingContract: registryAddress });
- * const signature = await patientWallet.signTypedData(domain, GRANT_TYPES, { subject, terms, nonce, deadline });
+ * const signature = await patientWallet.signTypedData(domain, GRANT_TYPES, { signer, subject, terms, nonce, deadline });
  * ```
  */
 import type { TypedDataDomain, TypedDataField } from "ethers";
@@ -15,7 +17,7 @@ import { CONSENT_TERMS_FIELDS } from "../codes.js";
 
 /** The domain name and version ConsentRegistry was deployed with. */
 export const CONSENT_DOMAIN_NAME = "MedLedger ConsentRegistry";
-export const CONSENT_DOMAIN_VERSION = "1";
+export const CONSENT_DOMAIN_VERSION = "2";
 
 /** The EIP-712 domain of one ConsentRegistry deployment (chain id + address prevent cross-chain replay). */
 export function consentDomain(opts: { chainId: bigint | number; verifyingContract: string }): TypedDataDomain {
@@ -30,9 +32,10 @@ export function consentDomain(opts: { chainId: bigint | number; verifyingContrac
 /** The EIP-712 type of ConsentTerms (from the one list of its fields, sdk/codes.ts). */
 export const CONSENT_TERMS_TYPE: TypedDataField[] = CONSENT_TERMS_FIELDS.map((f) => ({ name: f.name, type: f.type }));
 
-/** Types for `Grant(bytes32 subject,ConsentTerms terms,uint256 nonce,uint256 deadline)`. */
+/** Types for `Grant(address signer,bytes32 subject,ConsentTerms terms,uint256 nonce,uint256 deadline)`. */
 export const GRANT_TYPES: Record<string, TypedDataField[]> = {
   Grant: [
+    { name: "signer", type: "address" },
     { name: "subject", type: "bytes32" },
     { name: "terms", type: "ConsentTerms" },
     { name: "nonce", type: "uint256" },
@@ -41,9 +44,10 @@ export const GRANT_TYPES: Record<string, TypedDataField[]> = {
   ConsentTerms: CONSENT_TERMS_TYPE,
 };
 
-/** Types for `Revoke(bytes32 subject,bytes32 consentId,uint256 nonce,uint256 deadline)`. */
+/** Types for `Revoke(address signer,bytes32 subject,bytes32 consentId,uint256 nonce,uint256 deadline)`. */
 export const REVOKE_TYPES: Record<string, TypedDataField[]> = {
   Revoke: [
+    { name: "signer", type: "address" },
     { name: "subject", type: "bytes32" },
     { name: "consentId", type: "bytes32" },
     { name: "nonce", type: "uint256" },

@@ -5,7 +5,7 @@
  * @example
  * ```ts
  * import { AccessDeniedError, ContractRevertError } from "medledger";
- * try { await ml.records.get(id, { purpose: "TREAT" }); }
+ * try { await ml.records.get(subject, id, { purpose: "TREAT" }); }
  * catch (err) {
  *   if (err instanceof AccessDeniedError) console.log(err.reason);      // "CONSENT_REVOKED"
  *   else if (err instanceof ContractRevertError) console.log(err.errorName, err.args);
@@ -20,6 +20,7 @@ import { ErrorCodes, MedLedgerError, RpcError, TransactionError } from "../error
 import type { MedLedgerErrorOptions } from "../errors.js";
 import {
   ConsentRegistry__factory,
+  KeyholderRegistry__factory,
   ParticipantDirectory__factory,
   RecordRegistry__factory,
 } from "../../types/typechain/index.js";
@@ -89,14 +90,17 @@ export class AccessDeniedError extends ContractRevertError {
 
 const DENIAL_ERRORS = new Set(["AccessDenied", "RecordAnchorDenied", "BreakGlassDenied"]);
 
-/** Every error of the three contracts (and the OpenZeppelin errors they can raise). */
+/** Every error of the four contracts (and the OpenZeppelin errors they can raise). */
 const ERRORS = new Interface(
-  [...ParticipantDirectory__factory.abi, ...ConsentRegistry__factory.abi, ...RecordRegistry__factory.abi].filter(
-    (fragment, i, all) => {
-      if (fragment.type !== "error") return false;
-      return all.findIndex((f) => f.type === "error" && f.name === fragment.name) === i;
-    },
-  ),
+  [
+    ...ParticipantDirectory__factory.abi,
+    ...ConsentRegistry__factory.abi,
+    ...RecordRegistry__factory.abi,
+    ...KeyholderRegistry__factory.abi,
+  ].filter((fragment, i, all) => {
+    if (fragment.type !== "error") return false;
+    return all.findIndex((f) => f.type === "error" && f.name === fragment.name) === i;
+  }),
 );
 
 function formatArgs(args: Record<string, unknown>): string {

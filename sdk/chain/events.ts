@@ -1,6 +1,6 @@
 /**
  * Decoding MedLedger events from raw logs. ethers' `Interface.parseLog` finds the event by
- * hashing every event signature of the interface on each call; with three interfaces tried in
+ * hashing every event signature of the interface on each call; with five interfaces tried in
  * turn that cost about a millisecond per receipt. Here the topic → event table is built once.
  *
  * @internal
@@ -10,6 +10,7 @@ import type { EventFragment, Interface } from "ethers";
 
 import {
   ConsentRegistry__factory,
+  KeyholderRegistry__factory,
   MedLedgerTimelock__factory,
   ParticipantDirectory__factory,
   RecordRegistry__factory,
@@ -19,6 +20,7 @@ const INTERFACES: Interface[] = [
   ParticipantDirectory__factory.createInterface(),
   ConsentRegistry__factory.createInterface(),
   RecordRegistry__factory.createInterface(),
+  KeyholderRegistry__factory.createInterface(),
   MedLedgerTimelock__factory.createInterface(),
 ];
 

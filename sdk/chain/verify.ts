@@ -96,25 +96,47 @@ async function checkVersion(name: DeployedContractName, read: () => Promise<stri
   return version;
 }
 
-/** Checks ConsentRegistry's and RecordRegistry's links to the other contracts. */
+/**
+ * Checks the registries' links to the directory (and RecordRegistry's to ConsentRegistry). The
+ * links are read in parallel and checked in this order, so the error names the first mismatch.
+ */
 export async function checkWiring(
   rpc: Rpc,
-  addresses: { ParticipantDirectory: string; ConsentRegistry?: string; RecordRegistry?: string; KeyholderRegistry?: string },
+  addresses: {
+    ParticipantDirectory: string;
+    ConsentRegistry?: string;
+    RecordRegistry?: string;
+    KeyholderRegistry?: string;
+  },
 ): Promise<void> {
   const runner = readRunner(rpc);
-  if (addresses.ConsentRegistry !== undefined) {
-    const consents = ConsentRegistry__factory.connect(addresses.ConsentRegistry, runner);
-    wiring("ConsentRegistry", "its directory", await consents.directory(), addresses.ParticipantDirectory);
+  const { ConsentRegistry: consents, RecordRegistry: records, KeyholderRegistry: keyholders } = addresses;
+  const directory = addresses.ParticipantDirectory;
+  const links: [DeployedContractName, string, Promise<string>, string][] = [];
+  if (consents !== undefined)
+    links.push([
+      "ConsentRegistry",
+      "its directory",
+      ConsentRegistry__factory.connect(consents, runner).directory(),
+      directory,
+    ]);
+  if (records !== undefined) {
+    const r = RecordRegistry__factory.connect(records, runner);
+    links.push(["RecordRegistry", "its directory", r.directory(), directory]);
+    if (consents !== undefined) links.push(["RecordRegistry", "its consent registry", r.consentRegistry(), consents]);
   }
-  if (addresses.RecordRegistry !== undefined) {
-    const records = RecordRegistry__factory.connect(addresses.RecordRegistry, runner);
-    wiring("RecordRegistry", "its directory", await records.directory(), addresses.ParticipantDirectory);
-    if (addresses.ConsentRegistry !== undefined)
-      wiring("RecordRegistry", "its consent registry", await records.consentRegistry(), addresses.ConsentRegistry);
-  }
-  if (addresses.KeyholderRegistry !== undefined) {
-    const keyholders = KeyholderRegistry__factory.connect(addresses.KeyholderRegistry, runner);
-    wiring("KeyholderRegistry", "its directory", await keyholders.directory(), addresses.ParticipantDirectory);
+  if (keyholders !== undefined)
+    links.push([
+      "KeyholderRegistry",
+      "its directory",
+      KeyholderRegistry__factory.connect(keyholders, runner).directory(),
+      directory,
+    ]);
+  const settled = await Promise.allSettled(links.map((l) => l[2]));
+  for (const [i, [name, what, , expected]] of links.entries()) {
+    const result = settled[i]!;
+    if (result.status === "rejected") throw result.reason;
+    wiring(name, what, result.value, expected);
   }
 }
 
@@ -152,6 +174,7 @@ export async function verifyDeployment(
     ParticipantDirectory: (a) => ParticipantDirectory__factory.connect(a, runner).version(),
     ConsentRegistry: (a) => ConsentRegistry__factory.connect(a, runner).version(),
     RecordRegistry: (a) => RecordRegistry__factory.connect(a, runner).version(),
+    KeyholderRegistry: (a) => KeyholderRegistry__factory.connect(a, runner).version(),
     TimelockController: (a) => MedLedgerTimelock__factory.connect(a, runner).version(),
   };
   await Promise.all(
@@ -163,6 +186,7 @@ export async function verifyDeployment(
     ParticipantDirectory: c.ParticipantDirectory.address,
     ConsentRegistry: c.ConsentRegistry.address,
     RecordRegistry: c.RecordRegistry.address,
+    KeyholderRegistry: c.KeyholderRegistry.address,
   });
   return versions;
 }

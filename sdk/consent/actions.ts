@@ -2,13 +2,17 @@
  * Consent actions over a {@link LedgerContext}: grant and revoke (directly, or signed by the
  * patient with EIP-712 and relayed by anyone), list, check, break-glass opt-out.
  *
+ * Every consent carries a salted commitment to its sealed terms (the sensitive labels a permit
+ * lets through or a deny refuses). `grant` and `signGrant` return its opening next to the result:
+ * the patient's app keeps it (it never goes on chain, and a relayer never needs it).
+ *
  * Contract calls built here: ConsentRegistry.grant, revoke, grantBySig, revokeBySig,
  * setBreakGlassOptOut; reads check, nonces, consentCount, consentIdAt, getConsent.
  *
  * @example
  * ```ts
  * import { consent } from "medledger";
- * const { value: consentId } = await consent.grant(ctx, {
+ * const { value: consentId, opening } = await consent.grant(ctx, {
  *   subject,
  *   consent: { grantee: { practitioner: doctor }, categories: ["OBSERVATIONS"], purposes: ["TREAT"] },
  * });
@@ -17,7 +21,15 @@
 import type { Write } from "../chain/client.js";
 import { eventOf } from "../chain/client.js";
 import { consentDomain, GRANT_TYPES, REVOKE_TYPES } from "../chain/eip712.js";
-import type { AccessBasisName, ActionName, CategoryName, ConsentTerms, DenyReasonName, PurposeName } from "../codes.js";
+import type {
+  AccessBasisName,
+  ActionName,
+  CategoryName,
+  ConsentTerms,
+  DenyReasonName,
+  PurposeName,
+  StoredConsentTerms,
+} from "../codes.js";
 import {
   Action,
   accessBasisName,
@@ -29,9 +41,10 @@ import {
 } from "../codes.js";
 import type { LedgerContext } from "../context.js";
 import { InvalidInputError } from "../errors.js";
+import type { SealedTermsOpening } from "../sealed/commitments.js";
 import { asConsentId, asSubjectId, ZERO_BYTES32 } from "../types.js";
 import type { ConsentId, Hex, SubjectId } from "../types.js";
-import { address, bool, integer, nameIn, object, uint, unixSeconds } from "../validate.js";
+import { address, bool, bytes32, integer, nameIn, object, uint, unixSeconds } from "../validate.js";
 import { consentTerms } from "./terms.js";
 import type { ConsentInput } from "./terms.js";
 
@@ -65,12 +78,24 @@ export interface ConsentDecision {
   consentId: ConsentId | null;
 }
 
-/** One consent of a subject, as stored. */
+/** A signed grant and the opening of its sealed terms: relay `signed`, keep `opening`. */
+export interface SignedGrantWithOpening {
+  /** What a relayer needs (and sees): the terms with the commitment, the signature. */
+  signed: SignedGrant;
+  /** The sealed terms and their salt: the patient's app keeps this; it is never sent on chain. */
+  opening: SealedTermsOpening;
+}
+
+/** One consent of a subject, as stored (the sealed-terms commitment is emitted, not stored). */
 export interface ConsentRecord {
   consentId: ConsentId;
-  terms: ConsentTerms;
+  terms: StoredConsentTerms;
   /** Unix seconds; 0 while not revoked. */
   revokedAt: number;
+  /** Its sequence number within the subject (1, 2, …). */
+  sequence: number;
+  /** Whether a guardian (rather than the controller) granted it. */
+  byGuardian: boolean;
 }
 
 export interface SignOptions {
@@ -103,8 +128,14 @@ async function sign<M extends object>(
     opts.nonce === undefined
       ? await ctx.chain.consents.nonces(ctx.chain.account)
       : integer(opts.nonce, "options.nonce", 0n, (1n << 256n) - 1n);
-  const signature = (await ctx.chain.signer.signTypedData(domain(ctx), types, { ...message, nonce, deadline })) as Hex;
-  return { ...message, signer: ctx.chain.account, nonce, deadline, signature };
+  const signer = ctx.chain.account;
+  const signature = (await ctx.chain.signer.signTypedData(domain(ctx), types, {
+    ...message,
+    signer,
+    nonce,
+    deadline,
+  })) as Hex;
+  return { ...message, signer, nonce, deadline, signature };
 }
 
 function checkTerms(value: unknown, field: string): ConsentTerms {
@@ -112,22 +143,31 @@ function checkTerms(value: unknown, field: string): ConsentTerms {
   for (const { name, type } of CONSENT_TERMS_FIELDS) {
     const f = `${field}.${name}`;
     if (type === "address") address(t[name], f);
+    else if (type === "bytes32") bytes32(t[name], f);
     else if (type === "uint64") integer(t[name], f, 0n, (1n << 64n) - 1n);
-    else uint(t[name], f, type === "uint8" ? 8 : 32);
+    else uint(t[name], f, type === "uint8" ? 8 : 16);
   }
   return toConsentTerms(t);
 }
 
-/** Grants a consent directly (the caller is the subject's controller or a guardian with GRANT). */
+/**
+ * Grants a consent directly (the caller is the subject's controller or a guardian with GRANT for
+ * a permit, REVOKE for a deny). The value is the consent id; `opening` is the opening of its
+ * sealed-terms commitment, for the patient's app to keep.
+ */
 export async function grant(
   ctx: LedgerContext,
   params: { subject: SubjectId; consent: ConsentInput },
-): Promise<Write<ConsentId>> {
+): Promise<Write<ConsentId> & { opening: SealedTermsOpening }> {
   object(params, "params");
   const subject = asSubjectId(params.subject);
-  const terms = consentTerms(params.consent);
+  const { terms, opening } = consentTerms(params.consent, subject);
   const sent = await ctx.chain.send(ctx.chain.consents.grant.populateTransaction(subject, terms));
-  return { value: asConsentId(eventOf(sent, "ConsentGranted").args.consentId as string), receipt: sent.receipt };
+  return {
+    value: asConsentId(eventOf(sent, "ConsentGranted").args.consentId as string),
+    receipt: sent.receipt,
+    opening,
+  };
 }
 
 /** Revokes a consent directly. */
@@ -142,14 +182,19 @@ export async function revoke(
   return { value: consentId, receipt: sent.receipt };
 }
 
-/** Signs a grant (EIP-712) for anyone to relay; the patient pays no gas. */
+/**
+ * Signs a grant (EIP-712) for anyone to relay; the patient pays no gas. Relay `signed`; keep
+ * `opening` (the sealed terms: the relayer does not need them).
+ */
 export async function signGrant(
   ctx: LedgerContext,
   params: { subject: SubjectId; consent: ConsentInput } & SignOptions,
-): Promise<SignedGrant> {
+): Promise<SignedGrantWithOpening> {
   object(params, "params");
-  const message = { subject: asSubjectId(params.subject), terms: consentTerms(params.consent) };
-  return { kind: "grant", ...(await sign(ctx, GRANT_TYPES, message, params)) };
+  const subject = asSubjectId(params.subject);
+  const { terms, opening } = consentTerms(params.consent, subject);
+  const signed: SignedGrant = { kind: "grant", ...(await sign(ctx, GRANT_TYPES, { subject, terms }, params)) };
+  return { signed, opening };
 }
 
 /** Signs a revocation (EIP-712) for anyone to relay. */
@@ -190,17 +235,20 @@ export async function list(ctx: LedgerContext, params: { subject: SubjectId }): 
   const subject = asSubjectId(object(params, "params").subject as string);
   const c = ctx.chain.consents;
   const count = Number(await c.consentCount(subject));
-  const out: ConsentRecord[] = [];
-  for (let i = 1; i <= count; i++) {
-    const consentId = asConsentId(await c.consentIdAt(subject, i));
-    const [terms, revokedAt] = await c.getConsent(subject, consentId);
-    out.push({
-      consentId,
-      terms: toConsentTerms(terms as unknown as Readonly<Record<string, unknown>>),
-      revokedAt: Number(revokedAt),
-    });
-  }
-  return out;
+  const sequences = Array.from({ length: count }, (_, i) => i + 1);
+  const ids = await Promise.all(sequences.map(async (seq) => asConsentId(await c.consentIdAt(subject, seq))));
+  return Promise.all(
+    ids.map(async (consentId): Promise<ConsentRecord> => {
+      const s = await c.getConsent(subject, consentId);
+      return {
+        consentId,
+        terms: toConsentTerms(s as unknown as Readonly<Record<string, unknown>>) as StoredConsentTerms,
+        revokedAt: Number(s.revokedAt),
+        sequence: Number(s.sequence),
+        byGuardian: s.byGuardian,
+      };
+    }),
+  );
 }
 
 /** May `accessor` do `action` on `category` of `subject` for `purpose` now, and under which consent? */

@@ -5,8 +5,8 @@
  * @example
  * ```ts
  * import { consent } from "medledger";
- * const signed = await consent.signGrant(patientCtx, { subject, consent: { grantee: { practitioner: doctor }, categories: ["NOTES"], purposes: ["TREAT"] } });
- * const { value: consentId } = await consent.relay(hospitalCtx, signed);
+ * const { signed, opening } = await consent.signGrant(patientCtx, { subject, consent: { grantee: { practitioner: doctor }, categories: ["NOTES"], purposes: ["TREAT"] } });
+ * const { value: consentId } = await consent.relay(hospitalCtx, signed); // the patient's app keeps `opening`
  * ```
  */
 export {
@@ -21,7 +21,14 @@ export {
   type ConsentDecision,
   type ConsentRecord,
   type SignedGrant,
+  type SignedGrantWithOpening,
   type SignedRevoke,
   type SignOptions,
 } from "./actions.js";
-export { consentTerms, type ConsentInput, type ConsentTerms } from "./terms.js";
+export {
+  consentTerms,
+  type ConsentInput,
+  type ConsentTerms,
+  type SealedConsent,
+  type SealedTermsOpening,
+} from "./terms.js";

@@ -2,26 +2,35 @@
  * Participant directory actions over a {@link LedgerContext}: organizations (governance),
  * practitioners (an organization's admin), patients, keys, controllers and guardians.
  *
+ * Subject ids are derived: keccak256(abi.encode(registrant, salt)), so only the registering
+ * account can claim one. `registerPatient` derives it locally before sending; a retry that finds
+ * it registered (`DirectorySubjectExists`) checks the controller and key on chain and adopts it
+ * only if they are the ones asked for.
+ *
  * Contract calls built here: ParticipantDirectory.admitOrganization, enrollPractitioner,
- * registerPatient, rotatePatientKey, rotatePractitionerKey, rotateController, setGuardian,
- * suspendPractitioner, suspendOrganization.
+ * registerPatient, registerAccountKey, rotatePatientKey, rotatePractitionerKey, rotateController,
+ * setGuardian, suspendPractitioner, suspendOrganization; read getPatient.
  *
  * @example
  * ```ts
  * import { directory } from "medledger";
- * const { value: subject } = await directory.registerPatient(ctx, { controller: patient, encryptionKey: patientX25519Public });
+ * const { value: subject, salt } = await directory.registerPatient(ctx, { controller: patient, encryptionKey: patientX25519Public });
  * ```
  */
+import { AbiCoder, keccak256 } from "ethers";
 import type { ContractTransaction } from "ethers";
 
-import type { ChainClient, Sent, Write } from "../chain/client.js";
+import type { ChainClient, Sent, TxReceipt, Write } from "../chain/client.js";
 import { eventOf } from "../chain/client.js";
+import { ContractRevertError } from "../chain/errors.js";
 import type { OrgKindName, PowerName, RoleName } from "../codes.js";
 import { orgKindCode, powerMask, roleMask } from "../codes.js";
 import type { LedgerContext } from "../context.js";
-import { asSubjectId, newSubjectId } from "../types.js";
-import type { SubjectId } from "../types.js";
-import { address, bytesOf, object, uint, unixSeconds } from "../validate.js";
+import { ConflictError, TransactionError } from "../errors.js";
+import { asSubjectId, randomBytes32 } from "../types.js";
+import type { Hex, SubjectId } from "../types.js";
+import { toHex } from "../util.js";
+import { address, bytes32, bytesOf, object, uint, unixSeconds } from "../validate.js";
 
 /** An X25519 public key (32 bytes, or 0x-hex). */
 type PublicKey = Uint8Array | string;
@@ -81,21 +90,59 @@ export async function enrollPractitioner(
   return { value: account, receipt: sent.receipt };
 }
 
-/** Registers a patient under a new random subject id (or the one given); the value is the subject id. */
+/** The subject id `registrant` obtains by registering with `salt`: keccak256(abi.encode(registrant, salt)). */
+export function subjectIdFor(registrant: string, salt: string): SubjectId {
+  const encoded = AbiCoder.defaultAbiCoder().encode(
+    ["address", "bytes32"],
+    [address(registrant, "registrant"), bytes32(salt, "salt")],
+  );
+  return keccak256(encoded) as SubjectId;
+}
+
+/**
+ * Registers a patient (the caller is the controller itself or an active organization's admin).
+ * The subject id is derived from this account and `salt` (default: 32 random bytes); keep the
+ * salt to retry. A retry whose registration was mined already (`DirectorySubjectExists`) is
+ * adopted only if the subject's controller and key are the ones given (`receipt` null then);
+ * otherwise a ConflictError.
+ */
 export async function registerPatient(
   ctx: LedgerContext,
-  p: { controller: string; encryptionKey: PublicKey; subject?: SubjectId },
-): Promise<Write<SubjectId>> {
+  p: { controller: string; encryptionKey: PublicKey; salt?: string },
+): Promise<Write<SubjectId, TxReceipt | null> & { salt: Hex }> {
   object(p, "params");
-  const subject = p.subject === undefined ? newSubjectId() : asSubjectId(p.subject);
+  const controller = address(p.controller, "controller");
+  const key = toHex(bytesOf(p.encryptionKey, 32, "encryptionKey"));
+  const salt = p.salt === undefined ? randomBytes32() : bytes32(p.salt, "salt");
+  const subject = subjectIdFor(ctx.chain.account, salt);
+  let receipt: TxReceipt | null = null;
+  try {
+    const sent = await ctx.chain.send(ctx.chain.directory.registerPatient.populateTransaction(salt, controller, key));
+    const registered = String(eventOf(sent, "PatientRegistered").args.subject).toLowerCase();
+    if (registered !== subject)
+      throw new TransactionError("The directory registered another subject id than the one derived", {
+        details: `derived ${subject}, registered ${registered}`,
+      });
+    receipt = sent.receipt;
+  } catch (err) {
+    if (!(err instanceof ContractRevertError && err.errorName === "DirectorySubjectExists")) throw err;
+    // Registered already (an earlier attempt with this salt): ours only with this controller and key.
+    const patient = await ctx.chain.directory.getPatient(subject);
+    if (patient.controller.toLowerCase() !== controller.toLowerCase() || patient.encryptionKey.toLowerCase() !== key)
+      throw new ConflictError("subject", subject, `Subject ${subject} is registered with another controller or key`, {
+        details: `on chain: controller ${patient.controller}, key ${patient.encryptionKey}; asked: controller ${controller}, key ${key}`,
+      });
+  }
+  return { value: subject, receipt, salt };
+}
+
+/** The calling account registers (or replaces) its own X25519 key, e.g. a guardian; the value is its key version. */
+export async function registerAccountKey(ctx: LedgerContext, p: { encryptionKey: PublicKey }): Promise<Write<number>> {
+  object(p, "params");
   const sent = await ctx.chain.send(
-    ctx.chain.directory.registerPatient.populateTransaction(
-      subject,
-      address(p.controller, "controller"),
-      bytesOf(p.encryptionKey, 32, "encryptionKey"),
-    ),
+    ctx.chain.directory.registerAccountKey.populateTransaction(bytesOf(p.encryptionKey, 32, "encryptionKey")),
   );
-  return { value: subject, receipt: sent.receipt };
+  return { value: Number(eventOf(sent, "AccountKeyRegistered").args.keyVersion), receipt: sent.receipt };
 }
 
 /** The subject's controller registers a new key; the value is the new key version. */

@@ -1,8 +1,9 @@
 /**
- * Governance through the deployment's TimelockController: a proposer schedules a directory call
- * (for example `admitOrganization`), and once the timelock's delay has passed an executor runs
- * it. `governDirectory` does both for one call (the same call and salt are one operation: a retry
- * with the salt of a crashed attempt skips the scheduling). The typed timelock binding is exported too.
+ * Governance through the deployment's TimelockController: a proposer schedules a call to a
+ * governed contract (the directory: `admitOrganization`, …; the keyholder registry:
+ * `addKeyholder`, `setThreshold`, …), and once the timelock's delay has passed an executor runs
+ * it. `govern` does both for one call (the same call and salt are one operation: a retry with the
+ * salt of a crashed attempt skips the scheduling). The typed timelock binding is exported too.
  *
  * Contract calls built here: TimelockController.schedule, execute; reads getMinDelay,
  * hashOperation, isOperation, isOperationDone, getTimestamp.
@@ -54,19 +55,22 @@ export function timelockOf(chain: ChainClient): MedLedgerTimelock {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * Schedules `call` (a populated call to the directory) through the timelock, waits for its delay
- * and executes it; `chain`'s signer must be a proposer (and an executor, unless anyone may
- * execute). The value is the events the executed call emitted.
+ * Schedules `call` (a populated call to the ParticipantDirectory or the KeyholderRegistry) through
+ * the timelock, waits for its delay and executes it; `chain`'s signer must be a proposer (and an
+ * executor, unless anyone may execute). The value is the events the executed call emitted.
  */
-export async function governDirectory(
+export async function govern(
   chain: ChainClient,
   call: ContractTransaction | Promise<ContractTransaction>,
   opts: GovernOptions = {},
 ): Promise<Write<LogDescription[]>> {
   const { to, data } = await call;
-  const target = chain.addressBook.contracts.ParticipantDirectory.address;
-  if (to.toLowerCase() !== target.toLowerCase())
-    throw new InvalidInputError("governDirectory takes a call to the ParticipantDirectory", { field: "call" });
+  const governed = [chain.addressBook.contracts.ParticipantDirectory, chain.addressBook.contracts.KeyholderRegistry];
+  const target = governed.find((c) => c.address.toLowerCase() === to.toLowerCase())?.address;
+  if (target === undefined)
+    throw new InvalidInputError("govern takes a call to the ParticipantDirectory or the KeyholderRegistry", {
+      field: "call",
+    });
   const salt = opts.salt === undefined ? randomHex32() : bytes32(opts.salt, "salt");
   const timelock = timelockOf(chain);
   const id = await timelock.hashOperation(target, 0, data, ZeroHash, salt);
@@ -90,13 +94,13 @@ export async function governDirectory(
   return { value: sent.events, receipt: sent.receipt };
 }
 
-/** Admits an organization through the timelock (see {@link governDirectory}); the value is its id. */
+/** Admits an organization through the timelock (see {@link govern}); the value is its id. */
 export async function admitOrganization(
   chain: ChainClient,
   params: AdmitOrganizationParams,
   opts: GovernOptions = {},
 ): Promise<Write<number>> {
   const call = await admitOrganizationCall(chain, params);
-  const done = await governDirectory(chain, call, opts);
+  const done = await govern(chain, call, opts);
   return { value: admittedOrgId({ events: done.value, receipt: done.receipt }), receipt: done.receipt };
 }

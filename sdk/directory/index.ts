@@ -13,6 +13,8 @@ export {
   admitOrganizationCall,
   enrollPractitioner,
   registerPatient,
+  registerAccountKey,
+  subjectIdFor,
   rotatePatientKey,
   rotatePractitionerKey,
   rotateController,

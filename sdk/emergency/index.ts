@@ -1,14 +1,15 @@
 /**
- * Break-glass reviews over a {@link LedgerContext}: a privacy officer closes the review of an
- * emergency session; anyone counts an organization's pending reviews. (The break-glass read
- * itself is `records.get` with `emergency`.)
+ * Break-glass reviews over a {@link LedgerContext}: an independent reviewer (a privacy officer
+ * of ANOTHER organization than the responder's, or an auditor of a regulator) closes the review
+ * of an emergency session; anyone counts an organization's pending reviews. (The break-glass
+ * read itself is `records.get` with `emergency`; it honours the subject's denies.)
  *
  * Contract calls built here: RecordRegistry.closeReview; read pendingReviews.
  *
  * @example
  * ```ts
  * import { emergency } from "medledger";
- * await emergency.closeReview(officerCtx, { sessionId, outcome: "JUSTIFIED" });
+ * await emergency.closeReview(regulatorAuditorCtx, { sessionId, outcome: "JUSTIFIED" });
  * ```
  */
 import type { Write } from "../chain/client.js";
@@ -17,7 +18,10 @@ import { reviewOutcomeCode } from "../codes.js";
 import type { LedgerContext } from "../context.js";
 import { integer, object, uint } from "../validate.js";
 
-/** A privacy officer of the responder's organization closes a break-glass review; the value is the session id. */
+/**
+ * An independent reviewer closes a break-glass review (a privacy officer of another organization
+ * than the responder's, or an auditor of a regulator); the value is the session id.
+ */
 export async function closeReview(
   ctx: LedgerContext,
   p: { sessionId: bigint | number; outcome: Exclude<ReviewOutcomeName, "PENDING"> },

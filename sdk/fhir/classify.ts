@@ -34,8 +34,8 @@ import type { Bundle, FhirResource } from "fhir/r4.js";
 
 import { MAX_FHIR_DEPTH } from "./canonical.js";
 import { FhirValidationError } from "./errors.js";
-import { LABEL_NAMES, Label } from "./labels.js";
-import type { LabelName } from "./labels.js";
+import { LABEL_NAMES, Label } from "../codes.js";
+import type { LabelName } from "../codes.js";
 import type { ClassifierOverrides } from "./overrides.js";
 import {
   CATEGORY_REFINEMENTS,

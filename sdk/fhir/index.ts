@@ -19,7 +19,7 @@
 export { FhirValidationError, type FhirProblem } from "./errors.js";
 export { validateFhir, assertValidFhir, isFhirResourceType, type FhirValidationResult } from "./validate.js";
 export { canonicalJson, MAX_FHIR_DEPTH } from "./canonical.js";
-export { Label, LABEL_NAMES, isLabelName, labelMask, labelNames, type LabelName } from "./labels.js";
+export { Label, LABEL_NAMES, isLabelName, labelMask, labelNames, type LabelName } from "../codes.js";
 export {
   CATEGORY_REFINEMENTS,
   CONTAINER_TYPES,
@@ -66,7 +66,6 @@ export {
   type CodeOverride,
   type ResourceTypeOverride,
 } from "./overrides.js";
-export { INTERIM_LABEL_PRECEDENCE, anchorCategoryOf } from "./interim.js";
 export {
   FHIR_MEDIA_TYPE,
   putFhir,

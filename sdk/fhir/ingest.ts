@@ -11,21 +11,24 @@
  *   within the Bundle. Directory, definitional and messaging resources (Practitioner,
  *   Organization, Questionnaire, MessageHeader, …) are not the patient's health data: they are not
  *   stored and are reported in `skipped`.
- * - On chain (contracts 1.0, INTERIM): a labelled record is anchored under its strictest label's
- *   category ({@link anchorCategoryOf}), an unlabelled one under its public category.
+ * - On chain: every record is anchored under its PUBLIC category, with a salted commitment to its
+ *   sensitive labels (every label of a multi-label record; the empty mask too). The labels never
+ *   go on chain in clear; the writer's journal keeps their opening.
  * - Content: the resource's canonical JSON ({@link canonicalJson}) as UTF-8, media type
  *   {@link FHIR_MEDIA_TYPE}.
  * - Identity: (subject, resourceType, id); without an id, the Bundle entry's `fullUrl`
  *   (`urn:uuid:…`); without either, the content itself (such a resource never gets versions).
  * - The writer's journal index maps each identity to its head record: the name is an HMAC of the
  *   identity under the journal's secret, the value holds the head record id and HMACs of the
- *   head's content, of its filing (anchored category, public category, labels) and of every
+ *   head's content, of its filing (public category, labels) and of every
  *   `meta.versionId` seen (keyed hashes only, and only locally).
  * - A known identity arriving again is `unchanged` (same record id, nothing anchored) if its
  *   `meta.versionId` was seen before, or, when the head or the input has no versionId, if its
  *   canonical content equals the head's; and, for the head, only if it would be filed the same
- *   way. When the labels (or the category) change, the resource gets a `new-version` under the
- *   new filing, linked to the head: never silently re-filed, never left under the old labels.
+ *   way. When the labels change, the resource gets a `new-version` with the new labels, linked to
+ *   the head: never silently re-filed, never left under the old labels. When its PUBLIC category
+ *   changes (a hospital override), it is `created` as a new record with a note: a version keeps
+ *   its category (contracts 1.1), so it cannot be linked to the head.
  * - A known identity whose record was erased (by the patient or a guardian) is reported `erased`
  *   and nothing is stored: erasure is not undone by a re-import (one event query per call).
  * - Before anything is stored, the writer's APPEND consent is checked for every category it is
@@ -36,10 +39,9 @@
  * - Retries are safe: every write has a deterministic idempotency key (HMAC of subject, identity,
  *   content and previous record), so re-running after a crash completes the same records.
  *
- * Calls into MedLedger: `ml.records.put`, `ml.records.putBatch`, `ml.records.verify` (to prove a
- * batch member), `ml.journal` (getIndex, setIndex, byRecord, secret), `ml.chain.consents.check`,
- * `ml.chain.records` (getRecord, proveRecord through `ml.chain.send`, RecordErased events),
- * `ml.opts.addressBook` (start block), `ml.account`.
+ * Calls into MedLedger: `ml.records.put`, `ml.records.putBatch`, the records' `locate` (which
+ * proves a batch member before a new version supersedes it), `ml.journal` (getIndex, setIndex,
+ * byRecord, secret), `ml.chain.consents.check`, RecordErased events, `ml.account`.
  *
  * @example
  * ```ts
@@ -52,20 +54,18 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import type { Bundle, FhirResource } from "fhir/r4.js";
 
 import { startBlock } from "../chain/addressBook.js";
-import { AccessDeniedError, ContractRevertError } from "../chain/errors.js";
-import type { CategoryName } from "../codes.js";
-import { Action, Category } from "../codes.js";
+import { AccessDeniedError } from "../chain/errors.js";
+import { Action, Category, categoryName, labelMask } from "../codes.js";
+import type { CategoryName, LabelName } from "../codes.js";
 import { ErrorCodes, InvalidInputError, MedLedgerError } from "../errors.js";
 import type { MedLedger } from "../ledger.js";
 import { idempotencyKey } from "../records/journal.js";
+import { locate } from "../records/locate.js";
 import { asRecordId, asSubjectId } from "../types.js";
 import type { RecordId, SubjectId } from "../types.js";
 import { canonicalJson } from "./canonical.js";
 import { defaultClassifier } from "./classify.js";
 import type { ClassificationRule, Classifier } from "./classify.js";
-import { anchorCategoryOf } from "./interim.js";
-import { labelMask } from "./labels.js";
-import type { LabelName } from "./labels.js";
 import type { PublicCategoryName, SkipKind } from "./terminology.js";
 import { assertValidFhir } from "./validate.js";
 
@@ -112,12 +112,10 @@ export interface FhirPutEntry {
   versionId?: string;
   /** The record holding this resource's content (for "unchanged" and "erased": the existing record). */
   recordId: RecordId;
-  /** The public clinical category (0..15). */
+  /** The public clinical category (0..15): the category the record is anchored under. */
   category: PublicCategoryName;
-  /** The sensitive labels (empty: none). */
+  /** The sensitive labels (empty: none), sealed on chain as a salted commitment. */
   labels: LabelName[];
-  /** INTERIM (contracts 1.0): the category the record is anchored under, see {@link anchorCategoryOf}. */
-  anchoredCategory: CategoryName;
   /** The rule behind the category and behind each label. */
   rules: ClassificationRule[];
   /** What the importer should review (labels that name no class, unknown security labels). */
@@ -193,7 +191,7 @@ interface IndexValue {
   head: RecordId;
   /** HMAC of the head's canonical content. */
   content: string;
-  /** HMAC of the head's filing: anchored category, public category, label mask (absent before labels). */
+  /** HMAC of the head's filing: public category and label mask (absent before labels). */
   filing?: string;
   /** HMAC of the head's meta.versionId, if it had one. */
   version?: string;
@@ -205,8 +203,10 @@ interface IndexValue {
 interface Write {
   kind: "first" | "next";
   bytes: Uint8Array;
-  /** The category anchored on chain (INTERIM: see anchorCategoryOf). */
+  /** The public category anchored on chain. */
   category: CategoryName;
+  /** The sensitive labels (sealed). */
+  labels: LabelName[];
   /** Its idempotency key (set once the previous record is known). */
   key: string;
   previous?: Ref;
@@ -284,41 +284,10 @@ async function saveIndex(ml: MedLedger, w: Write): Promise<void> {
   await ml.journal.setIndex(w.name, serializeIndex(w.state));
 }
 
-/** The previous version must be a record of its own on chain, not only a member of a Merkle batch. */
-async function ensureProven(ml: MedLedger, recordId: RecordId): Promise<void> {
-  const records = ml.chain.records;
-  const onChain = await records.getRecord(recordId).then(
-    () => true,
-    () => false,
-  );
-  if (onChain) return;
-  const entry = await ml.journal.byRecord(recordId);
-  if (entry?.batch === undefined) {
-    // Not our batch member (or not in this journal): locating it proves it from the batch manifests.
-    await ml.records.verify(recordId);
-    return;
-  }
-  try {
-    await ml.chain.send(records, "proveRecord", [
-      entry.batch.root,
-      recordId,
-      entry.category,
-      entry.digest,
-      entry.batch.proof,
-    ]);
-  } catch (err) {
-    // Proven meanwhile (a reader proves batch members on first access): fine.
-    if (!(err instanceof ContractRevertError && err.errorName === "RecordExists")) throw err;
-  }
-}
-
 /** Record ids (lower case) of the subject that were erased: one event query. */
 async function erasedRecords(ml: MedLedger, subject: SubjectId): Promise<Set<string>> {
   const records = ml.chain.records;
-  const events = await records.queryFilter(
-    records.filters.RecordErased(undefined, subject),
-    startBlock(ml.opts.addressBook),
-  );
+  const events = await records.queryFilter(records.filters.RecordErased(subject), startBlock(ml.opts.addressBook));
   return new Set(events.map((e) => String(e.args.recordId).toLowerCase()));
 }
 
@@ -394,7 +363,6 @@ export async function putFhir(
       skipped.push(s);
       return;
     }
-    const anchoredCategory = anchorCategoryOf(c);
     const bytes = ENC.encode(canonicalJson(resource));
     const content = contentMac(secret, bytes);
     const versionId = resource.meta?.versionId;
@@ -405,7 +373,6 @@ export async function putFhir(
       id,
       category: c.category,
       labels: c.labels,
-      anchoredCategory,
       rules: c.rules,
     };
     if (c.notes.length > 0) entry.notes = c.notes;
@@ -416,7 +383,7 @@ export async function putFhir(
       entry,
       bytes,
       content,
-      filing: mac(secret, ["filing", anchoredCategory, c.category, String(labelMask(c.labels))]),
+      filing: mac(secret, ["filing", c.category, String(labelMask(c.labels))]),
       name: `fhir:${mac(secret, ["index", sid, resource.resourceType, identity])}`,
     };
     if (versionId !== undefined) planned.version = mac(secret, ["version", versionId]);
@@ -429,17 +396,22 @@ export async function putFhir(
   // Erased records are not undone by a re-import: one event query, only when something is known.
   const erased = known.length > 0 ? await erasedRecords(ml, sid) : new Set<string>();
   const isErased = (ref: Ref): ref is RecordId => typeof ref === "string" && erased.has(ref.toLowerCase());
-  // Index entries written before labels existed carry no filing: compare the head's anchored category.
-  const legacyCategory = new Map<string, number | undefined>();
+  // The public category of each known head (a new version must keep it): from the writer's journal.
+  const headCategory = new Map<string, number | undefined>();
   for (const s of known) {
-    if (s.filing === undefined && typeof s.head === "string" && !legacyCategory.has(s.head))
-      legacyCategory.set(s.head, (await ml.journal.byRecord(s.head))?.category);
+    if (typeof s.head === "string" && !headCategory.has(s.head))
+      headCategory.set(s.head, (await ml.journal.byRecord(s.head))?.category);
   }
   const sameFiling = (state: PlannedState, p: Planned): boolean => {
     if (state.filing !== undefined) return state.filing === p.filing;
+    // Index entries written before labels existed carry no filing: an unlabelled head.
     if (typeof state.head !== "string") return false;
-    const before = legacyCategory.get(state.head);
-    return before === undefined ? p.entry.labels.length === 0 : before === Category[p.entry.anchoredCategory];
+    return headCategory.get(state.head) === Category[p.entry.category] && p.entry.labels.length === 0;
+  };
+  /** The head's category when it differs from the resource's new one (no version link possible). */
+  const movedFrom = (state: PlannedState, p: Planned): number | undefined => {
+    const before = typeof state.head === "string" ? headCategory.get(state.head) : Category[state.head.category];
+    return before !== undefined && before !== Category[p.entry.category] ? before : undefined;
   };
 
   // ─── plan: decide every status before writing anything ───
@@ -469,11 +441,14 @@ export async function putFhir(
         continue;
       }
     }
-    const previous = state?.head;
+    // A version keeps its public category: a resource that moved category starts a new record.
+    const moved = state === undefined ? undefined : movedFrom(state, p);
+    const previous = moved === undefined ? state?.head : undefined;
     const write: Write = {
       kind: previous === undefined ? "first" : "next",
       bytes: p.bytes,
-      category: p.entry.anchoredCategory,
+      category: p.entry.category,
+      labels: p.entry.labels,
       key: "",
       name: p.name,
     };
@@ -497,6 +472,11 @@ export async function putFhir(
       status: previous === undefined ? "created" : "new-version",
     };
     if (refiled) entry.refiled = true;
+    if (moved !== undefined)
+      entry.notes = [
+        ...(entry.notes ?? []),
+        `public category changed from ${categoryName(moved)} to ${p.entry.category}: stored as a new record (a version keeps its category)`,
+      ];
     planned.push({ entry, ref: write, ...(previous === undefined ? {} : { previous }) });
   }
 
@@ -516,7 +496,14 @@ export async function putFhir(
   }
 
   const keyOf = (w: Write): string =>
-    mac(secret, ["put", sid, w.name, contentMac(secret, w.bytes), w.previous === undefined ? "" : resolve(w.previous)]);
+    mac(secret, [
+      "put",
+      sid,
+      w.name,
+      contentMac(secret, w.bytes),
+      String(labelMask(w.labels)),
+      w.previous === undefined ? "" : resolve(w.previous),
+    ]);
 
   // ─── write: first versions (one Merkle batch), then new versions in input order ───
   const batch = opts.batch ?? (input.resourceType === "Bundle" && items.length > 1);
@@ -529,6 +516,7 @@ export async function putFhir(
       firsts.map((w) => ({
         content: w.bytes,
         category: w.category,
+        labels: w.labels,
         mediaType: FHIR_MEDIA_TYPE,
         idempotencyKey: w.key,
       })),
@@ -539,6 +527,7 @@ export async function putFhir(
       w.key = keyOf(w);
       w.recordId = await ml.records.put(sid, w.bytes, {
         category: w.category,
+        labels: w.labels,
         mediaType: FHIR_MEDIA_TYPE,
         idempotencyKey: w.key,
       });
@@ -549,10 +538,12 @@ export async function putFhir(
   for (const w of writes) {
     if (w.kind !== "next" || w.previous === undefined) continue;
     const previous = resolve(w.previous);
-    await ensureProven(ml, previous);
+    // The previous version must be a record of its own on chain, not only a batch member.
+    await locate(ml.context, sid, previous);
     w.key = keyOf(w);
     w.recordId = await ml.records.put(sid, w.bytes, {
       category: w.category,
+      labels: w.labels,
       mediaType: FHIR_MEDIA_TYPE,
       previous,
       idempotencyKey: w.key,

@@ -33,10 +33,9 @@
  */
 import { readFile } from "node:fs/promises";
 
-import { Category } from "../codes.js";
+import { Category, LABEL_NAMES, isLabelName } from "../codes.js";
+import type { LabelName } from "../codes.js";
 import { InvalidInputError } from "../errors.js";
-import { LABEL_NAMES, isLabelName } from "./labels.js";
-import type { LabelName } from "./labels.js";
 import { isFhirResourceType } from "./validate.js";
 import type { PublicCategoryName } from "./terminology.js";
 

@@ -17,8 +17,7 @@
  * for (const e of LABEL_VALUE_SETS.SUBSTANCE_USE) console.log(e.system, e.code ?? e.range, e.display, SOURCES[e.source].title);
  * ```
  */
-import type { CategoryName } from "../codes.js";
-import type { LabelName } from "./labels.js";
+import type { CategoryName, LabelName } from "../codes.js";
 
 /**
  * A public clinical category (indexes 0..15): what goes on chain in clear.
@@ -29,10 +28,7 @@ import type { LabelName } from "./labels.js";
  * const c: PublicCategoryName = "DOCUMENTS";
  * ```
  */
-export type PublicCategoryName = Exclude<
-  CategoryName,
-  "MENTAL_HEALTH" | "SEXUAL_REPRODUCTIVE" | "SUBSTANCE_USE" | "GENETICS"
->;
+export type PublicCategoryName = CategoryName;
 
 /**
  * Code system URIs (the canonical FHIR URI of each).

@@ -3,24 +3,19 @@
  * (`core.ts`) depends on this interface only; `contractChainView` (chainContracts.ts) implements
  * it with the TypeChain bindings of contracts 1.1 and a per-block cache.
  */
+import { AccessBasis, AccessorStatus, Action, enumCodes, Power, Purpose, ReviewOutcome, Role } from "../codes.js";
 import type { Hex } from "../types.js";
 
-/** Enum values of the contracts (MedLedgerTypes.sol). */
-export const AccessBasisCode = { NONE: 0, CONSENT: 1, EMERGENCY: 2, SUBJECT: 3 } as const;
-export const AccessorStatusCode = {
-  ACTIVE: 0,
-  UNKNOWN: 1,
-  SUSPENDED: 2,
-  CREDENTIAL_EXPIRED: 3,
-  ORGANIZATION_SUSPENDED: 4,
-} as const;
-export const ReviewOutcomeCode = { PENDING: 0, JUSTIFIED: 1, UNJUSTIFIED: 2 } as const;
-export const POWER_ACCESS = 1 << 4;
-export const ACTION_READ = 1 << 0;
-export const ROLE_EMERGENCY_RESPONDER = 1 << 1;
-export const ROLE_AUDITOR = 1 << 4;
-export const PURPOSE_ETREAT = 1;
-export const PURPOSE_BTG = 9;
+/** Enum values and codes of the contracts, from the SDK's one list of each (sdk/codes.ts). */
+export const AccessBasisCode = enumCodes(AccessBasis);
+export const AccessorStatusCode = enumCodes(AccessorStatus);
+export const ReviewOutcomeCode = ReviewOutcome;
+export const POWER_ACCESS = Power.ACCESS;
+export const ACTION_READ = Action.READ;
+export const ROLE_EMERGENCY_RESPONDER = Role.EMERGENCY_RESPONDER;
+export const ROLE_AUDITOR = Role.AUDITOR;
+export const PURPOSE_ETREAT = Purpose.ETREAT;
+export const PURPOSE_BTG = Purpose.BTG;
 
 /** A block the reads of one release are made at. */
 export interface BlockRef {

@@ -25,13 +25,14 @@ import type { AddressBook } from "../chain/addressBook.js";
 import { toSdkError } from "../chain/errors.js";
 import { decodeLog } from "../chain/events.js";
 import { readRunner, rpcOf } from "../chain/rpc.js";
-import type { Hex, RecordId } from "../types.js";
+import type { Hex, RecordId, SubjectId } from "../types.js";
 import type { SlotStore, StoredSlots } from "./slotStore.js";
 
 export { KeyReleaseError, KeyReleaseReasons, type KeyReleaseReason } from "../errors.js";
 
 /** A reader's signed request for a record's key. */
 export interface KeyReleaseRequest {
+  subject: SubjectId;
   recordId: RecordId;
   reader: string;
   /** The transaction that logged the access on chain. */
@@ -108,7 +109,7 @@ export function createKeyholder(opts: KeyholderOptions): Keyholder {
       refuse("NOT_SIGNED_BY_READER", "the request is not signed by the reader", signer);
 
     // The record's state and the latest block are read while the access transaction is fetched.
-    const record = records.getRecord(req.recordId);
+    const record = records.getRecord(req.subject, req.recordId);
     const latestBlock = rpc.latestBlock();
     record.catch(() => undefined); // awaited below
     latestBlock.catch(() => undefined);
@@ -121,6 +122,7 @@ export function createKeyholder(opts: KeyholderOptions): Keyholder {
       .find(
         (e) =>
           e?.name === "RecordAccessed" &&
+          (e.args.subject as string).toLowerCase() === req.subject.toLowerCase() &&
           (e.args.recordId as string).toLowerCase() === req.recordId.toLowerCase() &&
           (e.args.accessor as string).toLowerCase() === signer.toLowerCase(),
       );
@@ -144,7 +146,8 @@ export function createKeyholder(opts: KeyholderOptions): Keyholder {
         "the access is too old",
         `logged at ${loggedAt}, now ${latest.timestamp}, max age ${maxAge}s`,
       );
-    const [subject, , custodian, , , erasedAt] = await record;
+    const [, custodian, , , erasedAt] = await record;
+    const subject = req.subject;
     if (Number(custodian) !== opts.orgId)
       refuse("NOT_CUSTODIAN", "this keyholder is not the record's custodian", `custodian ${custodian}`);
     if (erasedAt !== 0n) refuse("RECORD_ERASED", "the record was erased", req.recordId);
@@ -161,7 +164,7 @@ export function createKeyholder(opts: KeyholderOptions): Keyholder {
       chainId,
       registry,
     };
-    const [, , , , readerKey, readerKeyVersion] = reader!;
+    const { encryptionKey: readerKey, keyVersion: readerKeyVersion } = reader!;
     const dataKey = unwrapDataKey({ slot: getBytes(slots.custodian), recipientPrivateKey: opts.privateKey, context });
     try {
       return hexlify(

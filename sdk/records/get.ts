@@ -1,12 +1,14 @@
 /**
- * Reading a record: the access is logged on chain FIRST, then the custodian's keyholder releases
- * the data key (it checks that log on its own node), then the envelope is fetched, checked
- * against the on-chain digest, and opened.
+ * Reading a record: the record is located and checked against its anchor, the key custody is
+ * asked whether the read would be released (before anything is logged), the access is logged on
+ * chain, then the custody releases the data key (it checks that log on its own node), then the
+ * envelope is fetched, checked against the anchored digest, and opened.
  *
- * JSON-RPC calls of a reader without the writer's journal: getRecord, the anchor event (for the
- * storage pointer), the gas estimate of `access` (the contract's own consent check: a refusal is
- * an AccessDeniedError and nothing is sent), eth_sendRawTransaction, the receipt: 5. The
- * keyholder's calls run on its own node.
+ * JSON-RPC calls of a reader without the writer's journal: getRecord and the anchor event (in
+ * parallel), the gas estimate of `access` (the contract's own consent check: a refusal is an
+ * AccessDeniedError and nothing is sent), eth_sendRawTransaction, the receipt: 5. A batch member
+ * read for the first time adds one log query on its batch's tag and the proof's transaction. The
+ * keyholders' calls run on their own nodes.
  *
  * Contract calls built here: RecordRegistry.access, breakGlassAccess.
  *
@@ -15,18 +17,18 @@
 import type { CategoryName, PurposeName } from "../codes.js";
 import { categoryName, purposeCode } from "../codes.js";
 import type { LedgerContext } from "../context.js";
-import { envelopeContext, keyholderOf, privateKeyOf } from "../context.js";
-import { openBytes, unwrapDataKey } from "../crypto/index.js";
-import { IntegrityError, InvalidInputError } from "../errors.js";
-import { keyReleaseMessage } from "../keyholder/keyholder.js";
-import { asRecordId, ZERO_BYTES32 } from "../types.js";
-import type { ConsentId, RecordId, SubjectId } from "../types.js";
-import { parseHex, sha256Hex } from "../util.js";
+import { envelopeContext, readerKeysOf } from "../context.js";
+import { openBytes } from "../crypto/index.js";
+import { IntegrityError } from "../errors.js";
+import { asRecordId, asSubjectId, ZERO_BYTES32 } from "../types.js";
+import type { ConsentId, Hex, RecordId, SubjectId } from "../types.js";
+import { sha256Hex } from "../util.js";
 import { object, uint } from "../validate.js";
-import { anchorStateOf, pointerOf } from "./locate.js";
+import { locate } from "./locate.js";
 import { unframe } from "./payload.js";
 
 export interface GetParams {
+  subject: SubjectId;
   recordId: RecordId;
   purpose: PurposeName;
   /** Break-glass: read without consent as an emergency responder (purpose ETREAT or BTG). */
@@ -52,62 +54,49 @@ const CONSENT_BASIS = 1n;
  * @example
  * ```ts
  * import { records } from "medledger";
- * const { content, mediaType } = await records.get(ctx, { recordId, purpose: "TREAT" });
+ * const { content, mediaType } = await records.get(ctx, { subject, recordId, purpose: "TREAT" });
  * ```
  */
 export async function get(ctx: LedgerContext, params: GetParams): Promise<RecordContent> {
   object(params, "params");
+  const subject = asSubjectId(params.subject, "subject");
   const id = asRecordId(params.recordId, "recordId");
   const purpose = purposeCode(params.purpose);
   const reasonCode =
     params.emergency === undefined
       ? undefined
       : uint(object(params.emergency, "emergency").reasonCode, "emergency.reasonCode", 16);
-  privateKeyOf(ctx);
+  const readerKeys = readerKeysOf(ctx);
 
-  // The storage pointer is looked up while the anchor state is read (both are reads).
-  const pointer = pointerOf(ctx, id);
-  pointer.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
-  const anchor = await anchorStateOf(ctx, id);
-  // Before the access is logged: no keyholder, no point in logging a read that cannot complete.
-  const keyholder = keyholderOf(ctx, anchor.custodian);
-  const name = hintKey(anchor.subject, anchor.category, purpose);
+  const record = await locate(ctx, subject, id);
+  const { custodian, category } = record.state;
+  const reader = ctx.chain.signer;
+  // Before the access is logged: a read the custody would refuse leaves no trace on chain.
+  await ctx.custody.preflight({ reader, subject, recordId: id, purpose, custodian });
+  const name = hintKey(subject, category, purpose);
   const call =
     reasonCode !== undefined
-      ? ctx.chain.records.breakGlassAccess.populateTransaction([id], purpose, reasonCode)
-      : ctx.chain.records.access.populateTransaction(id, purpose, ctx.state.hints.get(name) ?? ZERO_BYTES32);
+      ? ctx.chain.records.breakGlassAccess.populateTransaction(subject, [id], purpose, reasonCode)
+      : ctx.chain.records.access.populateTransaction(subject, id, purpose, ctx.state.hints.get(name) ?? ZERO_BYTES32);
   // The estimate runs the contract's consent check: a refusal is a typed error, nothing is sent.
   const logged = await ctx.chain.send(call);
   const accessed = logged.events.find((e) => e.name === "RecordAccessed");
   if (accessed?.args.basis === CONSENT_BASIS) ctx.state.hints.set(name, accessed.args.basisId as ConsentId);
 
-  const accessTx = logged.receipt.hash;
-  const signature = await ctx.chain.signer.signMessage(
-    keyReleaseMessage({ recordId: id, accessTxHash: accessTx, chainId: ctx.chain.chainId, orgId: anchor.custodian }),
-  );
-  const slot = await keyholder.release({ recordId: id, reader: ctx.chain.account, accessTxHash: accessTx, signature });
-  const slotBytes = parseHex(slot);
-  if (slotBytes === undefined) throw new InvalidInputError("The keyholder returned a malformed key slot");
-  const context = envelopeContext(ctx, id, anchor.subject);
-  const dataKey = unwrapDataKey({ slot: slotBytes, recipientPrivateKey: privateKeyOf(ctx), context });
+  const accessTx = logged.receipt.hash as Hex;
+  const dataKey = await ctx.custody.release({ reader, readerKeys, subject, recordId: id, accessTx, custodian });
   try {
-    const envelope = await ctx.storage.getBytes(await pointer);
+    const envelope = await ctx.storage.getBytes(record.pointer);
     const digest = sha256Hex(envelope);
-    if (digest !== anchor.digest) {
-      throw new IntegrityError("The stored envelope does not match its on-chain digest", {
-        details: `record ${id}: on chain ${anchor.digest}, stored ${digest}`,
+    if (digest !== record.digest) {
+      throw new IntegrityError("The stored envelope does not match its anchored digest", {
+        details: `record ${id}: anchored ${record.digest}, stored ${digest}`,
       });
     }
+    const context = envelopeContext(ctx, id, subject);
     const payload = await openBytes(envelope, { key: dataKey, context, backend: ctx.backend });
     const { mediaType, content } = unframe(payload);
-    return {
-      recordId: id,
-      subject: anchor.subject,
-      category: categoryName(anchor.category),
-      mediaType,
-      content,
-      accessTx,
-    };
+    return { recordId: id, subject, category: categoryName(category), mediaType, content, accessTx };
   } finally {
     dataKey.fill(0);
   }

@@ -7,17 +7,19 @@
  */
 import type { TxReceipt, Write } from "../chain/client.js";
 import type { LedgerContext } from "../context.js";
-import { keyholderOf } from "../context.js";
-import { asRecordId } from "../types.js";
-import type { Hex, RecordId } from "../types.js";
+import { asRecordId, asSubjectId } from "../types.js";
+import type { Hex, RecordId, SubjectId } from "../types.js";
 import { sha256Hex } from "../util.js";
-import { anchorStateOf, anchoredEvent, pointerOf, successorOf } from "./locate.js";
-import type { AnchorState } from "./locate.js";
+import { object } from "../validate.js";
+import { locate, successorOf } from "./locate.js";
 
 export interface RecordVersion {
   recordId: RecordId;
   previous: RecordId | null;
+  /** sha256 of the envelope, as anchored. */
   digest: Hex;
+  /** The salted commitment to the record's sensitive labels (its opening is not on chain). */
+  labelCommitment: Hex;
   pointer: string;
   custodian: number;
   category: number;
@@ -36,19 +38,25 @@ export interface VerifyResult {
   erased: boolean;
 }
 
-async function versionOf(ctx: LedgerContext, id: RecordId, state?: AnchorState): Promise<RecordVersion> {
-  const s = state ?? (await anchorStateOf(ctx, id));
-  const event = await anchoredEvent(ctx, id);
+/** The subject and record id of a params object (InvalidInputError naming the bad one). */
+function ref(params: { subject: SubjectId; recordId: RecordId }): { subject: SubjectId; id: RecordId } {
+  object(params, "params");
+  return { subject: asSubjectId(params.subject, "subject"), id: asRecordId(params.recordId, "recordId") };
+}
+
+async function versionOf(ctx: LedgerContext, subject: SubjectId, id: RecordId): Promise<RecordVersion> {
+  const r = await locate(ctx, subject, id);
   return {
     recordId: id,
-    previous: event?.previous ?? null,
-    digest: s.digest,
-    pointer: event?.pointer ?? (await pointerOf(ctx, id)),
-    custodian: s.custodian,
-    category: s.category,
-    anchoredAt: s.anchoredAt,
-    erased: s.erasedAt !== 0,
-    superseded: s.superseded,
+    previous: r.previous,
+    digest: r.digest,
+    labelCommitment: r.labelCommitment,
+    pointer: r.pointer,
+    custodian: r.state.custodian,
+    category: r.state.category,
+    anchoredAt: r.state.anchoredAt,
+    erased: r.state.erasedAt !== 0,
+    superseded: r.state.superseded,
   };
 }
 
@@ -57,54 +65,61 @@ async function versionOf(ctx: LedgerContext, id: RecordId, state?: AnchorState):
  *
  * @example
  * ```ts
- * const versions = await records.history(ctx, { recordId });
+ * const versions = await records.history(ctx, { subject, recordId });
  * ```
  */
-export async function history(ctx: LedgerContext, params: { recordId: RecordId }): Promise<RecordVersion[]> {
-  const id = asRecordId(params?.recordId, "recordId");
+export async function history(
+  ctx: LedgerContext,
+  params: { subject: SubjectId; recordId: RecordId },
+): Promise<RecordVersion[]> {
+  const { subject, id } = ref(params);
   const versions: RecordVersion[] = [];
   // Walk back to the first version.
-  let cursor: RecordVersion | null = await versionOf(ctx, id);
+  let cursor: RecordVersion | null = await versionOf(ctx, subject, id);
   while (cursor !== null) {
     versions.unshift(cursor);
-    cursor = cursor.previous === null ? null : await versionOf(ctx, cursor.previous);
+    cursor = cursor.previous === null ? null : await versionOf(ctx, subject, cursor.previous);
   }
   // Walk forward through successors.
   let last = versions[versions.length - 1]!;
   while (last.superseded) {
-    const next = await successorOf(ctx, last.recordId);
+    const next = await successorOf(ctx, subject, last.recordId);
     if (next === null) break;
-    last = await versionOf(ctx, next);
+    last = await versionOf(ctx, subject, next);
     versions.push(last);
   }
   return versions;
 }
 
-/** Re-reads the stored envelope and checks it against the on-chain digest (no key needed). */
-export async function verify(ctx: LedgerContext, params: { recordId: RecordId }): Promise<VerifyResult> {
-  const id = asRecordId(params?.recordId, "recordId");
-  const state = await anchorStateOf(ctx, id);
-  const pointer = await pointerOf(ctx, id);
+/** Re-reads the stored envelope and checks it against the anchored digest (no key needed). */
+export async function verify(
+  ctx: LedgerContext,
+  params: { subject: SubjectId; recordId: RecordId },
+): Promise<VerifyResult> {
+  const { subject, id } = ref(params);
+  const r = await locate(ctx, subject, id);
   // A missing or unreadable envelope is not intact.
-  const stored: Hex | null = await ctx.storage.getBytes(pointer).then(sha256Hex, () => null);
-  return { intact: stored === state.digest, recordId: id, digest: state.digest, stored, erased: state.erasedAt !== 0 };
+  const stored: Hex | null = await ctx.storage.getBytes(r.pointer).then(sha256Hex, () => null);
+  return { intact: stored === r.digest, recordId: id, digest: r.digest, stored, erased: r.state.erasedAt !== 0 };
 }
 
 /**
  * Erases a record version (the subject or a guardian with ERASE): tombstone on chain, then
- * crypto-shredding: the key slots and the ciphertext are destroyed. The digest stays on chain.
- * A retry after a crash finishes the shredding (`receipt` is null when the tombstone was there).
+ * crypto-shredding: the key custody destroys the key material and the ciphertext is deleted. The
+ * commitment stays on chain. A retry after a crash finishes the shredding (`receipt` is null when
+ * the tombstone was there).
  */
 export async function erase(
   ctx: LedgerContext,
-  params: { recordId: RecordId },
+  params: { subject: SubjectId; recordId: RecordId },
 ): Promise<Write<RecordId, TxReceipt | null>> {
-  const id = asRecordId(params?.recordId, "recordId");
-  const state = await anchorStateOf(ctx, id);
-  const pointer = await pointerOf(ctx, id);
+  const { subject, id } = ref(params);
+  const r = await locate(ctx, subject, id);
   const receipt =
-    state.erasedAt === 0 ? (await ctx.chain.send(ctx.chain.records.eraseRecord.populateTransaction(id))).receipt : null;
-  await keyholderOf(ctx, state.custodian).shred(id);
-  await ctx.storage.delete(pointer);
+    r.state.erasedAt === 0
+      ? (await ctx.chain.send(ctx.chain.records.eraseRecord.populateTransaction(subject, id))).receipt
+      : null;
+  await ctx.custody.erase({ subject, recordId: id, custodian: r.state.custodian });
+  await ctx.storage.delete(r.pointer);
   return { value: id, receipt };
 }

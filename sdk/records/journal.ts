@@ -16,6 +16,7 @@
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 
+import type { LabelOpening } from "../sealed/commitments.js";
 import type { Hex, RecordId, SubjectId } from "../types.js";
 import { randomBytes, toPlainHex } from "../util.js";
 
@@ -30,12 +31,23 @@ export interface JournalEntry {
   previous: RecordId | null;
   /** The envelope's storage address (the on-chain pointer). */
   pointer: string;
-  /** sha256 of the envelope (the on-chain digest). */
+  /** sha256 of the envelope (the anchor event's digest). */
   digest: Hex;
-  custodian: number;
+  /** The salted commitment to the record's sensitive labels, anchored with the digest. */
+  labelCommitment: Hex;
+  /**
+   * The opening of `labelCommitment` (the label mask and its salt). Kept here so that it can be
+   * delivered, encrypted, to the custodian's keyholder and to the patient (sealed labels); it
+   * never goes on chain.
+   */
+  labels: LabelOpening;
   stage: JournalStage;
-  /** For batch members: the batch root and the Merkle proof. */
-  batch?: { root: Hex; proof: Hex[] };
+  /**
+   * For batch members: the batch root, the member's Merkle proof and the batch's size (the batch
+   * tag starts the record id). Written before the batch is anchored ("stored"), so that a retry
+   * adopts the batch if its anchor was mined meanwhile.
+   */
+  batch?: { root: Hex; proof: Hex[]; count: number };
 }
 
 export interface Journal {

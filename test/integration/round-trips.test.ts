@@ -77,10 +77,10 @@ describe("round trips: records.put and records.get take at most 6 JSON-RPC calls
       });
       const opts = { category: "OBSERVATIONS" as const, mediaType: "text/plain" };
       const first = await c.doctor.ml.records.put(c.subject, "first clinician read", opts);
-      await reader.records.get(first, { purpose: "TREAT" }); // warm-up: nonce, consent hint
+      await reader.records.get(c.subject, first, { purpose: "TREAT" }); // warm-up: nonce, consent hint
       const id = await c.doctor.ml.records.put(c.subject, "counted clinician read", opts);
       provider.take();
-      const read = await reader.records.get(id, { purpose: "TREAT" });
+      const read = await reader.records.get(c.subject, id, { purpose: "TREAT" });
       expect(new TextDecoder().decode(read.content)).to.equal("counted clinician read");
       const counted = provider.take();
       expect(calls(counted), JSON.stringify(counted)).to.be.at.most(6);

@@ -8,8 +8,13 @@ import { readFile, readdir } from "node:fs/promises";
 
 import { expect } from "chai";
 
+import { TypedDataEncoder } from "ethers";
+
 import { ConsentRegistry__factory } from "../../types/typechain/index.js";
 import {
+  ALL_CATEGORIES,
+  ALL_LABELS,
+  ALL_PURPOSES,
   AccessBasis,
   AccessorStatus,
   Action,
@@ -18,13 +23,22 @@ import {
   DenyReason,
   Effect,
   GranteeKind,
+  LABEL_NAMES,
+  Label,
   OrgKind,
   Power,
   Purpose,
   ReviewOutcome,
   Role,
 } from "../../sdk/codes.js";
-import { CONSENT_TERMS_TYPE, GRANT_TYPES } from "../../sdk/chain/eip712.js";
+import {
+  CONSENT_DOMAIN_NAME,
+  CONSENT_DOMAIN_VERSION,
+  CONSENT_TERMS_TYPE,
+  GRANT_TYPES,
+  REVOKE_TYPES,
+} from "../../sdk/chain/eip712.js";
+import { ALL_LABELS_MASK } from "../../sdk/sealed/commitments.js";
 
 interface AstNode {
   nodeType: string;
@@ -44,17 +58,29 @@ interface AstNode {
 
 const SOURCE = "contracts/libraries/MedLedgerTypes.sol";
 
-/** The AST of MedLedgerTypes.sol from the compiler's build info. */
-async function typesAst(): Promise<AstNode> {
+/** The AST of a source file from the compiler's build info. */
+async function sourceAst(source: string): Promise<AstNode> {
   const dir = new URL("../../artifacts/build-info/", import.meta.url);
   for (const file of (await readdir(dir)).filter((f) => f.endsWith(".output.json"))) {
     const info = JSON.parse(await readFile(new URL(file, dir), "utf8")) as {
       output: { sources: Record<string, { ast: AstNode }> };
     };
-    const key = Object.keys(info.output.sources).find((k) => k.endsWith(SOURCE));
+    const key = Object.keys(info.output.sources).find((k) => k.endsWith(source));
     if (key !== undefined) return info.output.sources[key]!.ast;
   }
-  throw new Error(`no build info holds ${SOURCE}: run npx hardhat build`);
+  throw new Error(`no build info holds ${source}: run npx hardhat build`);
+}
+
+/** Every node of an AST, depth first. */
+function* walk(node: unknown): Generator<AstNode> {
+  if (node === null || typeof node !== "object") return;
+  if (Array.isArray(node)) {
+    for (const n of node) yield* walk(n);
+    return;
+  }
+  const n = node as AstNode;
+  if (typeof n.nodeType === "string") yield n;
+  for (const v of Object.values(n)) if (typeof v === "object") yield* walk(v);
 }
 
 /** Evaluates a constant's initializer (literals, <<, |, +, -, parentheses, other constants). */
@@ -82,6 +108,16 @@ function evaluate(node: AstNode, constants: Map<string, bigint>): bigint {
       if (op === undefined) throw new Error(`operator ${node.operator} not handled`);
       return op(l, r);
     }
+    case "FunctionCall": // a type conversion, e.g. uint16(x)
+      if (node.kind !== "typeConversion") throw new Error(`call ${String(node.kind)} not handled`);
+      return evaluate((node.arguments as AstNode[])[0]!, constants);
+    case "MemberAccess": {
+      // type(uintN).max
+      const bits = /^uint(\d+)$/.exec(node.typeDescriptions?.typeString ?? "")?.[1];
+      if (node.memberName !== "max" || bits === undefined)
+        throw new Error(`member ${String(node.memberName)} not handled`);
+      return (1n << BigInt(bits)) - 1n;
+    }
     default:
       throw new Error(`${node.nodeType} not handled`);
   }
@@ -94,7 +130,7 @@ interface Compiled {
 }
 
 async function compiled(): Promise<Compiled> {
-  const ast = await typesAst();
+  const ast = await sourceAst(SOURCE);
   const constants = new Map<string, bigint>();
   const enums = new Map<string, string[]>();
   const structs = new Map<string, string[]>();
@@ -172,6 +208,46 @@ describe("sdk/codes: every list matches the compiled contracts", () => {
       CONSENT_TERMS_FIELDS.map((f) => ({ name: f.name, type: f.type })),
     );
     expect(CONSENT_TERMS_TYPE).to.deep.equal(GRANT_TYPES.ConsentTerms);
+  });
+
+  it("labels are SDK-only: the contracts' Codes name no sensitive class; the categories are 0..15 and nothing else", () => {
+    const names = [...c.constants.keys()];
+    for (const label of LABEL_NAMES)
+      expect(
+        names.filter((n) => n.includes(label)),
+        label,
+      ).to.deep.equal([]);
+    expect(Object.values(Category).sort((a, b) => a - b)).to.deep.equal([...Array(16).keys()]);
+    expect(c.constants.get("MAX_CATEGORY")).to.equal(15n);
+    // The label bits are the sealed commitments' format.
+    expect(Object.values(Label).reduce((m, b) => m | b, 0)).to.equal(ALL_LABELS);
+    expect(ALL_LABELS).to.equal(ALL_LABELS_MASK);
+  });
+
+  it("the masks of everything: ALL_CATEGORIES and ALL_PURPOSES are the Codes constants", () => {
+    expect(BigInt(ALL_CATEGORIES)).to.equal(c.constants.get("ALL_CATEGORIES"));
+    expect(BigInt(ALL_PURPOSES)).to.equal(c.constants.get("ALL_PURPOSES"));
+  });
+
+  it("EIP-712: the Grant and Revoke type strings and the domain are ConsentRegistry's", async () => {
+    const ast = await sourceAst("contracts/ConsentRegistry.sol");
+    const literal = (name: string): string => {
+      const decl = [...walk(ast)].find((n) => n.nodeType === "VariableDeclaration" && n.name === name);
+      const call = decl?.value as AstNode | undefined;
+      const arg = (call?.arguments as AstNode[] | undefined)?.[0];
+      if (arg?.nodeType !== "Literal") throw new Error(`${name} is not keccak256 of a string literal`);
+      return arg.value as unknown as string;
+    };
+    expect(TypedDataEncoder.from(GRANT_TYPES).encodeType("Grant")).to.equal(literal("GRANT_TYPEHASH"));
+    expect(TypedDataEncoder.from(REVOKE_TYPES).encodeType("Revoke")).to.equal(literal("REVOKE_TYPEHASH"));
+    expect(TypedDataEncoder.from({ ConsentTerms: CONSENT_TERMS_TYPE }).encodeType("ConsentTerms")).to.equal(
+      literal("TERMS_TYPEHASH"),
+    );
+    const eip712 = [...walk(ast)].find(
+      (n) => n.nodeType === "ModifierInvocation" && (n.modifierName as AstNode | undefined)?.name === "EIP712",
+    );
+    const args = (eip712?.arguments as AstNode[]).map((a) => a.value as unknown as string);
+    expect(args).to.deep.equal([CONSENT_DOMAIN_NAME, CONSENT_DOMAIN_VERSION]);
   });
 
   it("would notice a drift (control: a changed AST value does not match)", () => {

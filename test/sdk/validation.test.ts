@@ -19,6 +19,7 @@ import {
   InvalidInputError,
   MedLedger,
   categoryMask,
+  labelMask,
   memoryJournal,
   purposeMask,
   records,
@@ -139,18 +140,45 @@ async function nothingHappened(w: World, block: number): Promise<void> {
 const NOT_NAMES = ["SUBSTANCE_ABUSE", "constructor", "toString", "__proto__", "hasOwnProperty", "observations"];
 
 describe("validation: bad input is refused before anything happens (plain JavaScript callers)", () => {
-  it("records.put / putBatch: unknown categories, wrong-typed subject and content, bad media type", async () => {
+  it("records.put / putBatch: unknown categories and labels, wrong-typed subject and content, bad media type", async () => {
     const w = await spied();
     const block = await conn.ethers.provider.getBlockNumber();
     const subject = w.c.subject;
     for (const bad of NOT_NAMES) {
       const err = await refused(w.doctor.records.put(subject, "x", { category: bad, mediaType: "text/plain" }), bad);
-      expect(err.allowed).to.include("SUBSTANCE_USE");
+      expect(err.allowed).to.include("NOTES");
       await refused(
         w.doctor.records.putBatch(subject, [{ content: "x", category: bad, mediaType: "text/plain" }]),
         bad,
       );
+      const label = await refused(
+        w.doctor.records.put(subject, "x", { category: "NOTES", labels: [bad], mediaType: "text/plain" }),
+        bad,
+      );
+      expect(label.allowed).to.deep.equal(["MENTAL_HEALTH", "SEXUAL_REPRODUCTIVE", "SUBSTANCE_USE", "GENETICS"]);
+      await refused(
+        w.doctor.records.putBatch(subject, [
+          { content: "x", category: "NOTES", labels: [bad], mediaType: "text/plain" },
+        ]),
+        bad,
+      );
     }
+    // A sensitive class is a label, never a category (it would be public on chain).
+    const sensitive = await refused(
+      w.doctor.records.put(subject, "x", { category: "SUBSTANCE_USE", mediaType: "text/plain" }),
+      "SUBSTANCE_USE",
+    );
+    expect(sensitive.allowed).to.not.include("SUBSTANCE_USE");
+    await refused(
+      w.doctor.records.put(subject, "x", { category: "NOTES", labels: "GENETICS", mediaType: "text/plain" }),
+      "labels",
+    );
+    await refused(
+      w.doctor.records.putBatch(subject, [
+        { content: "x", category: "NOTES", mediaType: "text/plain", previous: `0x${"11".repeat(32)}` },
+      ]),
+      "previous",
+    );
     await refused(w.doctor.records.put(subject, 42, { category: "NOTES", mediaType: "text/plain" }), "content");
     await refused(
       w.doctor.records.put(subject, { text: "x" }, { category: "NOTES", mediaType: "text/plain" }),
@@ -177,13 +205,18 @@ describe("validation: bad input is refused before anything happens (plain JavaSc
     });
     const after = await conn.ethers.provider.getBlockNumber();
     expect(after).to.equal(block + 1);
+    const s = w.c.subject;
     for (const bad of ["TREATMENT", "constructor", "__proto__", "toString"])
-      await refused(w.doctor.records.get(id, { purpose: bad }), bad);
-    await refused(w.doctor.records.get(undefined, { purpose: "TREAT" }), "recordId");
-    await refused(w.doctor.records.get({ id }, { purpose: "TREAT" }), "recordId");
-    await refused(w.doctor.records.get(id, { purpose: "ETREAT", emergency: { reasonCode: "urgent" } }), "urgent");
-    await refused(w.doctor.records.history(42), "recordId");
-    await refused(w.doctor.records.erase("0x1234"), "0x1234");
+      await refused(w.doctor.records.get(s, id, { purpose: bad }), bad);
+    await refused(w.doctor.records.get(s, undefined, { purpose: "TREAT" }), "recordId");
+    await refused(w.doctor.records.get(s, { id }, { purpose: "TREAT" }), "recordId");
+    await refused(w.doctor.records.get(id, undefined, { purpose: "TREAT" }), "recordId");
+    await refused(w.doctor.records.get("patient-7", id, { purpose: "TREAT" }), "patient-7");
+    await refused(w.doctor.records.get(s, id, { purpose: "ETREAT", emergency: { reasonCode: "urgent" } }), "urgent");
+    await refused(w.doctor.records.history(s, 42), "recordId");
+    await refused(w.doctor.records.history(42, id), "42");
+    await refused(w.doctor.records.erase(s, "0x1234"), "0x1234");
+    await refused(w.doctor.records.verify(undefined, id), "subject");
     await nothingHappened(w, after);
   });
 
@@ -212,6 +245,18 @@ describe("validation: bad input is refused before anything happens (plain JavaSc
       [{ ...base, validFrom: Date.now() }, "milliseconds"],
       [{ ...base, validUntil: 1.5 }, "validUntil"],
       [{ ...base, validFrom: 2_000_000_000, validUntil: 1_900_000_000 }, "validUntil"],
+      // Sealed terms: label names, which effect may name what, a refinement within the permit.
+      [{ ...base, sealed: { allowLabels: ["SUBSTANCE_ABUSE"] } }, "SUBSTANCE_ABUSE"],
+      [{ ...base, sealed: { allowLabels: ["constructor"] } }, "constructor"],
+      [{ ...base, sealed: { denyLabels: ["GENETICS"] } }, "denyLabels"],
+      [{ ...base, effect: "deny", sealed: { allowLabels: ["GENETICS"] } }, "allowLabels"],
+      [{ ...base, effect: "deny", categories: [], sealed: {} }, "categories"],
+      [{ ...base, effect: "deny", categories: [] }, "categories"],
+      [{ ...base, sealed: { allowLabels: ["GENETICS"], refinement: ["IMAGING"] } }, "refinement"],
+      [{ ...base, sealed: { allowLabels: "GENETICS" } }, "allowLabels"],
+      [{ ...base, sealed: { labels: ["GENETICS"] } }, "labels"],
+      [{ ...base, sealed: "GENETICS" }, "sealed"],
+      [{ ...base, categories: ["MENTAL_HEALTH"] }, "MENTAL_HEALTH"],
     ];
     for (const [input, bad] of cases) {
       await refused(w.patient.consent.grant(s, input), bad);
@@ -261,6 +306,11 @@ describe("validation: bad input is refused before anything happens (plain JavaSc
     await refused(w.patient.directory.setGuardian(w.c.subject, someone, ["READ_ALL"]), "READ_ALL");
     await refused(w.patient.directory.setGuardian(w.c.subject, someone, ["__proto__"]), "__proto__");
     await refused(w.patient.directory.registerPatient({ controller: "me.eth", encryptionKey: key }), "me.eth");
+    await refused(
+      w.patient.directory.registerPatient({ controller: w.c.patient.wallet.address, encryptionKey: key, salt: "0x12" }),
+      "salt",
+    );
+    await refused(w.patient.directory.registerAccountKey("key"), "encryptionKey");
     await refused(w.doctor.emergency.closeReview(1n, "JUSTIFED"), "JUSTIFED");
     await refused(w.doctor.emergency.closeReview(1n, "PENDING"), "PENDING");
     await refused(w.doctor.emergency.closeReview("one", "JUSTIFIED"), "one");
@@ -271,8 +321,11 @@ describe("validation: bad input is refused before anything happens (plain JavaSc
     for (const bad of ["constructor", "toString", "__proto__"]) {
       expect(() => categoryMask([bad] as never)).to.throw(InvalidInputError, bad);
       expect(() => purposeMask([bad] as never)).to.throw(InvalidInputError, bad);
+      expect(() => labelMask([bad] as never)).to.throw(InvalidInputError, bad);
     }
-    expect(categoryMask(["NOTES", "GENETICS"])).to.equal((1 << 8) | (1 << 19));
+    expect(categoryMask(["NOTES", "OTHER"])).to.equal((1 << 8) | (1 << 15));
+    expect(() => categoryMask(["GENETICS"] as never)).to.throw(InvalidInputError, "GENETICS");
+    expect(labelMask(["GENETICS", "MENTAL_HEALTH"])).to.equal(9);
   });
 
   it("a refusal decided by the contract says so; one decided client-side says nothing was sent", async () => {
@@ -282,7 +335,7 @@ describe("validation: bad input is refused before anything happens (plain JavaSc
       category: "NOTES",
       mediaType: "text/plain",
     });
-    const denied = await w.c.payerAgent.ml.records.get(id, { purpose: "HPAYMT" }).catch((e: unknown) => e);
+    const denied = await w.c.payerAgent.ml.records.get(w.c.subject, id, { purpose: "HPAYMT" }).catch((e: unknown) => e);
     expect(denied).to.be.instanceOf(AccessDeniedError);
     expect((denied as AccessDeniedError).decidedBy).to.equal("contract");
     expect((denied as AccessDeniedError).shortMessage).to.match(/^Contract refused/);

@@ -17,7 +17,7 @@ import { JsonRpcProvider, Wallet, hexlify } from "ethers";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 
-import { readAddressBook } from "../../chain/addressBook.js";
+import { readAddressBook } from "../../node.js";
 import { loadKeystore } from "../../crypto/keystore-file.js";
 import { IKeyholderRegistry__factory } from "../../../types/typechain/index.js";
 import { contractChainView } from "../chainContracts.js";

@@ -9,8 +9,8 @@ import { setUpConsortium } from "../../../fixtures/consortium.js";
 import type { Consortium } from "../../../fixtures/consortium.js";
 import { startBlock } from "../../../sdk/chain/addressBook.js";
 import { AccessDeniedError } from "../../../sdk/chain/errors.js";
-import { Category } from "../../../sdk/codes.js";
-import type { CategoryName } from "../../../sdk/codes.js";
+import { Category, Label, labelMask } from "../../../sdk/codes.js";
+import type { CategoryName, LabelName } from "../../../sdk/codes.js";
 import {
   FHIR_MEDIA_TYPE,
   FhirValidationError,
@@ -25,7 +25,8 @@ import type { MedLedger } from "../../../sdk/ledger.js";
 import { filesystemJournal } from "../../../sdk/records/journal.js";
 import { memory } from "../../../sdk/storage/index.js";
 import type { BlobStore } from "../../../sdk/storage/index.js";
-import type { RecordId } from "../../../sdk/types.js";
+import { labelCommitment } from "../../../sdk/sealed/commitments.js";
+import type { RecordId, SubjectId } from "../../../sdk/types.js";
 import {
   CONTRACEPTION_BUNDLE,
   RXNORM,
@@ -105,12 +106,31 @@ async function readAsPatient(
   c: Consortium,
   id: RecordId,
 ): Promise<{ resource: unknown; category: string; mediaType: string }> {
-  const read = await c.patient.ml.records.get(id, { purpose: "PATRQT" });
+  const read = await c.patient.ml.records.get(c.subject, id, { purpose: "PATRQT" });
   return {
     resource: JSON.parse(new TextDecoder().decode(read.content)) as unknown,
     category: read.category,
     mediaType: read.mediaType,
   };
+}
+
+/**
+ * The record is anchored with a label commitment whose opening (in the writer's journal) holds
+ * exactly `labels`; the chain holds the commitment only (checked with the registry's own views).
+ */
+async function expectSealed(writer: MedLedger, subject: SubjectId, id: RecordId, labels: LabelName[]): Promise<void> {
+  const entry = (await writer.journal.byRecord(id))!;
+  expect(entry.labels.labels, "the opening's label mask").to.equal(labelMask(labels));
+  expect(labelCommitment(entry.labels)).to.equal(entry.labelCommitment);
+  const r = writer.chain.records;
+  if (entry.batch === undefined) {
+    const anchored = await r.getRecord(subject, id);
+    expect(anchored.commitment).to.equal(await r.recordCommitment(entry.digest, entry.labelCommitment));
+  } else {
+    const { root, proof } = entry.batch;
+    expect(await r.verifyBatchMember(subject, root, id, entry.category, entry.digest, entry.labelCommitment, proof)).to
+      .be.true;
+  }
 }
 
 function observation(id: string | undefined, value: number, versionId?: string): Observation {
@@ -186,7 +206,6 @@ describe("sdk/fhir putFhir: Synthea bundle end to end (in-process chain)", funct
       expect(r.id).to.equal(resource.id);
       expect(r.status).to.equal("created");
       expect([r.category, r.labels, r.rules]).to.deep.equal([c.category, c.labels, c.rules]);
-      expect(r.anchoredCategory).to.equal(r.category); // nothing sensitive in this bundle
       expect(r).not.to.have.property("previous");
     }
     expect(new Set(first.resources.map((r) => r.recordId)).size).to.equal(100);
@@ -207,7 +226,7 @@ describe("sdk/fhir putFhir: Synthea bundle end to end (in-process chain)", funct
       const r = first.resources[i]!;
       const read = await readAsPatient(c, r.recordId);
       expect(read.resource).to.deep.equal(entries[r.entryIndex!]!.resource);
-      expect(read.category).to.equal(r.anchoredCategory);
+      expect(read.category).to.equal(r.category); // anchored under its public category
       expect(read.mediaType).to.equal(FHIR_MEDIA_TYPE);
     }
 
@@ -233,7 +252,7 @@ describe("sdk/fhir putFhir: Synthea bundle end to end (in-process chain)", funct
     expect(u.versionId).to.equal("2");
     expect(u.previous).to.equal(first.resources[k]!.recordId);
     expect(u.category).to.equal("ENCOUNTERS");
-    const history = await c.patient.ml.records.history(u.recordId);
+    const history = await c.patient.ml.records.history(c.subject, u.recordId);
     expect(history.map((h) => h.recordId)).to.deep.equal([first.resources[k]!.recordId, u.recordId]);
     expect(history.map((h) => h.superseded)).to.deep.equal([true, false]);
     expect((await readAsPatient(c, u.recordId)).resource).to.deep.equal(v2);
@@ -278,7 +297,7 @@ describe("sdk/fhir putFhir: Synthea bundle end to end (in-process chain)", funct
     const now = await anchors(doctor);
     expect([now.records - base.records, now.batches - base.batches]).to.deep.equal([1, 1]);
     expect(now.batchSizes.at(-1)).to.equal(2);
-    const history = await c.patient.ml.records.history(result.resources[1]!.recordId);
+    const history = await c.patient.ml.records.history(c.subject, result.resources[1]!.recordId);
     expect(history).to.have.length(2);
   });
 
@@ -312,7 +331,7 @@ describe("sdk/fhir putFhir: Synthea bundle end to end (in-process chain)", funct
     });
   });
 
-  it("versions inside one bundle chain in order; batch: false anchors one by one; sensitive codes reach the chain", async () => {
+  it("versions inside one bundle chain in order; batch: false anchors one by one; sensitive codes are sealed on chain", async () => {
     const { c, doctor } = await fresh();
     const contraceptive: MedicationRequest = {
       resourceType: "MedicationRequest",
@@ -342,16 +361,15 @@ describe("sdk/fhir putFhir: Synthea bundle end to end (in-process chain)", funct
     const after = await anchors(doctor);
     expect([after.records - before.records, after.batches - before.batches]).to.deep.equal([3, 0]);
 
-    expect([mr!.category, mr!.labels, mr!.anchoredCategory]).to.deep.equal([
-      "MEDICATIONS",
-      ["SEXUAL_REPRODUCTIVE"],
-      "SEXUAL_REPRODUCTIVE",
-    ]);
+    expect([mr!.category, mr!.labels]).to.deep.equal(["MEDICATIONS", ["SEXUAL_REPRODUCTIVE"]]);
     expect(mr!.rules.find((r) => "label" in r)).to.deep.include({ label: "SEXUAL_REPRODUCTIVE", source: "code" });
+    // On chain: the public category, and a salted commitment whose opening the writer keeps.
+    await expectSealed(doctor, c.subject, mr!.recordId, ["SEXUAL_REPRODUCTIVE"]);
+    await expectSealed(doctor, c.subject, v1!.recordId, []);
     const read = await readAsPatient(c, mr!.recordId);
-    expect(read.category).to.equal("SEXUAL_REPRODUCTIVE");
+    expect(read.category).to.equal("MEDICATIONS");
     expect(read.resource).to.deep.equal(contraceptive);
-    expect((await c.patient.ml.records.history(v2!.recordId)).map((h) => h.recordId)).to.deep.equal([
+    expect((await c.patient.ml.records.history(c.subject, v2!.recordId)).map((h) => h.recordId)).to.deep.equal([
       v1!.recordId,
       v2!.recordId,
     ]);
@@ -445,27 +463,20 @@ describe("sdk/fhir putFhir: Synthea bundle end to end (in-process chain)", funct
     ]);
     expect((await readAsPatient(c, result.resources[0]!.recordId)).resource).to.deep.equal(inner);
   });
-  it("the report: public category, labels, the rule behind each, and the 1.0 anchor; a record with two labels", async () => {
+  it("the report: public category, labels, the rule behind each; a record with two labels commits to both", async () => {
     const { c, doctor } = await fresh();
     const result = await putFhir(doctor, c.subject, syntheaAbortionBundle());
     const byId = new Map(result.resources.map((r) => [r.id!.slice(-2), r]));
     const exam = byId.get("13")!; // 5880005, labelled by its reason
-    expect([exam.category, exam.labels, exam.anchoredCategory]).to.deep.equal([
-      "PROCEDURES",
-      ["SEXUAL_REPRODUCTIVE"],
-      "SEXUAL_REPRODUCTIVE",
-    ]);
+    expect([exam.category, exam.labels]).to.deep.equal(["PROCEDURES", ["SEXUAL_REPRODUCTIVE"]]);
     expect(exam.rules.map((r) => r.source)).to.deep.equal(["resource-type", "reference"]);
     const screening = byId.get("14")!; // depression screening for the pregnancy: both labels
     expect(screening.labels).to.deep.equal(["MENTAL_HEALTH", "SEXUAL_REPRODUCTIVE"]);
-    expect(screening.anchoredCategory).to.equal("MENTAL_HEALTH"); // the stricter of the two (interim)
+    await expectSealed(doctor, c.subject, screening.recordId, ["MENTAL_HEALTH", "SEXUAL_REPRODUCTIVE"]);
     const claim = byId.get("20")!;
-    expect([claim.category, claim.labels, claim.anchoredCategory]).to.deep.equal([
-      "FINANCIAL",
-      ["SEXUAL_REPRODUCTIVE"],
-      "SEXUAL_REPRODUCTIVE",
-    ]);
-    expect((await readAsPatient(c, claim.recordId)).category).to.equal("SEXUAL_REPRODUCTIVE");
+    expect([claim.category, claim.labels]).to.deep.equal(["FINANCIAL", ["SEXUAL_REPRODUCTIVE"]]);
+    await expectSealed(doctor, c.subject, claim.recordId, ["SEXUAL_REPRODUCTIVE"]);
+    expect((await readAsPatient(c, claim.recordId)).category).to.equal("FINANCIAL");
     expect(byId.get("40")!.labels).to.deep.equal([]);
     expect((await readAsPatient(c, byId.get("40")!.recordId)).category).to.equal("OBSERVATIONS");
   });
@@ -484,12 +495,16 @@ describe("sdk/fhir putFhir: Synthea bundle end to end (in-process chain)", funct
     const again = full.resources.find((r) => r.id === exam.fullUrl!.slice("urn:uuid:".length))!;
     expect(again).to.deep.include({ status: "new-version", refiled: true, previous: first.resources[0]!.recordId });
     expect(again.labels).to.deep.equal(["SEXUAL_REPRODUCTIVE"]);
-    expect((await readAsPatient(c, again.recordId)).category).to.equal("SEXUAL_REPRODUCTIVE");
-    const history = await c.patient.ml.records.history(again.recordId);
+    expect((await readAsPatient(c, again.recordId)).category).to.equal("PROCEDURES");
+    // The same public category on chain (a version keeps it); only the sealed labels moved on.
+    await expectSealed(doctor, c.subject, first.resources[0]!.recordId, []);
+    await expectSealed(doctor, c.subject, again.recordId, ["SEXUAL_REPRODUCTIVE"]);
+    const history = await c.patient.ml.records.history(c.subject, again.recordId);
     expect(history.map((h) => [h.recordId, h.category, h.superseded])).to.deep.equal([
       [first.resources[0]!.recordId, Category.PROCEDURES, true],
-      [again.recordId, Category.SEXUAL_REPRODUCTIVE, false],
+      [again.recordId, Category.PROCEDURES, false],
     ]);
+    expect(history[0]!.labelCommitment).to.not.equal(history[1]!.labelCommitment);
 
     // The same bundle again: nothing changes, nothing is stored.
     const putsBefore = store.puts();
@@ -519,7 +534,7 @@ describe("sdk/fhir putFhir: Synthea bundle end to end (in-process chain)", funct
     const hr = observation("hr-erased", 72);
     const first = await putFhir(doctor, c.subject, hr);
     const id = first.resources[0]!.recordId;
-    await c.patient.ml.records.erase(id);
+    await c.patient.ml.records.erase(c.subject, id);
 
     const putsBefore = store.puts();
     const blockBefore = await conn.ethers.provider.getBlockNumber();
@@ -553,19 +568,31 @@ describe("sdk/fhir putFhir: Synthea bundle end to end (in-process chain)", funct
     // The payer may read financial records for payment, and (a broad grant) sexual health too…
     await c.patient.ml.consent.grant(c.subject, {
       grantee: { organization: c.payer, roles: ["PAYER"] },
-      categories: ["FINANCIAL", "SEXUAL_REPRODUCTIVE"],
+      categories: ["FINANCIAL"],
       purposes: ["HPAYMT"],
+      sealed: { allowLabels: ["SEXUAL_REPRODUCTIVE"] },
     });
-    // …but the patient denies sexual and reproductive health to the payer: the deny wins.
-    await c.patient.ml.consent.grant(c.subject, {
+    // …but the patient denies sexual and reproductive health to the payer: a sealed-only deny
+    // (zero public category mask: nothing about it is visible on chain).
+    const { value: denyId, opening } = await c.patient.ml.consent.grant(c.subject, {
       grantee: { organization: c.payer, roles: ["PAYER"] },
-      categories: ["SEXUAL_REPRODUCTIVE"],
       effect: "deny",
+      sealed: { denyLabels: ["SEXUAL_REPRODUCTIVE"] },
     });
-    const ok = await c.payerAgent.ml.records.get(plain.recordId, { purpose: "HPAYMT" });
+    expect((await c.patient.ml.chain.consents.getConsent(c.subject, denyId)).categories).to.equal(0n);
+    expect(opening.denyLabels).to.equal(Label.SEXUAL_REPRODUCTIVE);
+    const ok = await c.payerAgent.ml.records.get(c.subject, plain.recordId, { purpose: "HPAYMT" });
     expect(ok.category).to.equal("FINANCIAL");
-    const refused = await c.payerAgent.ml.records.get(iud.recordId, { purpose: "HPAYMT" }).catch((e: unknown) => e);
-    expect(refused).to.be.instanceOf(AccessDeniedError);
-    expect((refused as AccessDeniedError).reason).to.equal("DENIED_BY_SUBJECT");
+    // PENDING (issue 14): the deny wins for the IUD claim. Its labels are sealed, so the chain
+    // cannot refuse the read any more; the custodian keyholder enforces sealed denies at key
+    // release. The assertion is the pending test right below.
+    void iud;
   });
+
+  // Issue 14: the keyholders enforce sealed denies (the payer's read of the IUD claim is refused
+  // with DENIED_BY_SUBJECT, or its key is not released). Pending until the keyholder network
+  // checks the sealed rule at release.
+  it(
+    "end to end: … the deny wins: the payer's read of the IUD claim is refused (pending issue 14: sealed labels, keyholder enforcement)",
+  );
 });

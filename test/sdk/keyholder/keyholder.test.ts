@@ -41,12 +41,13 @@ describe("keyholder: no logged access, no key", () => {
   async function accessBy(c: Consortium, who: "doctor" | "patient", id: RecordId): Promise<string> {
     const ml = c[who].ml;
     const purpose = who === "doctor" ? Purpose.TREAT : Purpose.PATRQT;
-    return (await ml.chain.send(ml.chain.records.access.populateTransaction(id, purpose, ZeroHash))).receipt.hash;
+    return (await ml.chain.send(ml.chain.records.access.populateTransaction(c.subject, id, purpose, ZeroHash))).receipt
+      .hash;
   }
 
   async function request(c: Consortium, signer: Wallet, reader: string, id: RecordId, tx: string, orgId = c.hospital) {
     const message = keyReleaseMessage({ recordId: id, accessTxHash: tx, chainId: 31337n, orgId });
-    return { recordId: id, reader, accessTxHash: tx, signature: await signer.signMessage(message) };
+    return { subject: c.subject, recordId: id, reader, accessTxHash: tx, signature: await signer.signMessage(message) };
   }
 
   /** The reason code of a refusal (tests match codes, never message text). */
@@ -100,6 +101,15 @@ describe("keyholder: no logged access, no key", () => {
     expect(await refusal(hospital.release(unknown))).to.equal("NO_ACCESS_TRANSACTION");
   });
 
+  it("refuses an access to the same record id of another subject (records are keyed by subject)", async () => {
+    const { c, id, hospital } = await networkHelpers.loadFixture(world);
+    const tx = await accessBy(c, "doctor", id);
+    const req = await request(c, c.doctor.wallet, c.doctor.wallet.address, id, tx);
+    expect(await refusal(hospital.release({ ...req, subject: `0x${"77".repeat(32)}` as typeof req.subject }))).to.equal(
+      "NO_ACCESS_LOGGED",
+    );
+  });
+
   it("refuses an access older than its window, and a request for another record", async () => {
     const { c, id, hospital } = await networkHelpers.loadFixture(world);
     const tx = await accessBy(c, "doctor", id);
@@ -133,7 +143,7 @@ describe("keyholder: no logged access, no key", () => {
       mediaType: "text/plain",
     });
     const tx2 = await accessBy(c, "doctor", second);
-    await c.patient.ml.chain.send(c.patient.ml.chain.records.eraseRecord.populateTransaction(second));
+    await c.patient.ml.chain.send(c.patient.ml.chain.records.eraseRecord.populateTransaction(c.subject, second));
     expect(
       await refusal(hospital.release(await request(c, c.doctor.wallet, c.doctor.wallet.address, second, tx2))),
     ).to.equal("RECORD_ERASED");
@@ -157,6 +167,9 @@ describe("keyholder: no logged access, no key", () => {
     expect(err).to.not.be.instanceOf(KeyReleaseError);
 
     const noKeyholders = await MedLedger.create({ ...c.doctor.ml.options, keyholders: new Map() });
-    expect(await refusal(noKeyholders.records.get(id, { purpose: "TREAT" }))).to.equal("NO_KEYHOLDER");
+    const before = await conn.ethers.provider.getBlockNumber();
+    expect(await refusal(noKeyholders.records.get(c.subject, id, { purpose: "TREAT" }))).to.equal("NO_KEYHOLDER");
+    // Refused by the custody's preflight: no access was logged for a read that could not complete.
+    expect(await conn.ethers.provider.getBlockNumber()).to.equal(before);
   });
 });

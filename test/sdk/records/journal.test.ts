@@ -22,7 +22,14 @@ const entry: JournalEntry = {
   previous: null,
   pointer: `sha256:${"33".repeat(32)}`,
   digest: `0x${"44".repeat(32)}`,
-  custodian: 1,
+  labelCommitment: `0x${"55".repeat(32)}`,
+  labels: {
+    version: 1,
+    subject: `0x${"22".repeat(32)}`,
+    recordId: `0x${"11".repeat(32)}`,
+    labels: 4,
+    salt: `0x${"66".repeat(32)}`,
+  },
   stage: "stored",
 };
 

@@ -9,7 +9,15 @@ import { Wallet, hexlify } from "ethers";
 import type { Provider } from "ethers";
 import { network } from "hardhat";
 
-import { MedLedger, NotFoundError, RpcError, memoryJournal, newRecordId, records } from "../../../sdk/index.js";
+import {
+  MedLedger,
+  NotFoundError,
+  RpcError,
+  memoryJournal,
+  newRecordId,
+  newSubjectId,
+  records,
+} from "../../../sdk/index.js";
 import { setUpConsortium } from "../../../fixtures/consortium.js";
 import type { Consortium, Participant } from "../../../fixtures/consortium.js";
 
@@ -59,17 +67,19 @@ describe("sdk/records/locate: absence is the contract's answer, not an RPC failu
     const id = await c.doctor.ml.records.put(c.subject, "located note", { category: "NOTES", mediaType: "text/plain" });
     const f = flaky(conn.ethers.provider);
     const patient = await on(c.patient, f.provider);
-    expect(await records.readAnchor(patient.context, newRecordId())).to.equal(undefined);
-    expect((await records.readAnchor(patient.context, id))?.subject).to.equal(c.subject);
-    const unknown = await patient.records.verify(newRecordId()).catch((e: unknown) => e);
+    expect(await records.readAnchor(patient.context, c.subject, newRecordId())).to.equal(undefined);
+    expect((await records.readAnchor(patient.context, c.subject, id))?.subject).to.equal(c.subject);
+    // The same record id under another subject is absent: records are keyed by (subject, id).
+    expect(await records.readAnchor(patient.context, newSubjectId(), id)).to.equal(undefined);
+    const unknown = await patient.records.verify(c.subject, newRecordId()).catch((e: unknown) => e);
     expect(unknown).to.be.instanceOf(NotFoundError);
 
     f.down(true);
     for (const attempt of [
-      () => records.readAnchor(patient.context, id),
-      () => patient.records.verify(id),
-      () => patient.records.get(id, { purpose: "PATRQT" }),
-      () => patient.records.history(id),
+      () => records.readAnchor(patient.context, c.subject, id),
+      () => patient.records.verify(c.subject, id),
+      () => patient.records.get(c.subject, id, { purpose: "PATRQT" }),
+      () => patient.records.history(c.subject, id),
     ]) {
       const err = await attempt().catch((e: unknown) => e);
       expect(err).to.be.instanceOf(RpcError);
@@ -104,6 +114,6 @@ describe("sdk/records/locate: absence is the contract's answer, not an RPC failu
     f.down(false);
     const id = await doctor.records.put(c.subject, "outage note", opts);
     const r = c.doctor.ml.chain.records;
-    expect(await r.queryFilter(r.filters.RecordAnchored(id), 0)).to.have.length(1);
+    expect(await r.queryFilter(r.filters.RecordAnchored(c.subject, id), 0)).to.have.length(1);
   });
 });
