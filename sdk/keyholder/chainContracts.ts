@@ -20,6 +20,7 @@ import {
   IKeyholderRegistry__factory,
   IParticipantDirectory__factory,
   IRecordRegistry__factory,
+  IStudyRegistry__factory,
 } from "../../types/typechain/index.js";
 import type { AccessEvent, BlockRef, ChainView, KeyholderMember, RegisteredKey } from "./chainView.js";
 
@@ -81,6 +82,8 @@ export async function contractChainView(opts: {
   const consents = IConsentRegistry__factory.connect(a.consentRegistry, provider);
   const directory = IParticipantDirectory__factory.connect(a.directory, provider);
   const registry = IKeyholderRegistry__factory.connect(a.keyholderRegistry, provider);
+  const studyEntry = opts.addressBook.contracts.StudyRegistry;
+  const studies = studyEntry === undefined ? undefined : IStudyRegistry__factory.connect(studyEntry.address, provider);
   const cacheMs = opts.blockCacheMs ?? 250;
   const recordRegistry = a.recordRegistry.toLowerCase();
 
@@ -217,6 +220,29 @@ export async function contractChainView(opts: {
       });
     },
 
+    ...(studies === undefined
+      ? {}
+      : {
+          studyRead(reader: string, subject: Hex, category: number, studyId: Hex, block: number) {
+            return memo(block, `study:${reader}:${subject}:${category}:${studyId}`, async () => {
+              let terms;
+              try {
+                terms = await studies.studyAccessTerms(studyId, 0, reader, blockTag(block));
+              } catch (err) {
+                if ((err as { code?: string }).code !== "CALL_EXCEPTION") throw err;
+                // The study no longer accepts the reader (closed, expired, suspended, not a custodian).
+                return { allowed: false, reason: 8 /* GRANTEE_MISMATCH */, basis: 0, consentId: ZERO32 as Hex };
+              }
+              const d = await consents.checkStudy(subject, terms[2], 1 << category, terms[0], blockTag(block));
+              return {
+                allowed: d.allowed,
+                reason: Number(d.reason),
+                basis: Number(d.basis),
+                consentId: d.consentId as Hex,
+              };
+            });
+          },
+        }),
     checkWithHint(accessor, subject, category, purpose, action, hint, block) {
       return memo(block, `check:${accessor}:${subject}:${category}:${purpose}:${action}:${hint}`, async () => {
         const d = await consents.checkWithHint(accessor, subject, category, purpose, action, hint, blockTag(block));

@@ -17,6 +17,8 @@ import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply } f
 import { pino } from "pino";
 import type { Logger } from "pino";
 
+import { registerAggregationRoutes } from "../aggregation/routes.js";
+import type { AggregationApi } from "../aggregation/server.js";
 import type { KeyholderCore } from "../core.js";
 import { KeyholderRefusal, RefusalCodes } from "../protocol.js";
 import type { RefusalCode } from "../protocol.js";
@@ -55,6 +57,8 @@ export function keyholderLogger(opts: { level?: string; destination?: NodeJS.Wri
 
 export interface ServerOptions {
   core: KeyholderCore;
+  /** The research side of the keyholder (issue 12): served under /v1/aggregation when given. */
+  aggregation?: AggregationApi;
   /** Readiness: the failing checks (empty when ready). */
   ready: () => Promise<string[]>;
   logger?: Logger;
@@ -156,5 +160,6 @@ export function buildKeyholderServer(opts: ServerOptions): FastifyInstance {
   post("/v1/reshare/finalize", (b) => core.reshareFinalize(b));
   post("/v1/reshare/list", (b) => core.reshareList(b));
   post("/v1/log/entries", (b) => core.logEntries(b));
+  if (opts.aggregation !== undefined) registerAggregationRoutes(app, opts.aggregation);
   return app;
 }
