@@ -13,6 +13,7 @@
 import type { Provider } from "ethers";
 
 import type { AddressBook } from "../chain/addressBook.js";
+import { ContractRevertError, decodeContractError } from "../chain/errors.js";
 import { InvalidInputError } from "../errors.js";
 import type { Hex } from "../types.js";
 import {
@@ -68,7 +69,11 @@ class Bounded<K, V> extends Map<K, V> {
 
 function isRevert(err: unknown, name: string): boolean {
   const e = err as { code?: string; revert?: { name?: string } };
-  return e?.code === "CALL_EXCEPTION" && e.revert?.name === name;
+  if (e?.code === "CALL_EXCEPTION" && e.revert?.name === name) return true;
+  // Nodes that answer a revert as a JSON-RPC error with data (the in-process Hardhat network):
+  // decode the data with the contracts' errors.
+  const decoded = decodeContractError(err);
+  return decoded instanceof ContractRevertError && decoded.errorName === name;
 }
 
 export async function contractChainView(opts: {
@@ -229,7 +234,8 @@ export async function contractChainView(opts: {
               try {
                 terms = await studies.studyAccessTerms(studyId, 0, reader, blockTag(block));
               } catch (err) {
-                if ((err as { code?: string }).code !== "CALL_EXCEPTION") throw err;
+                const decoded = decodeContractError(err);
+                if (!(decoded instanceof ContractRevertError) || !decoded.errorName.startsWith("Study")) throw err;
                 // The study no longer accepts the reader (closed, expired, suspended, not a custodian).
                 return { allowed: false, reason: 8 /* GRANTEE_MISMATCH */, basis: 0, consentId: ZERO32 as Hex };
               }
