@@ -429,7 +429,7 @@ async function recorded(
     runId,
     custodianOrg: org,
     subjects: Number(e.args.subjects),
-    commitments: (e.args.commitments as string[]).map((c) => c.toLowerCase() as Hex),
+    commitments: e.args.commitments.map((c) => c.toLowerCase() as Hex),
     servers,
     accessTxs: [],
     unreadable: 0,

@@ -245,7 +245,7 @@ async function checkTotals(
     readBy.set(who, set);
   }
   for (const e of commits) {
-    const read = readBy.get((e.args.contributor as string).toLowerCase())?.size ?? 0;
+    const read = readBy.get(e.args.contributor.toLowerCase())?.size ?? 0;
     if (BigInt(e.args.subjects) > BigInt(read)) {
       throw new IntegrityError(`Custodian ${e.args.custodianOrg} claims more patients than its study reads logged`, {
         details: `claimed ${e.args.subjects}, logged ${read}`,

@@ -129,7 +129,7 @@ export function contractAggregationChain(p: {
         fromBlock,
       );
       const last = logs.at(-1);
-      return last === undefined ? undefined : (last.args.commitments as string[]).map((c) => c.toLowerCase() as Hex);
+      return last === undefined ? undefined : last.args.commitments.map((c) => c.toLowerCase() as Hex);
     },
     async custodianOf(studyId, runId, account) {
       try {

@@ -261,10 +261,10 @@ export function createAggregationServer(opts: AggregationServerOptions): Aggrega
           refuse("BAD_REQUEST", "The query is not in the language", err.details);
         throw err;
       }
-      if (queryDigest(query!) !== study.queryDigest.toLowerCase() || queryLayout(query!).cells !== study.cells) {
+      if (queryDigest(query) !== study.queryDigest.toLowerCase() || queryLayout(query).cells !== study.cells) {
         refuse("BAD_REQUEST", "The query is not the study's registered query");
       }
-      scales = noiseScales(query!, study.epsilonMilli);
+      scales = noiseScales(query, study.epsilonMilli);
     }
     const vectors: bigint[][] = [];
     for (const org of run.contributors) {
