@@ -15,7 +15,6 @@ import { expect } from "chai";
 import { network } from "hardhat";
 
 import { research } from "../../../sdk/index.js";
-import type { SubjectId } from "../../../sdk/index.js";
 import type { ShareRefusedError } from "../../../sdk/research/errors.js";
 import { AggregationPendingError, StudyRefusedError } from "../../../sdk/research/errors.js";
 import { evaluateQuery } from "../../../sdk/research/evaluate.js";
