@@ -19,6 +19,7 @@ import {
     Effect,
     GranteeKind,
     MedLedgerVersion,
+    OrgKind,
     SubjectId
 } from "./libraries/MedLedgerTypes.sol";
 import {SequenceList} from "./libraries/SequenceList.sol";
@@ -33,6 +34,9 @@ contract ConsentRegistry is IConsentRegistry, EIP712, Nonces, Migratable {
     uint256 public constant BUCKET_CAPACITY = SequenceList.CAPACITY;
     /// @notice How many places of one list guardians may hold together; the rest are the controller's.
     uint256 public constant GUARDIAN_PLACES = 4;
+
+    /// @dev The purposes a STUDY consent may name: HRESCH and CLINTRCH.
+    uint16 private constant RESEARCH_PURPOSES = uint16(1 << Codes.PURPOSE_HRESCH) | uint16(1 << Codes.PURPOSE_CLINTRCH);
 
     bytes32 private constant TERMS_TYPEHASH = keccak256(
         "ConsentTerms(uint8 effect,uint8 granteeKind,address granteeAccount,uint32 granteeOrg,uint8 granteeRoles,"
@@ -206,6 +210,26 @@ contract ConsentRegistry is IConsentRegistry, EIP712, Nonces, Migratable {
         ConsentId hint
     ) external view returns (Decision memory) {
         return _check(accessor, subject, category, purpose, action, hint);
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function checkStudy(
+        SubjectId subject,
+        uint32 researchOrg,
+        uint16 categories,
+        uint8 purpose
+    ) external view returns (Decision memory) {
+        if (purpose > Codes.MAX_PURPOSE || RESEARCH_PURPOSES & Codes.bit(purpose) == 0) {
+            return _refuse(DenyReason.INVALID_PURPOSE, ConsentId.wrap(0), 0);
+        }
+        if (categories == 0) return _refuse(DenyReason.CATEGORY_NOT_COVERED, ConsentId.wrap(0), 0);
+        uint16 purposeBit = Codes.bit(purpose);
+        // Denies first: one covering the purpose and any category needed refuses the whole use.
+        if (_policies[subject].listedDenies != 0) {
+            ConsentId denyId = _studyDeny(subject, researchOrg, categories, purposeBit);
+            if (ConsentId.unwrap(denyId) != bytes32(0)) return _refuse(DenyReason.DENIED_BY_SUBJECT, denyId, 0);
+        }
+        return _studyPermits(subject, researchOrg, categories, purposeBit);
     }
 
     /// @inheritdoc IConsentRegistry
@@ -516,10 +540,13 @@ contract ConsentRegistry is IConsentRegistry, EIP712, Nonces, Migratable {
 
     /// @dev Why `c` does not cover `q` now (NONE if it does). Used for permits and denies alike.
     function _evaluate(StoredConsent memory c, Query memory q) private view returns (DenyReason) {
+        // A STUDY consent names no reader: it never matches here (only {checkStudy} evaluates it).
         bool granteeMatches =
             c.granteeKind == GranteeKind.PRACTITIONER
                 ? c.grantee == q.practitionerId
-                : (c.grantee == 0 || c.grantee == q.org) && (c.granteeRoles & q.roles) != 0;
+                : c.granteeKind == GranteeKind.ORG_ROLE &&
+                    (c.grantee == 0 || c.grantee == q.org) &&
+                    (c.granteeRoles & q.roles) != 0;
         if (!granteeMatches) return DenyReason.GRANTEE_MISMATCH;
         if (c.revokedAt != 0) return DenyReason.CONSENT_REVOKED;
         if (block.timestamp < c.validFrom) return DenyReason.CONSENT_NOT_YET_VALID;
@@ -527,6 +554,86 @@ contract ConsentRegistry is IConsentRegistry, EIP712, Nonces, Migratable {
         if (c.categories & q.categories == 0) return DenyReason.CATEGORY_NOT_COVERED;
         if (c.actions & q.action == 0) return DenyReason.ACTION_NOT_ALLOWED;
         if (q.action == Codes.ACTION_READ && c.purposes & q.purposeBit == 0) return DenyReason.PURPOSE_NOT_ALLOWED;
+        return DenyReason.NONE;
+    }
+
+    /// @dev The STUDY lists of `effect` that can name a study of `researchOrg`: the list naming it
+    /// and the "any research organization" list (0).
+    function _studyLists(
+        SubjectId subject,
+        Effect effect,
+        uint32 researchOrg
+    ) private view returns (uint256[2] memory lists) {
+        lists[0] = _lists[subject][_listKey(effect, GranteeKind.STUDY, 0)];
+        if (researchOrg != 0) lists[1] = _lists[subject][_listKey(effect, GranteeKind.STUDY, researchOrg)];
+    }
+
+    /// @dev The first STUDY deny in force for the purpose that covers any of `categories` (zero if none).
+    function _studyDeny(
+        SubjectId subject,
+        uint32 researchOrg,
+        uint16 categories,
+        uint16 purposeBit
+    ) private view returns (ConsentId) {
+        uint256[2] memory lists = _studyLists(subject, Effect.DENY, researchOrg);
+        for (uint256 k = 0; k < 2; ++k) {
+            for (uint256 i = 0; i < BUCKET_CAPACITY; ++i) {
+                uint32 sequence = lists[k].at(i);
+                if (sequence == 0) break;
+                ConsentId id = consentIdAt(subject, sequence);
+                StoredConsent storage c = _consents[subject][id];
+                if (c.categories & categories != 0 && _studyReason(c, purposeBit) == DenyReason.NONE) return id;
+            }
+        }
+        return ConsentId.wrap(0);
+    }
+
+    /// @dev What a scan of the STUDY permits found.
+    struct StudyScan {
+        uint16 covered;
+        ConsentId first;
+        DenyReason best;
+        ConsentId bestId;
+    }
+
+    /// @dev Allowed when the STUDY permits in force for the purpose together cover every category;
+    /// otherwise the first reason found.
+    function _studyPermits(
+        SubjectId subject,
+        uint32 researchOrg,
+        uint16 categories,
+        uint16 purposeBit
+    ) private view returns (Decision memory) {
+        uint256[2] memory lists = _studyLists(subject, Effect.PERMIT, researchOrg);
+        StudyScan memory scan = StudyScan(0, ConsentId.wrap(0), DenyReason.NO_CONSENT, ConsentId.wrap(0));
+        for (uint256 k = 0; k < 2; ++k) {
+            for (uint256 i = 0; i < BUCKET_CAPACITY; ++i) {
+                uint32 sequence = lists[k].at(i);
+                if (sequence == 0) break;
+                ConsentId id = consentIdAt(subject, sequence);
+                StoredConsent storage c = _consents[subject][id];
+                DenyReason reason = _studyReason(c, purposeBit);
+                if (reason == DenyReason.NONE && c.categories & categories != 0) {
+                    if (ConsentId.unwrap(scan.first) == bytes32(0)) scan.first = id;
+                    scan.covered |= c.categories & categories;
+                } else if (scan.best == DenyReason.NO_CONSENT) {
+                    scan.best = reason == DenyReason.NONE ? DenyReason.CATEGORY_NOT_COVERED : reason;
+                    scan.bestId = id;
+                }
+            }
+        }
+        if (scan.covered == categories) return Decision(true, DenyReason.NONE, AccessBasis.CONSENT, scan.first, 0);
+        if (scan.covered != 0) return _refuse(DenyReason.CATEGORY_NOT_COVERED, scan.first, 0);
+        return _refuse(scan.best, scan.bestId, 0);
+    }
+
+    /// @dev Why a STUDY consent `c` is not in force for reading with `purposeBit` now (NONE if it
+    /// is); categories are the caller's to compare.
+    function _studyReason(StoredConsent storage c, uint16 purposeBit) private view returns (DenyReason) {
+        if (c.revokedAt != 0) return DenyReason.CONSENT_REVOKED;
+        if (block.timestamp < c.validFrom) return DenyReason.CONSENT_NOT_YET_VALID;
+        if (_expired(c.validUntil)) return DenyReason.CONSENT_EXPIRED;
+        if (c.purposes & purposeBit == 0) return DenyReason.PURPOSE_NOT_ALLOWED;
         return DenyReason.NONE;
     }
 
@@ -563,6 +670,19 @@ contract ConsentRegistry is IConsentRegistry, EIP712, Nonces, Migratable {
             return practitionerId;
         }
         if (t.granteeAccount != address(0)) revert ConsentInvalidTerms("granteeAccount");
+        if (t.granteeKind == GranteeKind.STUDY) {
+            // Research use: no reader named, research purposes and READ only; granteeOrg is the
+            // research organization whose approved studies it covers (0: any).
+            if (t.granteeRoles != 0) revert ConsentInvalidTerms("granteeRoles");
+            if (t.purposes & ~RESEARCH_PURPOSES != 0) revert ConsentInvalidTerms("purposes");
+            if (t.actions != Codes.ACTION_READ) revert ConsentInvalidTerms("actions");
+            if (t.granteeOrg != 0) {
+                if (t.granteeOrg > _directory.organizationCount()) revert ConsentUnknownOrganization(t.granteeOrg);
+                (OrgKind kind, , , , ) = _directory.getOrganization(t.granteeOrg);
+                if (kind != OrgKind.RESEARCH_INSTITUTE) revert ConsentInvalidTerms("granteeOrg");
+            }
+            return t.granteeOrg;
+        }
         if (t.granteeRoles == 0 || t.granteeRoles > Codes.ALL_ROLES) revert ConsentInvalidTerms("granteeRoles");
         if (t.granteeOrg > _directory.organizationCount()) revert ConsentUnknownOrganization(t.granteeOrg);
         return t.granteeOrg;

@@ -5,7 +5,8 @@ import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProo
 
 import {IConsentRegistry} from "./interfaces/IConsentRegistry.sol";
 import {IParticipantDirectory} from "./interfaces/IParticipantDirectory.sol";
-import {IRecordRegistry} from "./interfaces/IRecordRegistry.sol";
+import {IRecordRegistry, StudyRead} from "./interfaces/IRecordRegistry.sol";
+import {IStudyRegistry} from "./interfaces/IStudyRegistry.sol";
 import {
     AccessBasis,
     AccessorStatus,
@@ -17,6 +18,7 @@ import {
     OrgKind,
     RecordId,
     ReviewOutcome,
+    StudyId,
     SubjectId
 } from "./libraries/MedLedgerTypes.sol";
 import {Migratable} from "./utils/Migratable.sol";
@@ -59,6 +61,15 @@ contract RecordRegistry is IRecordRegistry, Migratable {
         ReviewOutcome outcome;
     }
 
+    /// @dev What a study read may cover (from {IStudyRegistry-studyAccessTerms}).
+    struct StudyTerms {
+        StudyId studyId;
+        uint8 purpose;
+        uint16 categories;
+        uint32 researchOrg;
+        uint32 readerOrg;
+    }
+
     IParticipantDirectory private immutable _directory;
     IConsentRegistry private immutable _consents;
 
@@ -68,6 +79,8 @@ contract RecordRegistry is IRecordRegistry, Migratable {
     mapping(uint256 sessionId => EmergencySession) private _sessions;
     mapping(address responder => mapping(SubjectId subject => uint256 sessionId)) private _latestSession;
     mapping(uint32 orgId => uint32 count) private _pendingReviews;
+    /// @dev Set once by the migrator before sealing (the study registry is deployed after this one).
+    IStudyRegistry private _studies;
 
     /// @param directory_ the participant directory (a deployed contract)
     /// @param consents_ the consent registry, which must consult the same directory
@@ -262,6 +275,37 @@ contract RecordRegistry is IRecordRegistry, Migratable {
     }
 
     /// @inheritdoc IRecordRegistry
+    function accessForStudy(
+        StudyId studyId,
+        uint32 runId,
+        StudyRead[] calldata reads
+    ) external returns (uint256 allowedSubjects) {
+        IStudyRegistry studies = _studies;
+        if (address(studies) == address(0)) revert RecordStudyRegistryNotSet(studyId);
+        StudyTerms memory t;
+        t.studyId = studyId;
+        (t.purpose, t.categories, t.researchOrg, t.readerOrg) = studies.studyAccessTerms(studyId, runId, msg.sender);
+        uint256 total;
+        for (uint256 s = 0; s < reads.length; ++s) {
+            uint256 n = reads[s].recordIds.length;
+            total += n;
+            if (n == 0 || total > MAX_ACCESS_BATCH) revert AccessInvalidBatchSize(n == 0 ? 0 : total, MAX_ACCESS_BATCH);
+            if (_logStudyRead(t, reads[s].subject, reads[s].recordIds)) ++allowedSubjects;
+        }
+        if (total == 0) revert AccessInvalidBatchSize(0, MAX_ACCESS_BATCH);
+    }
+
+    /// @inheritdoc IRecordRegistry
+    function setStudyRegistry(IStudyRegistry studies) external onlyDuringMigration {
+        if (address(_studies) != address(0)) revert RecordStudyRegistryAlreadySet(address(_studies));
+        if (address(studies).code.length == 0) revert RecordInvalidAddress("studies");
+        address studiesDirectory = studies.directory();
+        if (studiesDirectory != address(_directory)) revert RecordWiringMismatch(address(_directory), studiesDirectory);
+        _studies = studies;
+        emit StudyRegistrySet(address(studies));
+    }
+
+    /// @inheritdoc IRecordRegistry
     function closeReview(uint256 sessionId, ReviewOutcome outcome) external {
         EmergencySession storage session = _sessions[sessionId];
         if (session.responder == address(0)) revert ReviewUnknownSession(sessionId);
@@ -416,6 +460,11 @@ contract RecordRegistry is IRecordRegistry, Migratable {
     }
 
     /// @inheritdoc IRecordRegistry
+    function studyRegistry() external view returns (address) {
+        return address(_studies);
+    }
+
+    /// @inheritdoc IRecordRegistry
     function directory() external view returns (address) {
         return address(_directory);
     }
@@ -480,6 +529,32 @@ contract RecordRegistry is IRecordRegistry, Migratable {
             if (searched.allowed || searched.reason != DenyReason.NO_CONSENT) d = searched;
         }
         if (!d.allowed) revert AccessDenied(subject, recordId, msg.sender, d.reason, d.consentId);
+    }
+
+    /// @dev Checks one subject's study read and logs it if the subject allows the study.
+    /// @return allowed whether the reads were logged
+    function _logStudyRead(
+        StudyTerms memory t,
+        SubjectId subject,
+        RecordId[] calldata recordIds
+    ) private returns (bool allowed) {
+        uint256 n = recordIds.length;
+        uint16 categories;
+        for (uint256 i = 0; i < n; ++i) {
+            Record storage r = _readableRecord(subject, recordIds[i]);
+            if (r.custodian != t.readerOrg) revert RecordNotCustodian(subject, recordIds[i], r.custodian, t.readerOrg);
+            if (t.categories & Codes.bit(r.category) == 0) {
+                revert RecordCategoryOutsideStudy(t.studyId, subject, recordIds[i], r.category);
+            }
+            categories |= Codes.bit(r.category);
+        }
+        // A subject who does not allow the study is skipped: nothing is logged, nothing is read.
+        if (!_consents.checkStudy(subject, t.researchOrg, categories, t.purpose).allowed) return false;
+        bytes32 basisId = StudyId.unwrap(t.studyId);
+        for (uint256 i = 0; i < n; ++i) {
+            emit RecordAccessed(subject, recordIds[i], msg.sender, t.purpose, AccessBasis.STUDY, basisId);
+        }
+        return true;
     }
 
     function _emergencySession(

@@ -115,13 +115,13 @@ export const Power = {
 export type PowerName = keyof typeof Power;
 
 /** enum OrgKind, the kinds governance can admit (NONE = 0 is "not an organization"). */
-export const OrgKind = { HOSPITAL: 1, LAB: 2, PAYER: 3, RESEARCH_INSTITUTE: 4, REGULATOR: 5 } as const;
+export const OrgKind = { HOSPITAL: 1, LAB: 2, PAYER: 3, RESEARCH_INSTITUTE: 4, REGULATOR: 5, ETHICS_BOARD: 6 } as const;
 export type OrgKindName = keyof typeof OrgKind;
 
 /** enum Effect */
 export const Effect = { PERMIT: 0, DENY: 1 } as const;
 /** enum GranteeKind */
-export const GranteeKind = { PRACTITIONER: 0, ORG_ROLE: 1 } as const;
+export const GranteeKind = { PRACTITIONER: 0, ORG_ROLE: 1, STUDY: 2 } as const;
 /** enum ReviewOutcome */
 export const ReviewOutcome = { PENDING: 0, JUSTIFIED: 1, UNJUSTIFIED: 2 } as const;
 export type ReviewOutcomeName = keyof typeof ReviewOutcome;
@@ -137,7 +137,7 @@ export const AccessorStatus = [
 export type AccessorStatusName = (typeof AccessorStatus)[number];
 
 /** enum AccessBasis, in ABI order. */
-export const AccessBasis = ["NONE", "CONSENT", "EMERGENCY", "SUBJECT"] as const;
+export const AccessBasis = ["NONE", "CONSENT", "EMERGENCY", "SUBJECT", "STUDY"] as const;
 export type AccessBasisName = (typeof AccessBasis)[number];
 
 /** enum DenyReason, in ABI order. */

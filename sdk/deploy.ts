@@ -36,6 +36,7 @@ import {
   KeyholderRegistry__factory,
   ParticipantDirectory__factory,
   RecordRegistry__factory,
+  StudyRegistry__factory,
 } from "../types/typechain/index.js";
 import type { AddressBook, ContractEntry, DeployedContractName } from "./chain/addressBook.js";
 import { abiHash } from "./chain/client.js";
@@ -275,6 +276,27 @@ export async function deployMedLedger(deployer: Signer, opts: DeployOptions): Pr
   );
 
   const runner = readRunner(rpc, from);
+  // Research: the study registry, connected to RecordRegistry before the migration is sealed (an
+  // earlier deployment sealed without one keeps none: study reads then revert).
+  const records = RecordRegistry__factory.connect(recordsAddress, runner);
+  if (book.contracts.StudyRegistry !== undefined || !(await records.migrationSealed())) {
+    const studiesAddress = await ensure(
+      "StudyRegistry",
+      async () => (await new StudyRegistry__factory().getDeployTransaction(directoryAddress, keyholdersAddress)).data,
+      (a) =>
+        checkWiring(rpc, {
+          ParticipantDirectory: directoryAddress,
+          KeyholderRegistry: keyholdersAddress,
+          StudyRegistry: a,
+        }),
+    );
+    if ((await records.studyRegistry()) === ZERO_ADDRESS) {
+      await sender.send(await records.setStudyRegistry.populateTransaction(studiesAddress));
+      log(`RecordRegistry: study registry set to ${studiesAddress}`);
+    }
+  } else {
+    warn("RecordRegistry was sealed without a study registry: this deployment cannot run studies");
+  }
   // Migration: import (if asked), then seal every migratable contract, before anyone else gets a role.
   const migratables = [
     ParticipantDirectory__factory.connect(directoryAddress, runner),
@@ -330,6 +352,8 @@ export async function deployMedLedger(deployer: Signer, opts: DeployOptions): Pr
   c.ConsentRegistry.version = await ConsentRegistry__factory.connect(c.ConsentRegistry.address, runner).version();
   c.RecordRegistry.version = await RecordRegistry__factory.connect(c.RecordRegistry.address, runner).version();
   c.KeyholderRegistry.version = await keyholders.version();
+  if (c.StudyRegistry !== undefined)
+    c.StudyRegistry.version = await StudyRegistry__factory.connect(c.StudyRegistry.address, runner).version();
   if (governance.kind === "timelock")
     c.TimelockController.version = await MedLedgerTimelock__factory.connect(
       c.TimelockController.address,

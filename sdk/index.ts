@@ -22,6 +22,7 @@ export * as consent from "./consent/index.js";
 export * as directory from "./directory/index.js";
 export * as emergency from "./emergency/index.js";
 export * as audit from "./audit/index.js";
+export * as research from "./research/index.js";
 export * as governance from "./directory/governance.js";
 export type { RecordContent, RecordVersion, VerifyResult, AnchorState, RecordCustody } from "./records/index.js";
 export type {

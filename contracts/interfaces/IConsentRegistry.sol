@@ -101,7 +101,8 @@ interface IConsentRegistry is IMigratable {
     /// @dev Requirements:
     /// - the caller acts for `subject` with GRANT (a permit) or REVOKE (a deny);
     /// - the terms are well formed: a practitioner grantee is an enrolled practitioner, an
-    ///   organization grantee an admitted organization (or 0: any); a permit covers at least one
+    ///   organization grantee an admitted organization (or 0: any), a STUDY grantee a research
+    ///   institute (or 0: any) with research purposes only (HRESCH, CLINTRCH) and READ only; a permit covers at least one
     ///   public category; purposes and actions are non-empty; the window ends in the future;
     ///   `sealedTerms` is not zero;
     /// - the grantee's list has a free place (and, for a guardian, a free guardian place).
@@ -223,6 +224,20 @@ interface IConsentRegistry is IMigratable {
         uint8 action,
         ConsentId hint
     ) external view returns (Decision memory);
+
+    /// @notice May the approved study of research organization `researchOrg` use `subject`'s
+    /// records of every category in `categories` for `purpose` now, and under which consent? Reads
+    /// only the subject's STUDY lists (grantee `researchOrg`, and 0: any research organization):
+    /// a deny there covering the purpose and any of the categories refuses (DENIED_BY_SUBJECT);
+    /// otherwise the permits in force for the purpose must together cover every category. The
+    /// study's approval, window and reader are {IStudyRegistry-studyAccessTerms}' to check.
+    /// @return decision allowed with basis CONSENT and the first permit used, or why not
+    function checkStudy(
+        SubjectId subject,
+        uint32 researchOrg,
+        uint16 categories,
+        uint8 purpose
+    ) external view returns (Decision memory decision);
 
     /// @notice The first active deny of `subject` that names `accessor` (as a practitioner, through
     /// its organization, or through one of its roles at any organization) and covers `action` for

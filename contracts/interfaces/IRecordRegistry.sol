@@ -1,8 +1,23 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
-import {AccessBasis, ConsentId, DenyReason, RecordId, ReviewOutcome, SubjectId} from "../libraries/MedLedgerTypes.sol";
+import {
+    AccessBasis,
+    ConsentId,
+    DenyReason,
+    RecordId,
+    ReviewOutcome,
+    StudyId,
+    SubjectId
+} from "../libraries/MedLedgerTypes.sol";
 import {IMigratable} from "./IMigratable.sol";
+import {IStudyRegistry} from "./IStudyRegistry.sol";
+
+/// @notice One subject's records read for a study (see {IRecordRegistry-accessForStudy}).
+struct StudyRead {
+    SubjectId subject;
+    RecordId[] recordIds;
+}
 
 /// @title Record registry and access log
 /// @notice Record anchors (a commitment to every version of every encrypted record, chained by
@@ -66,6 +81,15 @@ interface IRecordRegistry is IMigratable {
     error RecordTagMismatch(SubjectId subject, bytes32 root, RecordId recordId, bytes16 tag);
     /// @notice A constructor address (`which`) was zero or is not a contract.
     error RecordInvalidAddress(string which);
+    /// @notice No study registry was set before the migration was sealed: study `studyId` cannot be read for.
+    error RecordStudyRegistryNotSet(StudyId studyId);
+    /// @notice The study registry is already set to `studyRegistry` (it is set once).
+    error RecordStudyRegistryAlreadySet(address studyRegistry);
+    /// @notice A study read covers only the reader's own records: `recordId` of `subject` is held
+    /// by `custodian`, the reader is of `readerOrg`.
+    error RecordNotCustodian(SubjectId subject, RecordId recordId, uint32 custodian, uint32 readerOrg);
+    /// @notice `recordId` of `subject` is of `category`, outside the categories of study `studyId`.
+    error RecordCategoryOutsideStudy(StudyId studyId, SubjectId subject, RecordId recordId, uint8 category);
     /// @notice The consent registry consults `consentsDirectory`, not the directory `directory` given.
     error RecordWiringMismatch(address directory, address consentsDirectory);
     /// @notice An imported value (`field`) does not fit the state being rebuilt.
@@ -155,7 +179,7 @@ interface IRecordRegistry is IMigratable {
     /// @notice A record version was tombstoned; its commitment stays as history.
     event RecordErased(SubjectId indexed subject, RecordId indexed recordId, address indexed by);
     /// @notice A record was read. `basisId` is the consent id (CONSENT), the break-glass session
-    /// id (EMERGENCY), or zero (SUBJECT).
+    /// id (EMERGENCY), zero (SUBJECT), or the study id (STUDY: a custodian's read for a study).
     event RecordAccessed(
         SubjectId indexed subject,
         RecordId indexed recordId,
@@ -175,6 +199,8 @@ interface IRecordRegistry is IMigratable {
         uint16 reasonCode,
         uint64 expiresAt
     );
+    /// @notice The migrator connected the study registry that study reads consult.
+    event StudyRegistrySet(address indexed studyRegistry);
     /// @notice An independent reviewer (of organization `reviewerOrg`) closed a break-glass review.
     event BreakGlassReviewed(
         uint256 indexed sessionId,
@@ -328,6 +354,38 @@ interface IRecordRegistry is IMigratable {
         uint16 reasonCode
     ) external returns (uint256 sessionId);
 
+    /// @notice A custodian reads its own patients' records for a run of an approved study. Each
+    /// subject's reads are logged only if the subject's research consents in force now allow the
+    /// study (a STUDY permit covering the study's purpose and every category read, and no STUDY
+    /// deny covering any of them: see {IConsentRegistry-checkStudy}); a subject who does not allow
+    /// it is skipped silently, so the logged reads are exactly the run's contributing patients.
+    /// @param studyId the study
+    /// @param runId the run (its contribution deadline must not have passed)
+    /// @param reads per subject, the records read (1..MAX_ACCESS_BATCH records in all)
+    /// @return allowedSubjects how many subjects' reads were logged
+    /// @dev Requirements:
+    /// - a study registry is set; {IStudyRegistry-studyAccessTerms} accepts the caller for the run
+    ///   (approved, active study; ACTIVE researcher of a custodian of the study);
+    /// - every record exists, is not erased, is held by the caller's organization and is of one of
+    ///   the study's categories; every subject lists at least one record.
+    ///
+    /// Emits one {RecordAccessed} event (purpose: the study's; basis STUDY; basisId: the study id)
+    /// per record of each subject that allows the study.
+    function accessForStudy(
+        StudyId studyId,
+        uint32 runId,
+        StudyRead[] calldata reads
+    ) external returns (uint256 allowedSubjects);
+
+    /// @notice Connects the study registry (once, during the migration window).
+    /// @param studies the study registry (a contract consulting the same directory)
+    /// @dev Requirements:
+    /// - the caller is the migrator and the migration is not sealed; no study registry is set yet;
+    /// - `studies` is a contract whose directory is this registry's.
+    ///
+    /// Emits a {StudyRegistrySet} event.
+    function setStudyRegistry(IStudyRegistry studies) external;
+
     /// @notice An independent reviewer closes a break-glass review.
     /// @param sessionId the session
     /// @param outcome JUSTIFIED or UNJUSTIFIED
@@ -436,6 +494,9 @@ interface IRecordRegistry is IMigratable {
 
     /// @notice Break-glass reviews of responders of organization `orgId` still pending.
     function pendingReviews(uint32 orgId) external view returns (uint32);
+
+    /// @notice The study registry study reads consult (zero if none was set).
+    function studyRegistry() external view returns (address);
 
     /// @notice The participant directory this registry consults.
     function directory() external view returns (address);

@@ -11,6 +11,9 @@ type SubjectId is bytes32;
 type RecordId is bytes32;
 /// @dev A consent (permit or deny): keccak256(abi.encode(subject, sequence number within the subject)).
 type ConsentId is bytes32;
+/// @dev A research study: keccak256(abi.encode(researcher, salt)) (see {IStudyRegistry-registerStudy}),
+/// so only the researcher who registers it can claim it, and it is known before registration.
+type StudyId is bytes32;
 
 /// @notice The one version string every MedLedger contract reports from `version()`.
 library MedLedgerVersion {
@@ -24,7 +27,10 @@ enum OrgKind {
     LAB,
     PAYER,
     RESEARCH_INSTITUTE,
-    REGULATOR
+    REGULATOR,
+    /// @dev An independent research ethics committee / institutional review board: its active
+    /// members approve studies (see {IStudyRegistry-approveStudy}). Appended in 1.1 for research.
+    ETHICS_BOARD
 }
 
 /// @notice Whether a consent grants (permit) or forbids (deny) access. A deny always wins.
@@ -34,11 +40,15 @@ enum Effect {
 }
 
 /// @notice Who a consent is for: one enrolled practitioner, or the active members of an organization
-/// (granteeOrg 0 = any organization) holding any of `granteeRoles`. New kinds (a study) may be
-/// appended; existing values never change.
+/// (granteeOrg 0 = any organization) holding any of `granteeRoles`, or (STUDY) any ethics-approved
+/// study run by the research organization `granteeOrg` (0: by any research organization). A STUDY
+/// consent never lets anyone read directly: it is evaluated only by
+/// {IConsentRegistry-checkStudy}, for a custodian's read on behalf of an approved study. New kinds
+/// may be appended; existing values never change.
 enum GranteeKind {
     PRACTITIONER,
-    ORG_ROLE
+    ORG_ROLE,
+    STUDY
 }
 
 /// @notice The state of an accessor in the participant directory, as a consent check sees it.
@@ -55,7 +65,9 @@ enum AccessBasis {
     NONE,
     CONSENT,
     EMERGENCY,
-    SUBJECT
+    SUBJECT,
+    /// @dev A custodian's read for an approved study; the access event's basisId is the study id.
+    STUDY
 }
 
 /// @notice Why a consent check said no (NONE when it said yes). Order is part of the ABI.

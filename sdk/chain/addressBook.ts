@@ -19,8 +19,13 @@ export const CONTRACT_NAMES = [
   "KeyholderRegistry",
 ] as const;
 export type ContractName = (typeof CONTRACT_NAMES)[number];
-/** Every contract a deployment may hold (the timelock when governance went to one). */
-export type DeployedContractName = ContractName | "TimelockController";
+/**
+ * Every contract a deployment may hold: the timelock when governance went to one, and the study
+ * registry (research) in every deployment made since it exists.
+ */
+export type DeployedContractName = ContractName | "TimelockController" | "StudyRegistry";
+/** Contracts an address book may hold besides the four. */
+export const OPTIONAL_CONTRACT_NAMES = ["TimelockController", "StudyRegistry"] as const;
 
 export interface ContractEntry {
   address: string;
@@ -36,7 +41,10 @@ export interface AddressBook {
   format: 1;
   network: string;
   chainId: number;
-  contracts: Record<ContractName, ContractEntry> & { TimelockController?: ContractEntry };
+  contracts: Record<ContractName, ContractEntry> & {
+    TimelockController?: ContractEntry;
+    StudyRegistry?: ContractEntry;
+  };
   /** The account that holds governance after hand-off (timelock or multisig). */
   governance?: string;
   /** keccak256 of the four contracts' ABIs, to detect a mismatched SDK. */
@@ -63,7 +71,7 @@ export function validateAddressBook(value: unknown, source = "address book"): Ad
   const seen = new Map<string, string>();
   const names = [
     ...CONTRACT_NAMES,
-    ...(book.contracts!.TimelockController === undefined ? [] : ["TimelockController"]),
+    ...OPTIONAL_CONTRACT_NAMES.filter((n) => (book.contracts as Record<string, unknown>)[n] !== undefined),
   ];
   for (const name of names) {
     const entry = (book.contracts as Record<string, ContractEntry | undefined>)[name];

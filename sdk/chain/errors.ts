@@ -23,6 +23,7 @@ import {
   KeyholderRegistry__factory,
   ParticipantDirectory__factory,
   RecordRegistry__factory,
+  StudyRegistry__factory,
 } from "../../types/typechain/index.js";
 
 /**
@@ -97,6 +98,7 @@ const ERRORS = new Interface(
     ...ConsentRegistry__factory.abi,
     ...RecordRegistry__factory.abi,
     ...KeyholderRegistry__factory.abi,
+    ...StudyRegistry__factory.abi,
   ].filter((fragment, i, all) => {
     if (fragment.type !== "error") return false;
     return all.findIndex((f) => f.type === "error" && f.name === fragment.name) === i;

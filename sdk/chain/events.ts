@@ -14,6 +14,7 @@ import {
   MedLedgerTimelock__factory,
   ParticipantDirectory__factory,
   RecordRegistry__factory,
+  StudyRegistry__factory,
 } from "../../types/typechain/index.js";
 
 const INTERFACES: Interface[] = [
@@ -21,6 +22,7 @@ const INTERFACES: Interface[] = [
   ConsentRegistry__factory.createInterface(),
   RecordRegistry__factory.createInterface(),
   KeyholderRegistry__factory.createInterface(),
+  StudyRegistry__factory.createInterface(),
   MedLedgerTimelock__factory.createInterface(),
 ];
 

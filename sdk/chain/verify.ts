@@ -18,6 +18,7 @@ import type { Provider } from "ethers";
 import {
   ConsentRegistry__factory,
   KeyholderRegistry__factory,
+  StudyRegistry__factory,
   MedLedgerTimelock__factory,
   ParticipantDirectory__factory,
   RecordRegistry__factory,
@@ -107,21 +108,46 @@ export async function checkWiring(
     ConsentRegistry?: string;
     RecordRegistry?: string;
     KeyholderRegistry?: string;
+    StudyRegistry?: string;
   },
 ): Promise<void> {
   const runner = readRunner(rpc);
+  const studies = addresses.StudyRegistry;
   const { ConsentRegistry: consents, RecordRegistry: records, KeyholderRegistry: keyholders } = addresses;
   const directory = addresses.ParticipantDirectory;
-  const c = consents === undefined ? undefined : ConsentRegistry__factory.connect(consents, runner);
-  const r = records === undefined ? undefined : RecordRegistry__factory.connect(records, runner);
-  const k = keyholders === undefined ? undefined : KeyholderRegistry__factory.connect(keyholders, runner);
-  // [contract, which link, its value on chain, what the book says]
-  const links = [
-    c && (["ConsentRegistry", "its directory", c.directory(), directory] as const),
-    r && (["RecordRegistry", "its directory", r.directory(), directory] as const),
-    r && consents && (["RecordRegistry", "its consent registry", r.consentRegistry(), consents] as const),
-    k && (["KeyholderRegistry", "its directory", k.directory(), directory] as const),
-  ].filter((l) => l !== undefined && l !== "");
+  const links: [DeployedContractName, string, Promise<string>, string][] = [];
+  if (consents !== undefined)
+    links.push([
+      "ConsentRegistry",
+      "its directory",
+      ConsentRegistry__factory.connect(consents, runner).directory(),
+      directory,
+    ]);
+  if (records !== undefined) {
+    const r = RecordRegistry__factory.connect(records, runner);
+    links.push(["RecordRegistry", "its directory", r.directory(), directory]);
+    if (consents !== undefined) links.push(["RecordRegistry", "its consent registry", r.consentRegistry(), consents]);
+  }
+  if (keyholders !== undefined)
+    links.push([
+      "KeyholderRegistry",
+      "its directory",
+      KeyholderRegistry__factory.connect(keyholders, runner).directory(),
+      directory,
+    ]);
+  if (studies !== undefined) {
+    const st = StudyRegistry__factory.connect(studies, runner);
+    links.push(["StudyRegistry", "its directory", st.directory(), directory]);
+    if (keyholders !== undefined)
+      links.push(["StudyRegistry", "its keyholder registry", st.keyholderRegistry(), keyholders]);
+    if (records !== undefined)
+      links.push([
+        "RecordRegistry",
+        "its study registry",
+        RecordRegistry__factory.connect(records, runner).studyRegistry(),
+        studies,
+      ]);
+  }
   const settled = await Promise.allSettled(links.map((l) => l[2]));
   for (const [i, [name, what, , expected]] of links.entries()) {
     const result = settled[i]!;
@@ -147,6 +173,7 @@ export async function verifyDeployment(
   const c = book.contracts;
   const names: DeployedContractName[] = [...CONTRACT_NAMES];
   if (c.TimelockController !== undefined) names.push("TimelockController");
+  if (c.StudyRegistry !== undefined) names.push("StudyRegistry");
   const seen = new Map<string, DeployedContractName>();
   for (const name of names) {
     const address = c[name]!.address;
@@ -166,6 +193,7 @@ export async function verifyDeployment(
     RecordRegistry: (a) => RecordRegistry__factory.connect(a, runner).version(),
     KeyholderRegistry: (a) => KeyholderRegistry__factory.connect(a, runner).version(),
     TimelockController: (a) => MedLedgerTimelock__factory.connect(a, runner).version(),
+    StudyRegistry: (a) => StudyRegistry__factory.connect(a, runner).version(),
   };
   await Promise.all(
     names.map(async (name) => {
@@ -177,6 +205,7 @@ export async function verifyDeployment(
     ConsentRegistry: c.ConsentRegistry.address,
     RecordRegistry: c.RecordRegistry.address,
     KeyholderRegistry: c.KeyholderRegistry.address,
+    ...(c.StudyRegistry === undefined ? {} : { StudyRegistry: c.StudyRegistry.address }),
   });
   return versions;
 }

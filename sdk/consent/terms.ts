@@ -37,12 +37,23 @@ import { ZERO_ADDRESS } from "../types.js";
 import { address, bytes32, hasName, nameIn, namesIn, object, uint, unixSeconds } from "../validate.js";
 
 export type { ConsentTerms } from "../codes.js";
+
+/** The purposes a research (studies) consent may name: HRESCH and CLINTRCH. */
+const RESEARCH_PURPOSES = (1 << Purpose.HRESCH) | (1 << Purpose.CLINTRCH);
 export type { SealedTermsOpening } from "../sealed/commitments.js";
 
 /** A consent as the SDK takes it: names, not bit masks. */
 export interface ConsentInput {
-  /** A practitioner's account, or an organization's members holding any of `roles` (organization 0: any). */
-  grantee: { practitioner: string } | { organization: number; roles: readonly RoleName[] };
+  /**
+   * A practitioner's account, or an organization's members holding any of `roles` (organization 0:
+   * any), or (research) the ethics-approved studies of a research organization (`studies:
+   * { organization: 0 }` or omitted: of any research organization). A studies consent lets no one
+   * read directly; it needs research purposes (HRESCH, CLINTRCH) and READ only.
+   */
+  grantee:
+    | { practitioner: string }
+    | { organization: number; roles: readonly RoleName[] }
+    | { studies: { organization?: number } };
   /**
    * Public clinical categories. A permit names at least one; a deny may name none when it names
    * sensitive labels only (`sealed.denyLabels`): it then binds nothing on chain, the keyholders
@@ -151,6 +162,26 @@ export function consentTerms(input: ConsentInput, subject: string, field = "cons
     sealedTerms: termsCommitment(opening),
   };
   const grantee = object(c.grantee, `${field}.grantee`);
+  if (hasName(grantee, "studies")) {
+    if (hasName(grantee, "practitioner") || hasName(grantee, "organization"))
+      throw new InvalidInputError(`${field}.grantee must have one of "practitioner", "organization" or "studies"`, {
+        field: `${field}.grantee`,
+      });
+    const studies = object(grantee.studies, `${field}.grantee.studies`);
+    const terms: ConsentTerms = {
+      ...base,
+      // A research deny for "every purpose" means every research purpose (the only ones it may name).
+      purposes: deny && purposes === 0 ? RESEARCH_PURPOSES : base.purposes,
+      granteeKind: GranteeKind.STUDY,
+      granteeAccount: ZERO_ADDRESS,
+      granteeOrg:
+        studies.organization === undefined
+          ? 0
+          : uint(studies.organization, `${field}.grantee.studies.organization`, 32),
+      granteeRoles: 0,
+    };
+    return { terms, opening };
+  }
   const isPractitioner = hasName(grantee, "practitioner");
   if (isPractitioner === hasName(grantee, "organization"))
     throw new InvalidInputError(`${field}.grantee must have either "practitioner" or "organization" (with roles)`, {

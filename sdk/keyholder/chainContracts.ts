@@ -13,6 +13,7 @@
 import type { Provider } from "ethers";
 
 import type { AddressBook } from "../chain/addressBook.js";
+import { ContractRevertError, decodeContractError } from "../chain/errors.js";
 import { InvalidInputError } from "../errors.js";
 import type { Hex } from "../types.js";
 import {
@@ -20,6 +21,7 @@ import {
   IKeyholderRegistry__factory,
   IParticipantDirectory__factory,
   IRecordRegistry__factory,
+  IStudyRegistry__factory,
 } from "../../types/typechain/index.js";
 import type {
   AccessEvent,
@@ -76,7 +78,11 @@ class Bounded<K, V> extends Map<K, V> {
 
 function isRevert(err: unknown, name: string): boolean {
   const e = err as { code?: string; revert?: { name?: string } };
-  return e?.code === "CALL_EXCEPTION" && e.revert?.name === name;
+  if (e?.code === "CALL_EXCEPTION" && e.revert?.name === name) return true;
+  // Nodes that answer a revert as a JSON-RPC error with data (the in-process Hardhat network):
+  // decode the data with the contracts' errors.
+  const decoded = decodeContractError(err);
+  return decoded instanceof ContractRevertError && decoded.errorName === name;
 }
 
 export async function contractChainView(opts: {
@@ -90,6 +96,8 @@ export async function contractChainView(opts: {
   const consents = IConsentRegistry__factory.connect(a.consentRegistry, provider);
   const directory = IParticipantDirectory__factory.connect(a.directory, provider);
   const registry = IKeyholderRegistry__factory.connect(a.keyholderRegistry, provider);
+  const studyEntry = opts.addressBook.contracts.StudyRegistry;
+  const studies = studyEntry === undefined ? undefined : IStudyRegistry__factory.connect(studyEntry.address, provider);
   const cacheMs = opts.blockCacheMs ?? 250;
   const recordRegistry = a.recordRegistry.toLowerCase();
 
@@ -345,6 +353,30 @@ export async function contractChainView(opts: {
       }));
     },
 
+    ...(studies === undefined
+      ? {}
+      : {
+          studyRead(reader: string, subject: Hex, category: number, studyId: Hex, block: number) {
+            return memo(block, `study:${reader}:${subject}:${category}:${studyId}`, async () => {
+              let terms;
+              try {
+                terms = await studies.studyAccessTerms(studyId, 0, reader, blockTag(block));
+              } catch (err) {
+                const decoded = decodeContractError(err);
+                if (!(decoded instanceof ContractRevertError) || !decoded.errorName.startsWith("Study")) throw err;
+                // The study no longer accepts the reader (closed, expired, suspended, not a custodian).
+                return { allowed: false, reason: 8 /* GRANTEE_MISMATCH */, basis: 0, consentId: ZERO32 as Hex };
+              }
+              const d = await consents.checkStudy(subject, terms[2], 1 << category, terms[0], blockTag(block));
+              return {
+                allowed: d.allowed,
+                reason: Number(d.reason),
+                basis: Number(d.basis),
+                consentId: d.consentId as Hex,
+              };
+            });
+          },
+        }),
     checkWithHint(accessor, subject, category, purpose, action, hint, block) {
       return memo(block, `check:${accessor}:${subject}:${category}:${purpose}:${action}:${hint}`, async () => {
         const d = await consents.checkWithHint(accessor, subject, category, purpose, action, hint, blockTag(block));

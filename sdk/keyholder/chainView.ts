@@ -168,6 +168,13 @@ export interface ChainView {
     block: number,
   ): Promise<Decision>;
   actsFor(subject: Hex, account: string, power: number, block: number): Promise<boolean>;
+  /**
+   * A study read (basis STUDY) at `block`: does the study still accept `reader` (approved, active,
+   * reader an ACTIVE researcher of one of its custodians: StudyRegistry.studyAccessTerms with
+   * ANY_RUN), and do the subject's research consents still allow it
+   * (ConsentRegistry.checkStudy)? Optional: a view without a study registry refuses study reads.
+   */
+  studyRead?(reader: string, subject: Hex, category: number, studyId: Hex, block: number): Promise<Decision>;
   controllerOf(subject: Hex, block: number): Promise<string>;
   emergencySession(sessionId: bigint, block: number): Promise<EmergencySession | undefined>;
   breakGlassOptedOut(subject: Hex, block: number): Promise<boolean>;

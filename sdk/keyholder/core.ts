@@ -462,6 +462,12 @@ export async function createKeyholderCore(opts: KeyholderCoreOptions): Promise<K
       if (lower(deny) !== ZERO32) refuse("DENIED", "A deny of the subject now names the reader");
       return;
     }
+    if (access.basis === AccessBasisCode.STUDY && chain.studyRead !== undefined) {
+      // A custodian's read for a study (issue 12): the study and the subject's research consents, now.
+      const d = await onChain("study", () => chain.studyRead!(reader, subject, category, access.basisId, block.number));
+      if (!d.allowed) refuse(decisionRefusal(d.reason), "The study read is no longer allowed");
+      return;
+    }
     refuse("NO_ACCESS_EVENT", "The access has no basis");
   }
 

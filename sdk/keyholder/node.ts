@@ -71,3 +71,5 @@ export {
 export type { RecordRef, ShareContext } from "./shares.js";
 export { openKeyholderStore } from "./store/sqlite.js";
 export { KeyholderUnreachable, httpKeyholder, localKeyholder } from "./transport.js";
+// Research (issue 12): the keyholder as an aggregation server.
+export * from "./aggregation/index.js";

@@ -229,7 +229,7 @@ describe("ParticipantDirectory", () => {
 
     it("rejects a kind outside the enum at ABI decoding", async () => {
       const c = await networkHelpers.loadFixture(directoryFixture);
-      await expect(c.directory.admitOrganization(6, c.extra.address, fakeKey("x"))).to.be.revertedWithoutReason(ethers);
+      await expect(c.directory.admitOrganization(7, c.extra.address, fakeKey("x"))).to.be.revertedWithoutReason(ethers);
     });
 
     it("rejects a zero admin", async () => {

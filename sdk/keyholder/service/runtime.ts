@@ -20,6 +20,9 @@ import type { Logger } from "pino";
 import { readAddressBook } from "../../node.js";
 import { loadKeystore } from "../../crypto/keystore-file.js";
 import { IKeyholderRegistry__factory } from "../../../types/typechain/index.js";
+import { contractAggregationChain } from "../aggregation/chain.js";
+import { createAggregationServer } from "../aggregation/server.js";
+import { openAggregationStore } from "../aggregation/store.js";
 import { contractChainView } from "../chainContracts.js";
 import { createKeyholderCore } from "../core.js";
 import type { KeyholderCore } from "../core.js";
@@ -60,6 +63,20 @@ export async function startKeyholderService(
   });
   const signer = new Wallet(hexlify(identity.signingKey), provider);
   const registry = IKeyholderRegistry__factory.connect(chain.keyholderRegistry, signer);
+  // Research (issue 12): the keyholder is also an aggregation server when the deployment has studies.
+  const aggregationStore =
+    book.contracts.StudyRegistry === undefined
+      ? undefined
+      : openAggregationStore(join(config.dataDir, "aggregation.db"));
+  const aggregation =
+    aggregationStore === undefined
+      ? undefined
+      : createAggregationServer({
+          identity,
+          chain: contractAggregationChain({ provider, addressBook: book, signer }),
+          store: aggregationStore,
+          keyholderId: () => core.keyholderId,
+        });
 
   const failing = await core.refreshIdentity();
   if (failing.length > 0) logger.warn({ failing }, "not ready yet");
@@ -115,6 +132,7 @@ export async function startKeyholderService(
     logger,
     bodyLimitBytes: config.bodyLimitBytes,
     requestTimeoutMs: config.requestTimeoutMs,
+    ...(aggregation === undefined ? {} : { aggregation }),
   });
   await app.listen({ host: config.listen.host, port: config.listen.port });
   const address = app.server.address();
@@ -134,6 +152,7 @@ export async function startKeyholderService(
         await app.close();
         while (anchoring) await new Promise((r) => setTimeout(r, 20));
         store.close();
+        aggregationStore?.close();
         provider.destroy();
         logger.info("stopped");
       })();

@@ -17,6 +17,8 @@ import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply } f
 import { pino } from "pino";
 import type { Logger } from "pino";
 
+import { registerAggregationRoutes } from "../aggregation/routes.js";
+import type { AggregationApi } from "../aggregation/server.js";
 import type { KeyholderCore } from "../core.js";
 import { KeyholderRefusal, RefusalCodes } from "../protocol.js";
 import type { RefusalCode } from "../protocol.js";
@@ -55,6 +57,8 @@ export function keyholderLogger(opts: { level?: string; destination?: NodeJS.Wri
 
 export interface ServerOptions {
   core: KeyholderCore;
+  /** The research side of the keyholder (issue 12): served under /v1/aggregation when given. */
+  aggregation?: AggregationApi;
   /** Readiness: the failing checks (empty when ready). */
   ready: () => Promise<string[]>;
   logger?: Logger;
@@ -158,5 +162,6 @@ export function buildKeyholderServer(opts: ServerOptions): FastifyInstance {
   post("/v1/openings", (b) => core.openings(b), 201);
   post("/v1/log/entries", (b) => core.logEntries(b));
   post("/v1/audit/openings", (b) => core.openingsExport(b));
+  if (opts.aggregation !== undefined) registerAggregationRoutes(app, opts.aggregation);
   return app;
 }
