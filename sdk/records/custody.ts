@@ -38,7 +38,7 @@ type WithCustodian<M extends (p: never) => unknown> = (p: Parameters<M>[0] & { c
  * - `erase`: after the tombstone is on chain, the record's key material is destroyed.
  */
 export interface RecordCustody {
-  deposit: KeyCustody["deposit"];
+  deposit(p: Omit<Parameters<KeyCustody["deposit"]>[0], "custodian">): Promise<void>;
   preflight: WithCustodian<KeyCustody["preflight"]>;
   release: WithCustodian<KeyCustody["release"]>;
   erase: WithCustodian<KeyCustody["erase"]>;

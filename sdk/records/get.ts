@@ -72,12 +72,18 @@ export async function get(ctx: LedgerContext, params: GetParams): Promise<Record
   const { custodian, category } = record.state;
   const reader = ctx.chain.signer;
   // Before the access is logged: a read the custody would refuse leaves no trace on chain.
-  await ctx.custody.preflight({ reader, subject, recordId: id, purpose, custodian });
+  const { consentHint } = await ctx.custody.preflight({ reader, subject, recordId: id, purpose, custodian });
   const name = hintKey(subject, category, purpose);
   const call =
     reasonCode !== undefined
       ? ctx.chain.records.breakGlassAccess.populateTransaction(subject, [id], purpose, reasonCode)
-      : ctx.chain.records.access.populateTransaction(subject, id, purpose, ctx.state.hints.get(name) ?? ZERO_BYTES32);
+      : ctx.chain.records.access.populateTransaction(
+          subject,
+          id,
+          purpose,
+          // The custodian keyholder's sealed check names the permit it passed under; log under that one.
+          consentHint !== ZERO_BYTES32 ? consentHint : (ctx.state.hints.get(name) ?? ZERO_BYTES32),
+        );
   // The estimate runs the contract's consent check: a refusal is a typed error, nothing is sent.
   const logged = await ctx.chain.send(call);
   const accessed = logged.events.find((e) => e.name === "RecordAccessed");

@@ -196,7 +196,7 @@ async function prepare(ctx: LedgerContext, p: Checked, recordId: RecordId): Prom
     });
     const digest = sha256Hex(envelope);
     const pointer = await ctx.storage.put(envelope);
-    await ctx.custody.deposit({ writer: ctx.chain.signer, subject: p.subject, recordId, dataKey });
+    await ctx.custody.deposit({ writer: ctx.chain.signer, subject: p.subject, recordId, dataKey, labels });
     const entry: JournalEntry = {
       recordId,
       subject: p.subject,

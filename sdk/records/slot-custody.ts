@@ -18,6 +18,7 @@ import { parseKeySlot, unwrapDataKey, wrapDataKey } from "../crypto/index.js";
 import { InvalidInputError, KeyReleaseError } from "../errors.js";
 import { keyReleaseMessage } from "../keyholder/keyholder.js";
 import type { Keyholder } from "../keyholder/keyholder.js";
+import { ZERO_BYTES32 } from "../types.js";
 import type { Hex, RecordId, SubjectId } from "../types.js";
 import { parseHex, toHex } from "../util.js";
 import type { RecordCustody } from "./custody.js";
@@ -79,6 +80,8 @@ export function slotCustody(chain: ChainClient, keyholders: ReadonlyMap<number, 
     },
     async preflight({ custodian }) {
       keyholderOf(custodian);
+      // The in-process keyholders keep no sealed rule: the contract's own consent check decides.
+      return { consentHint: ZERO_BYTES32, custodianKeyholderId: custodian };
     },
     async release({ readerKeys, subject, recordId, accessTx, custodian }) {
       const keyholder = keyholderOf(custodian);
