@@ -5,7 +5,9 @@
  * No server: in CI (`CI=true`) the PostgreSQL tests FAIL; locally they are skipped with a message
  * saying how to start one.
  */
+import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { fileURLToPath } from "node:url";
 
 import pg from "pg";
 
@@ -19,18 +21,35 @@ const HOW =
 let available: Promise<boolean> | undefined;
 let warned = false;
 
+async function reachable(): Promise<boolean> {
+  const client = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 3000 });
+  try {
+    await client.connect();
+    await client.query("SELECT 1");
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/**
+ * Is the server up? When it is not and no MEDLEDGER_TEST_PG_URL names another, `npm test` sets up
+ * its own: scripts/ci/postgres.sh (installs Debian's postgresql when missing, then starts it on
+ * 127.0.0.1:55432). It stays up for later runs; `bash scripts/ci/postgres.sh stop` removes it.
+ */
 async function serverAvailable(): Promise<boolean> {
   available ??= (async () => {
-    const client = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 3000 });
-    try {
-      await client.connect();
-      await client.query("SELECT 1");
-      return true;
-    } catch {
+    if (await reachable()) return true;
+    if (process.env.MEDLEDGER_TEST_PG_URL !== undefined) return false;
+    const script = fileURLToPath(new URL("../../../../scripts/ci/postgres.sh", import.meta.url));
+    const started = spawnSync("bash", [script], { encoding: "utf8", timeout: 300_000 });
+    if (started.status !== 0) {
+      console.warn(`      (scripts/ci/postgres.sh failed: ${(started.stderr || started.stdout).trim().slice(-400)})`);
       return false;
-    } finally {
-      await client.end().catch(() => undefined);
     }
+    return reachable();
   })();
   return available;
 }
