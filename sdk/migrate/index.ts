@@ -55,7 +55,14 @@ export * from "./errors.js";
 export { LEDGER_10_INTERFACE, VERSION_10 } from "./abi10.js";
 export { fetchLogsPaged } from "./logs.js";
 export type { PagedLogsOptions, PagedLogsStats } from "./logs.js";
-export { leaf10, mapConsentCategories, mapRecordCategory, migrationSalt, planMigration, verifyProof10 } from "./plan.js";
+export {
+  leaf10,
+  mapConsentCategories,
+  mapRecordCategory,
+  migrationSalt,
+  planMigration,
+  verifyProof10,
+} from "./plan.js";
 export type { BatchMember10, Consent11, MigrationPlan, Record11 } from "./plan.js";
 export { consentIdAt, readState10 } from "./source10.js";
 export type { AddressBook10, State10 } from "./source10.js";
@@ -122,8 +129,7 @@ export interface MigrationResult {
 }
 
 const BYTES32 = /^0x[0-9a-fA-F]{64}$/;
-const zeroCounts = (): Record<Table, number> =>
-  Object.fromEntries(TABLES.map((t) => [t, 0])) as Record<Table, number>;
+const zeroCounts = (): Record<Table, number> => Object.fromEntries(TABLES.map((t) => [t, 0])) as Record<Table, number>;
 
 function checkOptions(o: MigrateOptions): void {
   if (o === null || typeof o !== "object") throw new InvalidInputError("migrateFrom10 needs an options object");
@@ -143,7 +149,8 @@ function checkOptions(o: MigrateOptions): void {
       });
     }
   }
-  if (o.target?.signer === undefined) throw new InvalidInputError("target.signer is required", { field: "target.signer" });
+  if (o.target?.signer === undefined)
+    throw new InvalidInputError("target.signer is required", { field: "target.signer" });
   if (o.dryRun !== true && (typeof o.secret !== "string" || !BYTES32.test(o.secret) || /^0x0{64}$/.test(o.secret))) {
     throw new InvalidInputError("secret must be 32 random bytes of hex (0x + 64 digits)", { field: "secret" });
   }
@@ -170,7 +177,9 @@ export function formatPlan(plan: MigrationPlan, alreadyThere?: Record<Table, num
   const lines = [`MedLedger 1.0 → 1.1 migration plan (1.0 state at block ${plan.cutoverBlock})`];
   for (const t of TABLES) {
     const there = alreadyThere?.[t] ?? 0;
-    lines.push(`  ${t.padEnd(14)} ${String(sizes[t]).padStart(7)}${there > 0 ? `  (${there} already in the target)` : ""}`);
+    lines.push(
+      `  ${t.padEnd(14)} ${String(sizes[t]).padStart(7)}${there > 0 ? `  (${there} already in the target)` : ""}`,
+    );
   }
   const batches = plan.batches;
   if (batches.length > 0) {
@@ -193,8 +202,7 @@ export async function migrateFrom10(options: MigrateOptions): Promise<MigrationR
   checkOptions(options);
   const log = options.log ?? (() => undefined);
   const dryRun = options.dryRun === true;
-  const source =
-    typeof options.source.rpc === "string" ? new JsonRpcProvider(options.source.rpc) : options.source.rpc;
+  const source = typeof options.source.rpc === "string" ? new JsonRpcProvider(options.source.rpc) : options.source.rpc;
   const book10 = options.source.addressBook10;
 
   // Refusals first: nothing is sent before both sides are checked.
@@ -203,7 +211,9 @@ export async function migrateFrom10(options: MigrateOptions): Promise<MigrationR
   if (!dryRun) await settlePending(target, options.pendingWaitMs ?? 120_000);
 
   const state = await readState10(source, book10, { toBlock: options.source.toBlock, logs: options.source.logs });
-  log(`1.0: ${state.events} events in blocks ${state.fromBlock}..${state.toBlock} (${state.logs.queries} eth_getLogs, ${state.logs.refusals} refused)`);
+  log(
+    `1.0: ${state.events} events in blocks ${state.fromBlock}..${state.toBlock} (${state.logs.queries} eth_getLogs, ${state.logs.refusals} refused)`,
+  );
   const now = BigInt((await target.provider.getBlock("latest"))!.timestamp);
   const plan = planMigration(state, {
     secret: options.secret,
@@ -272,16 +282,29 @@ export async function migrateFrom10(options: MigrateOptions): Promise<MigrationR
   }
   for (const [t, n] of Object.entries(counts) as [Table, number][]) {
     if (n !== expected[t].size) {
-      throw new MigrationMismatchError(t, `Verification failed: the target holds ${n} ${t}, the source ${expected[t].size}`);
+      throw new MigrationMismatchError(
+        t,
+        `Verification failed: the target holds ${n} ${t}, the source ${expected[t].size}`,
+      );
     }
   }
   // The source must not have changed after the cut-over (writes to 1.0 would be lost).
   const head = await source.getBlockNumber();
   if (head > state.toBlock) {
-    const later = await fetchLogs10(source, book10, { fromBlock: state.toBlock + 1, toBlock: head }, options.source.logs);
+    const later = await fetchLogs10(
+      source,
+      book10,
+      { fromBlock: state.toBlock + 1, toBlock: head },
+      options.source.logs,
+    );
     const changes = later.filter((l) => {
       const name = LEDGER_10_INTERFACE.getEvent(l.topics[0]!)?.name;
-      return name !== undefined && name !== "RecordAccessed" && name !== "BreakGlassDeclared" && name !== "BreakGlassReviewed";
+      return (
+        name !== undefined &&
+        name !== "RecordAccessed" &&
+        name !== "BreakGlassDeclared" &&
+        name !== "BreakGlassReviewed"
+      );
     });
     if (changes.length > 0) {
       throw new MigrationSourceError(

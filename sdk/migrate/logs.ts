@@ -31,7 +31,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 function text(err: unknown): string {
   const parts: string[] = [];
   for (let e = err, i = 0; e !== undefined && e !== null && i < 6; e = (e as { cause?: unknown }).cause, i++) {
-    parts.push(e instanceof Error ? e.message : String(e));
+    parts.push(e instanceof Error ? e.message : typeof e === "string" ? e : JSON.stringify(e));
     const nested = (e as { error?: { message?: unknown; code?: unknown } }).error;
     if (nested !== undefined) parts.push(`${String(nested.code)} ${String(nested.message)}`);
     const info = (e as { info?: unknown }).info;

@@ -47,7 +47,10 @@ export const MIGRATION_SALT_DOMAIN = keccak256(toUtf8Bytes("MedLedger.migration.
  */
 export function migrationSalt(secret: string, kind: "labels" | "terms", subject: string, id: string): Hex {
   return keccak256(
-    coder.encode(["bytes32", "bytes32", "string", "bytes32", "bytes32"], [MIGRATION_SALT_DOMAIN, secret, kind, subject, id]),
+    coder.encode(
+      ["bytes32", "bytes32", "string", "bytes32", "bytes32"],
+      [MIGRATION_SALT_DOMAIN, secret, kind, subject, id],
+    ),
   ) as Hex;
 }
 
@@ -213,7 +216,8 @@ export function planMigration(state: State10, options: PlanOptions): MigrationPl
       if (mapped.dropped !== 0) droppedBits++;
       const t = c.terms;
       const where = `consent ${c.sequence} (${c.consentId}) of subject ${c.subject}`;
-      if (t.validUntil > UINT40_MAX || t.validFrom > UINT40_MAX) blockers.push(`${where}: its window ends after 2^40 s`);
+      if (t.validUntil > UINT40_MAX || t.validFrom > UINT40_MAX)
+        blockers.push(`${where}: its window ends after 2^40 s`);
       if (t.granteeKind === 1 && t.granteeOrg > orgCount) {
         blockers.push(`${where}: names organization ${t.granteeOrg}, which 1.0 never admitted`);
       }
@@ -232,7 +236,9 @@ export function planMigration(state: State10, options: PlanOptions): MigrationPl
     }
     for (const [key, list] of lists) {
       if (list.all > LIST_CAPACITY) {
-        blockers.push(`subject ${p.subject}: ${list.all} active consents for grantee ${key} (1.1 holds ${LIST_CAPACITY})`);
+        blockers.push(
+          `subject ${p.subject}: ${list.all} active consents for grantee ${key} (1.1 holds ${LIST_CAPACITY})`,
+        );
       }
       if (list.guardian > GUARDIAN_PLACES) {
         blockers.push(
@@ -318,18 +324,38 @@ export function planMigration(state: State10, options: PlanOptions): MigrationPl
     byId.set(`${r.subject}/${r.recordId}`, out);
   }
 
-  if (relabelled > 0) notes.push(count(relabelled, "record(s) in a 1.0 sensitive category: category OTHER (or the clinical type given), label committed"));
-  if (recategorised > 0) notes.push(count(recategorised, "record(s) in a category unnamed in 1.0 (13, 14, 20..31): category OTHER"));
+  if (relabelled > 0)
+    notes.push(
+      count(
+        relabelled,
+        "record(s) in a 1.0 sensitive category: category OTHER (or the clinical type given), label committed",
+      ),
+    );
+  if (recategorised > 0)
+    notes.push(count(recategorised, "record(s) in a category unnamed in 1.0 (13, 14, 20..31): category OTHER"));
   notes.push(count(records.length - relabelled, "record(s) without a label: the empty-label commitment"));
-  if (linksDropped > 0) notes.push(count(linksDropped, "version link(s) dropped: the two versions' 1.1 categories differ"));
-  if (movedToSealed > 0) notes.push(count(movedToSealed, "consent(s) with sensitive categories: moved into the sealed terms"));
-  if (droppedBits > 0) notes.push(count(droppedBits, "consent(s) naming categories unnamed in 1.0 (13, 14, 20..31): those bits dropped"));
-  if (unenrolled > 0) notes.push(count(unenrolled, "consent(s) naming an account never enrolled: kept for the record, never match"));
+  if (linksDropped > 0)
+    notes.push(count(linksDropped, "version link(s) dropped: the two versions' 1.1 categories differ"));
+  if (movedToSealed > 0)
+    notes.push(count(movedToSealed, "consent(s) with sensitive categories: moved into the sealed terms"));
+  if (droppedBits > 0)
+    notes.push(count(droppedBits, "consent(s) naming categories unnamed in 1.0 (13, 14, 20..31): those bits dropped"));
+  if (unenrolled > 0)
+    notes.push(count(unenrolled, "consent(s) naming an account never enrolled: kept for the record, never match"));
   const missing = [...batches.values()].reduce((n, b) => n + b.missing, 0);
-  if (missing > 0) notes.push(count(missing, "batch member(s) neither proven on 1.0 nor supplied: not carried (still provable on 1.0)"));
-  if (state.openReviews > 0) notes.push(count(state.openReviews, "break-glass review(s) still open on 1.0: close them there"));
-  if (state.recoveryApprovals > 0) notes.push(count(state.recoveryApprovals, "pending recovery approval(s): not carried (guardians approve again on 1.1)"));
-  notes.push("not carried: the access log and break-glass sessions (history on 1.0), EIP-712 nonces, 1.0's batch roots");
+  if (missing > 0)
+    notes.push(
+      count(missing, "batch member(s) neither proven on 1.0 nor supplied: not carried (still provable on 1.0)"),
+    );
+  if (state.openReviews > 0)
+    notes.push(count(state.openReviews, "break-glass review(s) still open on 1.0: close them there"));
+  if (state.recoveryApprovals > 0)
+    notes.push(
+      count(state.recoveryApprovals, "pending recovery approval(s): not carried (guardians approve again on 1.1)"),
+    );
+  notes.push(
+    "not carried: the access log and break-glass sessions (history on 1.0), EIP-712 nonces, 1.0's batch roots",
+  );
   return {
     cutoverBlock: state.toBlock,
     organizations: state.organizations,
@@ -354,8 +380,7 @@ function mapConsent(c: Consent10, salt: (kind: "terms", subject: string, id: str
     refinement: 0,
     salt: salt("terms", c.subject, c.consentId),
   };
-  const sealedTerms =
-    opening.salt === ZERO32 ? ZERO32 : termsCommitment(sealTerms({ subject: c.subject, ...opening }));
+  const sealedTerms = opening.salt === ZERO32 ? ZERO32 : termsCommitment(sealTerms({ subject: c.subject, ...opening }));
   return {
     subject: c.subject,
     sequence: c.sequence,

@@ -329,7 +329,8 @@ export function replay10(
       case "ConsentGranted": {
         const p = patient(log, a.subject as string);
         const sequence = p.consents.length + 1;
-        if (consentIdAt(p.subject, sequence) !== a.consentId) fail(log, `consent id is not consentIdAt(subject, ${sequence})`);
+        if (consentIdAt(p.subject, sequence) !== a.consentId)
+          fail(log, `consent id is not consentIdAt(subject, ${sequence})`);
         const t = a.terms as unknown as {
           effect: bigint;
           granteeKind: bigint;

@@ -50,13 +50,18 @@ const READ_CONCURRENCY = 8;
 const coder = AbiCoder.defaultAbiCoder();
 
 /** Connects to the target and checks it: 1.1, the signer is its migrator, not sealed (unless `allowSealed`). */
-export async function openTarget(signer: Signer, book: AddressBook11, allowSealed = false): Promise<Target & { sealed: boolean }> {
+export async function openTarget(
+  signer: Signer,
+  book: AddressBook11,
+  allowSealed = false,
+): Promise<Target & { sealed: boolean }> {
   const provider = signer.provider;
   if (provider === null) throw new MigrationTargetError("NO_PROVIDER", "The target signer has no provider");
   const account = getAddress(await signer.getAddress());
   const address = (name: "ParticipantDirectory" | "ConsentRegistry" | "RecordRegistry"): string => {
     const a = book.contracts[name]?.address;
-    if (a === undefined) throw new MigrationTargetError("NO_CODE", `The 1.1 address book has no ${name}`, { contract: name });
+    if (a === undefined)
+      throw new MigrationTargetError("NO_CODE", `The 1.1 address book has no ${name}`, { contract: name });
     return a;
   };
   const t: Target = {
@@ -81,7 +86,10 @@ export async function openTarget(signer: Signer, book: AddressBook11, allowSeale
     try {
       version = await c.version();
     } catch (cause) {
-      throw new MigrationTargetError("NOT_1_1", `${name} at ${at} does not answer version()`, { contract: name, cause });
+      throw new MigrationTargetError("NOT_1_1", `${name} at ${at} does not answer version()`, {
+        contract: name,
+        cause,
+      });
     }
     if (version !== VERSION_11) {
       throw new MigrationTargetError("NOT_1_1", `${name} at ${at} is version ${version}, not ${VERSION_11}`, {
@@ -98,9 +106,13 @@ export async function openTarget(signer: Signer, book: AddressBook11, allowSeale
     }
     const migrator = await c.migrator();
     if (getAddress(migrator) !== account) {
-      throw new MigrationTargetError("NOT_MIGRATOR", `${name} at ${at}: the signer ${account} is not its migrator ${migrator}`, {
-        contract: name,
-      });
+      throw new MigrationTargetError(
+        "NOT_MIGRATOR",
+        `${name} at ${at}: the signer ${account} is not its migrator ${migrator}`,
+        {
+          contract: name,
+        },
+      );
     }
   }
   return { ...t, sealed };
@@ -181,7 +193,10 @@ const absent = async <T>(read: () => Promise<T>): Promise<T | undefined> => {
 };
 
 /** What the target holds for every expected key (undefined: not there yet). */
-export async function actualRows(t: Target, expected: Record<Table, Rows>): Promise<Record<Table, Map<string, string[] | undefined>>> {
+export async function actualRows(
+  t: Target,
+  expected: Record<Table, Rows>,
+): Promise<Record<Table, Map<string, string[] | undefined>>> {
   const read = async (table: Table, fn: (key: string) => Promise<unknown[] | undefined>) => {
     const keys = [...expected[table].keys()];
     const values = await mapLimit(keys, READ_CONCURRENCY, async (k) => (await fn(k))?.map(s));
@@ -232,7 +247,9 @@ export async function actualRows(t: Target, expected: Record<Table, Rows>): Prom
     records: await read("records", async (k) => {
       const [subject, id] = k.split("/") as [string, string];
       const r = await absent(() => t.records.getRecord(subject, id));
-      return r === undefined ? undefined : [r.commitment, r.custodian, r.category, r.anchoredAt, r.erasedAt, r.superseded];
+      return r === undefined
+        ? undefined
+        : [r.commitment, r.custodian, r.category, r.anchoredAt, r.erasedAt, r.superseded];
     }),
   };
 }
@@ -294,7 +311,11 @@ export const IMPORT_GAS: Record<Table, bigint> = {
 };
 
 /** The import transactions still to send, in order. */
-export function importOps(t: Target, plan: MigrationPlan, held: Record<Table, Map<string, string[] | undefined>>): ImportOp[] {
+export function importOps(
+  t: Target,
+  plan: MigrationPlan,
+  held: Record<Table, Map<string, string[] | undefined>>,
+): ImportOp[] {
   const ops: ImportOp[] = [];
   const missing = (table: Table, key: string) => {
     const a = held[table].get(key);
@@ -364,7 +385,12 @@ export function importOps(t: Target, plan: MigrationPlan, held: Record<Table, Ma
       key,
       request: async () => ({
         to: await to(t.directory),
-        data: t.directory.interface.encodeFunctionData("importGuardian", [g.subject, g.guardian, g.powers, g.validUntil]),
+        data: t.directory.interface.encodeFunctionData("importGuardian", [
+          g.subject,
+          g.guardian,
+          g.powers,
+          g.validUntil,
+        ]),
       }),
     });
   }
@@ -458,7 +484,11 @@ export async function settlePending(t: Target, waitMs: number): Promise<void> {
 }
 
 /** Sends `ops` in batches of `batchSize`: each batch pipelined (nonces in order), then all its receipts awaited. */
-export async function sendBatches(sender: TransactionSender, ops: readonly ImportOp[], o: SendOptions): Promise<{ batches: number; transactions: number; gasUsed: bigint }> {
+export async function sendBatches(
+  sender: TransactionSender,
+  ops: readonly ImportOp[],
+  o: SendOptions,
+): Promise<{ batches: number; transactions: number; gasUsed: bigint }> {
   let batches = 0;
   let gasUsed = 0n;
   for (let i = 0; i < ops.length; i += o.batchSize) {
@@ -471,7 +501,13 @@ export async function sendBatches(sender: TransactionSender, ops: readonly Impor
       const receipt = sender.send(request, { gas: IMPORT_GAS[op.table], onSent: () => broadcast() });
       receipts.push(receipt);
       // The next transaction is signed only once this one has its nonce (order = dependency order).
-      await Promise.race([sent, receipt.then(() => undefined, () => undefined)]);
+      await Promise.race([
+        sent,
+        receipt.then(
+          () => undefined,
+          () => undefined,
+        ),
+      ]);
     }
     const settled = await Promise.allSettled(receipts);
     for (const r of settled) if (r.status === "fulfilled") gasUsed += r.value.gasUsed;
