@@ -79,7 +79,8 @@ export interface MigrateOptions {
     /** eth_getLogs paging (range, retries, back-off). */
     logs?: PagedLogsOptions;
   };
-  target: {
+  /** The 1.1 deployment and its migrator. A dry run may leave it out (the plan then assumes an empty target). */
+  target?: {
     /** The 1.1 deployment's migrator (its deployer), connected to the 1.1 node. */
     signer: Signer;
     addressBook11: AddressBook11;
@@ -149,8 +150,9 @@ function checkOptions(o: MigrateOptions): void {
       });
     }
   }
-  if (o.target?.signer === undefined)
-    throw new InvalidInputError("target.signer is required", { field: "target.signer" });
+  if (o.dryRun !== true && o.target?.signer === undefined) {
+    throw new InvalidInputError("target.signer and target.addressBook11 are required", { field: "target" });
+  }
   if (o.dryRun !== true && (typeof o.secret !== "string" || !BYTES32.test(o.secret) || /^0x0{64}$/.test(o.secret))) {
     throw new InvalidInputError("secret must be 32 random bytes of hex (0x + 64 digits)", { field: "secret" });
   }
@@ -207,14 +209,15 @@ export async function migrateFrom10(options: MigrateOptions): Promise<MigrationR
 
   // Refusals first: nothing is sent before both sides are checked.
   await checkSource10(source, book10);
-  const target = await openTarget(options.target.signer, options.target.addressBook11);
-  if (!dryRun) await settlePending(target, options.pendingWaitMs ?? 120_000);
+  const target =
+    options.target === undefined ? undefined : await openTarget(options.target.signer, options.target.addressBook11);
+  if (!dryRun && target !== undefined) await settlePending(target, options.pendingWaitMs ?? 120_000);
 
   const state = await readState10(source, book10, { toBlock: options.source.toBlock, logs: options.source.logs });
   log(
     `1.0: ${state.events} events in blocks ${state.fromBlock}..${state.toBlock} (${state.logs.queries} eth_getLogs, ${state.logs.refusals} refused)`,
   );
-  const now = BigInt((await target.provider.getBlock("latest"))!.timestamp);
+  const now = BigInt((await (target?.provider ?? source).getBlock("latest"))!.timestamp);
   const plan = planMigration(state, {
     secret: options.secret,
     now,
@@ -222,7 +225,10 @@ export async function migrateFrom10(options: MigrateOptions): Promise<MigrationR
     batchMembers: options.batchMembers,
   });
   const expected = expectedRows(plan);
-  const held = await actualRows(target, expected);
+  const held =
+    target === undefined
+      ? (Object.fromEntries(TABLES.map((t) => [t, new Map()])) as Awaited<ReturnType<typeof actualRows>>)
+      : await actualRows(target, expected);
   const alreadyThere = zeroCounts();
   for (const t of TABLES) {
     checkExisting(t, expected[t], held[t]);
@@ -242,7 +248,7 @@ export async function migrateFrom10(options: MigrateOptions): Promise<MigrationR
     source: { ...state.logs, events: state.events, fromBlock: state.fromBlock, toBlock: state.toBlock },
     elapsedMs: 0,
   };
-  if (dryRun) {
+  if (dryRun || target === undefined) {
     for (const line of planText) log(line);
     result.elapsedMs = Date.now() - started;
     return result;
