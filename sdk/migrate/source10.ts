@@ -324,7 +324,9 @@ export function replay10(
         patient(log, a.subject as string).epoch = Number(a.epoch);
         break;
       case "RecoveryApproved":
-        approvals.add(`${String(a.subject)}/${String(a.epoch)}/${String(a.guardian)}/${String(a.newController)}`);
+        approvals.add(
+          `${String(a.subject)}/${Number(a.epoch)}/${getAddress(a.guardian as string)}/${String(a.newController)}`,
+        );
         break;
       case "ConsentGranted": {
         const p = patient(log, a.subject as string);
@@ -435,6 +437,12 @@ export function replay10(
         break; // RecordAccessed: the access log stays on 1.0 as history
     }
   }
+  // Pending approvals: those of the subject's current epoch by a guardian still appointed.
+  const pending = [...approvals].filter((k) => {
+    const [subject, epoch, guardian] = k.split("/") as [string, string, string];
+    const p = patients.get(subject);
+    return p !== undefined && p.epoch === Number(epoch) && p.guardianMap.has(guardian);
+  }).length;
   const patientList = [...patients.values()].map(({ guardianMap, ...p }) => ({
     ...p,
     guardians: [...guardianMap.values()],
@@ -448,7 +456,7 @@ export function replay10(
     records: [...records.values()],
     batches: [...batches.values()],
     openReviews: reviews.size,
-    recoveryApprovals: approvals.size,
+    recoveryApprovals: pending,
     events,
     logs: ctx.stats,
   };

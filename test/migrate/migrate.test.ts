@@ -258,6 +258,7 @@ async function writeHistory(): Promise<History> {
   await send(d, who.alice, "setGuardian", alice, who.stranger.address, POWER.RECOVER, 0);
   await send(d, who.alice, "setGuardian", alice, who.stranger.address, 0, 0); // removed again
   await send(d, who.alice, "setRecoveryThreshold", alice, 1);
+  await send(d, who.guardian, "approveRecovery", alice, who.never.address); // pending: not carried
   // Alice's consents.
   const t = await now();
   const aliceConsents: Terms10[] = [
@@ -649,6 +650,7 @@ describe("migration 1.0 → 1.1 with real 1.0 contracts (migrateFrom10)", functi
     expect(result.planText.join("\n")).to.include("1 batch member(s) neither proven on 1.0 nor supplied");
     expect(result.planText.join("\n")).to.include("1 break-glass review(s) still open on 1.0");
     expect(result.planText.join("\n")).to.include("the empty-label commitment");
+    expect(result.planText.join("\n")).to.include("1 pending recovery approval(s): not carried");
   });
 
   it("a dry run prints the plan, reads what the target holds and sends nothing", async () => {
