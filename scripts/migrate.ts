@@ -68,7 +68,8 @@ try {
   const dryRun = env("MEDLEDGER_MIGRATE_DRY_RUN") === "1";
   const file = join(env("MEDLEDGER_DEPLOYMENTS_DIR") ?? "deployments", `${conn.networkName}.json`);
   const members = env("MEDLEDGER_MIGRATE_MEMBERS");
-  const secretFile = dryRun ? env("MEDLEDGER_MIGRATE_SECRET_FILE") : required("MEDLEDGER_MIGRATE_SECRET_FILE");
+  // A dry run computes no commitment: it needs (and creates) no secret.
+  const secretFile = dryRun ? undefined : required("MEDLEDGER_MIGRATE_SECRET_FILE");
   const base: MigrateOptions = {
     source: {
       rpc: required("MEDLEDGER_MIGRATE_SOURCE_RPC"),
