@@ -16,7 +16,7 @@
  *
  * @example
  * ```ts
- * import { migrateFrom10 } from "medledger/node";
+ * import { migrateFrom10 } from "./sdk/migrate/index.js"; // (not yet re-exported by the package)
  * const result = await migrateFrom10({
  *   source: { rpc: "https://old-node:8545", addressBook10 },
  *   target: { signer: deployer, addressBook11 },

@@ -771,6 +771,23 @@ describe("migration 1.0 → 1.1 with real 1.0 contracts (migrateFrom10)", functi
       expect(await provider.getTransactionCount(h.who.gov.address)).to.equal(nonce);
     });
 
+    it("refuses to seal when the target differs from the source at verification (MigrationMismatchError)", async () => {
+      // Someone holding the migrator key changes an imported guardian while the run is under way.
+      const t2 = await fresh11(h.who.gov);
+      const err = await migrateFrom10({
+        ...opts(h, t2),
+        onBatch: async () => {
+          await (await t2.directory.importGuardian(h.alice, h.who.guardian.address, POWER.ACCESS, 0)).wait();
+        },
+      }).catch((e: unknown) => e);
+      expect(err).to.be.instanceOf(MigrationMismatchError);
+      expect([(err as MigrationMismatchError).table, (err as MigrationMismatchError).key]).to.deep.equal([
+        "guardians",
+        `${h.alice}/${h.who.guardian.address.toLowerCase()}`,
+      ]);
+      expect(await t2.directory.migrationSealed()).to.equal(false);
+    });
+
     it("refuses 1.0 state that 1.1 cannot take (a consent naming an organization never admitted)", async () => {
       const who = h.who;
       const l = await deploy10(who.gov);
