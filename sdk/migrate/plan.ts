@@ -21,6 +21,7 @@
  */
 import { AbiCoder, keccak256, toUtf8Bytes } from "ethers";
 
+import { InvalidInputError } from "../errors.js";
 import { labelCommitment, sealLabels, sealTerms, termsCommitment } from "../sealed/commitments.js";
 import type { Hex } from "../types.js";
 import type { Batch10, Consent10, Organization10, Practitioner10, State10 } from "./source10.js";
@@ -288,6 +289,14 @@ export function planMigration(state: State10, options: PlanOptions): MigrationPl
   let linksDropped = 0;
   for (const r of sources) {
     const clinical = options.recordCategory?.({ subject: r.subject, recordId: r.recordId, category: r.category });
+    if (clinical !== undefined && (!Number.isInteger(clinical) || clinical < 0 || clinical > 15)) {
+      throw new InvalidInputError(
+        `recordCategory gave ${String(clinical)} for record ${r.recordId}: not a public category 0..15`,
+        {
+          field: "recordCategory",
+        },
+      );
+    }
     const mapped = mapRecordCategory(r.category, clinical);
     if (mapped.labels !== 0) relabelled++;
     else if (mapped.category !== r.category) recategorised++;

@@ -7,6 +7,7 @@
 import { AbiCoder, Contract, getAddress, keccak256 } from "ethers";
 import type { Log, Provider } from "ethers";
 
+import { mapLimit } from "../util.js";
 import { MigrationSourceError } from "./errors.js";
 import { LEDGER_10_INTERFACE, VERSION_10 } from "./abi10.js";
 import { fetchLogsPaged } from "./logs.js";
@@ -194,11 +195,11 @@ export async function readState10(
     const name = LEDGER_10_INTERFACE.getEvent(log.topics[0]!)?.name;
     if (name !== undefined && needsTime.has(name)) blocks.add(log.blockNumber);
   }
-  for (const n of blocks) {
+  await mapLimit([...blocks], 8, async (n) => {
     const block = await provider.getBlock(n);
     if (block === null) throw new MigrationSourceError("INCONSISTENT_EVENTS", `block ${n} is unknown to the node`);
     timestamps.set(n, BigInt(block.timestamp));
-  }
+  });
   return replay10(logs, book, { fromBlock, toBlock, timestamps, stats });
 }
 

@@ -17,6 +17,7 @@ import { readFileSync } from "node:fs";
 import { network } from "hardhat";
 
 import { deployMedLedger } from "../../sdk/deploy.js";
+import { InvalidInputError } from "../../sdk/errors.js";
 import {
   LEDGER_10_INTERFACE,
   MigrationMismatchError,
@@ -664,6 +665,21 @@ describe("migration 1.0 → 1.1 with real 1.0 contracts (migrateFrom10)", functi
     expect(lines.join("\n")).to.match(/migration plan \(1\.0 state at block \d+\)/);
     expect(dry.planText.slice(1).join("\n")).to.equal(result.planText.slice(1).join("\n"));
     expect(lines.join("\n")).to.match(/consents\s+9/);
+  });
+
+  it("takes the clinical type of a sensitive record from the operator, and refuses a non-public one", async () => {
+    const psych = (r: { recordId: string }) => (r.recordId === h.rec.psych ? CAT.CONDITIONS : undefined);
+    const dry = await migrateFrom10({ ...opts(h, t), target: undefined, dryRun: true, recordCategory: psych });
+    const planned = dry.plan.records.find((r) => r.recordId === h.rec.psych)!;
+    expect([planned.category, planned.labels, planned.category10]).to.deep.equal([
+      CAT.CONDITIONS,
+      1,
+      CAT.MENTAL_HEALTH,
+    ]);
+    const err = await migrateFrom10({ ...opts(h, t), target: undefined, dryRun: true, recordCategory: () => 16 }).catch(
+      (e: unknown) => e,
+    );
+    expect(err).to.be.instanceOf(InvalidInputError);
   });
 
   it("resumes an interrupted run: re-running imports nothing twice", async () => {
