@@ -14,12 +14,14 @@
  *
  * @internal
  */
-import type { CategoryName, PurposeName } from "../codes.js";
-import { categoryName, purposeCode } from "../codes.js";
+import type { CategoryName, LabelName, PurposeName } from "../codes.js";
+import { categoryName, labelNames, purposeCode } from "../codes.js";
 import type { LedgerContext } from "../context.js";
 import { envelopeContext, readerKeysOf } from "../context.js";
 import { openBytes } from "../crypto/index.js";
 import { IntegrityError } from "../errors.js";
+import { labelCommitment, sealLabels } from "../sealed/commitments.js";
+import type { LabelOpening } from "../sealed/commitments.js";
 import { asRecordId, asSubjectId, ZERO_BYTES32 } from "../types.js";
 import type { ConsentId, Hex, RecordId, SubjectId } from "../types.js";
 import { sha256Hex } from "../util.js";
@@ -41,6 +43,13 @@ export interface RecordContent {
   category: CategoryName | `CATEGORY_${number}`;
   mediaType: string;
   content: Uint8Array;
+  /**
+   * The record's sensitive labels, from the opening sealed inside the envelope (checked against
+   * the anchored label commitment); undefined for a record sealed without it.
+   */
+  labels?: LabelName[];
+  /** That opening (mask and salt): what a re-key commits its successor to. */
+  labelOpening?: LabelOpening;
   /** The transaction that logged this read. */
   accessTx: string;
 }
@@ -101,8 +110,18 @@ export async function get(ctx: LedgerContext, params: GetParams): Promise<Record
     }
     const context = envelopeContext(ctx, id, subject);
     const payload = await openBytes(envelope, { key: dataKey, context, backend: ctx.backend });
-    const { mediaType, content } = unframe(payload);
-    return { recordId: id, subject, category: categoryName(category), mediaType, content, accessTx };
+    const { mediaType, content, labels } = unframe(payload);
+    const out: RecordContent = { recordId: id, subject, category: categoryName(category), mediaType, content, accessTx };
+    if (labels !== undefined) {
+      const opening = sealLabels({ subject, recordId: id, ...labels });
+      if (labelCommitment(opening) !== record.labelCommitment)
+        throw new IntegrityError("The sealed label opening does not open the anchored label commitment", {
+          details: `record ${id}`,
+        });
+      out.labels = labelNames(opening.labels);
+      out.labelOpening = opening;
+    }
+    return out;
   } finally {
     dataKey.fill(0);
   }
