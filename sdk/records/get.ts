@@ -1,6 +1,8 @@
 /**
  * Reading a record: the record is located and checked against its anchor, the key custody is
- * asked whether the read would be released (before anything is logged), the access is logged on
+ * asked whether the read would be released (before anything is logged; when it refuses, the
+ * contract's own check is estimated so that a read the chain refuses is reported with its public
+ * reason, an AccessDeniedError, and only the rest as the custody's refusal), the access is logged on
  * chain, then the custody releases the data key (it checks that log on its own node), then the
  * envelope is fetched, checked against the anchored digest, and opened.
  *
@@ -80,19 +82,23 @@ export async function get(ctx: LedgerContext, params: GetParams): Promise<Record
   const record = await locate(ctx, subject, id);
   const { custodian, category } = record.state;
   const reader = ctx.chain.signer;
-  // Before the access is logged: a read the custody would refuse leaves no trace on chain.
-  const { consentHint } = await ctx.custody.preflight({ reader, subject, recordId: id, purpose, custodian });
   const name = hintKey(subject, category, purpose);
-  const call =
+  const accessCall = (hint: string) =>
     reasonCode !== undefined
       ? ctx.chain.records.breakGlassAccess.populateTransaction(subject, [id], purpose, reasonCode)
-      : ctx.chain.records.access.populateTransaction(
-          subject,
-          id,
-          purpose,
-          // The custodian keyholder's sealed check names the permit it passed under; log under that one.
-          consentHint !== ZERO_BYTES32 ? consentHint : (ctx.state.hints.get(name) ?? ZERO_BYTES32),
-        );
+      : ctx.chain.records.access.populateTransaction(subject, id, purpose, hint);
+  // Before the access is logged: a read the custody would refuse leaves no trace on chain.
+  let consentHint: string;
+  try {
+    ({ consentHint } = await ctx.custody.preflight({ reader, subject, recordId: id, purpose, custodian }));
+  } catch (err) {
+    // A read the chain itself refuses is reported with the contract's reason (AccessDeniedError,
+    // whatever the custody): the estimate runs the same check and sends nothing.
+    await ctx.chain.estimate(accessCall(ctx.state.hints.get(name) ?? ZERO_BYTES32));
+    throw err;
+  }
+  // The custodian keyholder's sealed check names the permit it passed under; log under that one.
+  const call = accessCall(consentHint !== ZERO_BYTES32 ? consentHint : (ctx.state.hints.get(name) ?? ZERO_BYTES32));
   // The estimate runs the contract's consent check: a refusal is a typed error, nothing is sent.
   const logged = await ctx.chain.send(call);
   const accessed = logged.events.find((e) => e.name === "RecordAccessed");

@@ -372,6 +372,8 @@ describe("keyholder network as the SDK's custody: MedLedger over three keyholder
       }
       return out;
     };
+    // A first write and read warm this writer's consent hints (the anchor then names the permit).
+    await footprint([]);
     const labelled = await footprint(["SUBSTANCE_USE"]);
     const unlabelled = await footprint([]);
     expect(labelled).to.have.length(2);
