@@ -49,6 +49,7 @@ export interface MedLedgerOptions {
    *   in-process cores, or other timeouts), or any `RecordCustody`;
    * - `keyholders`: a Map of in-process keyholders per custodian organization (0: subject-held
    *   records): the embedded slot custody of the tests, without sealed labels.
+   * `custody` wins when both are given (options copied from another participant keep working).
    */
   custody?: KeyCustody | RecordCustody;
   keyholders?: "network" | ReadonlyMap<number, Keyholder>;
@@ -88,8 +89,6 @@ function checkOptions(opts: MedLedgerOptions): void {
       field: "storage",
     });
   if (opts.custody !== undefined) {
-    if (opts.keyholders !== undefined)
-      throw new InvalidInputError("Give options.custody or options.keyholders, not both", { field: "keyholders" });
     const c = object(opts.custody, "custody");
     if (!isRecordCustody(c) && !isKeyCustody(c))
       throw new InvalidInputError(

@@ -101,7 +101,7 @@ export function isKeyCustody(value: unknown): value is KeyCustody {
   return (
     typeof c === "object" &&
     c !== null &&
-    (["deposit", "depositTermsOpening", "preflight", "release", "erase", "retire"] as const).every(
+    (["deposit", "depositTermsOpening", "depositLabelOpening", "preflight", "release", "erase", "retire"] as const).every(
       (m) => typeof c[m] === "function",
     )
   );

@@ -329,24 +329,25 @@ describe("keyholder network as the SDK's custody: MedLedger over three keyholder
       categories: [],
       sealed: { denyLabels: ["MENTAL_HEALTH"] },
     });
-    const block = await w.provider.getBlockNumber();
+    const block = Number(await w.provider.send("eth_blockNumber", []));
     const logged = await accessesOf(subject, labelled);
     const err = await rejection(doctor.records.get(subject, labelled, { purpose: "TREAT" }));
     expect(err).to.be.instanceOf(KeyReleaseRefusedError);
     expect((err as KeyReleaseRefusedError).codes()[custodianA.id]).to.equal("SEALED_DENIED");
     expect(await accessesOf(subject, labelled)).to.equal(logged);
-    expect(await w.provider.getBlockNumber()).to.equal(block);
+    expect(Number(await w.provider.send("eth_blockNumber", []))).to.equal(block);
     expect(text((await doctor.records.get(subject, plain, { purpose: "TREAT" })).content)).to.equal("sprained ankle");
   });
 
   it("a chain observer sees the same shapes whether a record is labelled or not (and the harness does see a public difference)", async () => {
     const { subject } = await patientOf(["SUBSTANCE_USE"]);
     /** One record's on-chain footprint (anchor and access), with that record's random values blanked. */
+    const height = async () => Number(await w.provider.send("eth_blockNumber", []));
     const footprint = async (labels: "SUBSTANCE_USE"[], category: CategoryName = "NOTES") => {
-      const from = (await w.provider.getBlockNumber()) + 1;
+      const from = (await height()) + 1;
       const id = await doctor.records.put(subject, "x".repeat(64), { category, labels, mediaType: "text/plain" });
       await doctor.records.get(subject, id, { purpose: "TREAT" });
-      const to = await w.provider.getBlockNumber();
+      const to = await height();
       const [v] = await doctor.records.history(subject, id);
       const blank = (hex: string) =>
         [id, v!.digest, v!.labelCommitment, hexlify(new TextEncoder().encode(v!.pointer)).slice(2)].reduce(
