@@ -343,9 +343,12 @@ describe("keyholder network as the SDK's custody: MedLedger over three keyholder
     const { subject } = await patientOf(["SUBSTANCE_USE"]);
     /** One record's on-chain footprint (anchor and access), with that record's random values blanked. */
     const height = async () => Number(await w.provider.send("eth_blockNumber", []));
+    let n = 0;
     const footprint = async (labels: "SUBSTANCE_USE"[], category: CategoryName = "NOTES") => {
       const from = (await height()) + 1;
-      const id = await doctor.records.put(subject, "x".repeat(64), { category, labels, mediaType: "text/plain" });
+      // Same length, other content (the same content would be the same write: idempotent).
+      const content = String(n++).padStart(64, "x");
+      const id = await doctor.records.put(subject, content, { category, labels, mediaType: "text/plain" });
       await doctor.records.get(subject, id, { purpose: "TREAT" });
       const to = await height();
       const [v] = await doctor.records.history(subject, id);
