@@ -34,7 +34,9 @@ import type { Hex } from "../sdk/types.js";
 
 const started = Date.now();
 const step = (title: string) =>
-  console.log(`\n── ${title} ${"─".repeat(Math.max(0, 70 - title.length))} ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  console.log(
+    `\n── ${title} ${"─".repeat(Math.max(0, 70 - title.length))} ${((Date.now() - started) / 1000).toFixed(1)} s`,
+  );
 const DAY = 24 * 3600;
 const dir = await mkdtemp(join(tmpdir(), "medledger-demo-"));
 // The chain starts a day in the past: the timelock's delays are fast-forwarded, and the chain then
@@ -60,7 +62,8 @@ try {
   const base = keyholderBaseConfig(node.url, bookPath, { logLevel: "error" });
   for (const index of [1, 2, 3]) keyholders.push(await prepareKeyholder({ dir, index, fund, baseConfig: base }));
   const booting = keyholders.map((kh) => kh.start());
-  booting.forEach((b) => b.catch(() => undefined));
+  // Awaited below; a failure meanwhile must not be an unhandled rejection.
+  for (const b of booting) b.catch(() => undefined);
 
   step("Consortium");
   const storage = filesystem({ dir: join(dir, "blobs") });
@@ -82,7 +85,7 @@ try {
   );
 
   step("Keyholders");
-  const registry = IKeyholderRegistry__factory.connect(addressBook.contracts.KeyholderRegistry!.address, provider);
+  const registry = IKeyholderRegistry__factory.connect(addressBook.contracts.KeyholderRegistry.address, provider);
   const govern = (call: Parameters<typeof timelock.govern>[1]) =>
     timelock.govern(c.governance.chain, call, { waitForDelay });
   const orgs = [c.hospital, c.payer, c.regulator];
@@ -97,8 +100,12 @@ try {
   await provider.send("evm_mine", []);
   await Promise.all(booting);
   for (const kh of keyholders)
-    console.log(`  keyholder ${kh.id} at ${kh.url} (organization of ${["hospital", "payer", "regulator"][kh.index - 1]}), its own process and SQLite store`);
-  console.log("  threshold k = 2 of n = 3, registered through the timelock: a record's data key is split in 3 shares, any 2 open it");
+    console.log(
+      `  keyholder ${kh.id} at ${kh.url} (organization of ${["hospital", "payer", "regulator"][kh.index - 1]}), its own process and SQLite store`,
+    );
+  console.log(
+    "  threshold k = 2 of n = 3, registered through the timelock: a record's data key is split in 3 shares, any 2 open it",
+  );
 
   step("Story (every key through the keyholders)");
   const bundle: unknown = JSON.parse(

@@ -27,13 +27,7 @@
  * const ml = await MedLedger.create({ signer, encryptionKey, addressBook, storage, keyholders: "network" });
  * ```
  */
-import type {
-  AccountSigner,
-  KeyCustody,
-  KeyholderFailure,
-  PreflightAnswer,
-  ReaderKeys,
-} from "../keyholder/client.js";
+import type { AccountSigner, KeyCustody, KeyholderFailure, PreflightAnswer, ReaderKeys } from "../keyholder/client.js";
 import { KeyReleaseRefusedError } from "../keyholder/client.js";
 
 export type { AccountSigner, PreflightAnswer, ReaderKeys };
@@ -101,9 +95,9 @@ export function isKeyCustody(value: unknown): value is KeyCustody {
   return (
     typeof c === "object" &&
     c !== null &&
-    (["deposit", "depositTermsOpening", "depositLabelOpening", "preflight", "release", "erase", "retire"] as const).every(
-      (m) => typeof c[m] === "function",
-    )
+    (
+      ["deposit", "depositTermsOpening", "depositLabelOpening", "preflight", "release", "erase", "retire"] as const
+    ).every((m) => typeof c[m] === "function")
   );
 }
 

@@ -117,7 +117,14 @@ export async function get(ctx: LedgerContext, params: GetParams): Promise<Record
     const context = envelopeContext(ctx, id, subject);
     const payload = await openBytes(envelope, { key: dataKey, context, backend: ctx.backend });
     const { mediaType, content, labels } = unframe(payload);
-    const out: RecordContent = { recordId: id, subject, category: categoryName(category), mediaType, content, accessTx };
+    const out: RecordContent = {
+      recordId: id,
+      subject,
+      category: categoryName(category),
+      mediaType,
+      content,
+      accessTx,
+    };
     if (labels !== undefined) {
       const opening = sealLabels({ subject, recordId: id, ...labels });
       if (labelCommitment(opening) !== record.labelCommitment)

@@ -203,7 +203,8 @@ export async function accessedUnder(ctx: LedgerContext, subject: SubjectId, cons
   const wanted = consentId.toLowerCase();
   const ids = new Set<RecordId>();
   for (const e of await events(ctx, "RecordAccessed", [subject]))
-    if ((e.parsed.args.basisId as string).toLowerCase() === wanted) ids.add(asRecordId(e.parsed.args.recordId as string));
+    if ((e.parsed.args.basisId as string).toLowerCase() === wanted)
+      ids.add(asRecordId(e.parsed.args.recordId as string));
   return [...ids];
 }
 

@@ -54,7 +54,7 @@ export function unframe(payload: Uint8Array): { mediaType: string; content: Uint
   let at = 0;
   if (view.getUint16(0) === LABELLED) {
     if (payload.length < 3 + SALT_BYTES + 2) throw new IntegrityError("Sealed payload is truncated");
-    labels = { labels: payload[2]!, salt: toHex(payload.subarray(3, 3 + SALT_BYTES)) as Hex };
+    labels = { labels: payload[2]!, salt: toHex(payload.subarray(3, 3 + SALT_BYTES)) };
     at = 3 + SALT_BYTES;
   }
   const len = view.getUint16(at);

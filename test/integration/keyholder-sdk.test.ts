@@ -287,9 +287,12 @@ describe("keyholder network as the SDK's custody: MedLedger over three keyholder
       registry: w.chain.recordRegistry,
     };
     expect(kept).to.have.length(1);
-    expect(await openBytes(envelope, { key: kept[0]!, context }).then(() => "opened", () => "refused")).to.equal(
-      "refused",
-    );
+    expect(
+      await openBytes(envelope, { key: kept[0]!, context }).then(
+        () => "opened",
+        () => "refused",
+      ),
+    ).to.equal("refused");
     for (const kh of w.keyholders) expect(sharesHeld(kh, id), `keyholder ${kh.id}: old shares`).to.equal(0);
     // And doctorB cannot get the new key: refused before anything is logged.
     const logged = await accessesOf(subject, successor);
@@ -305,7 +308,12 @@ describe("keyholder network as the SDK's custody: MedLedger over three keyholder
     for (const kh of w.keyholders) expect(sharesHeld(kh, id)).to.equal(1);
     await ml.records.erase(subject, id);
     for (const kh of w.keyholders) expect(sharesHeld(kh, id), `keyholder ${kh.id}`).to.equal(0);
-    expect(await w.storage.getBytes(v!.pointer).then(() => "kept", () => "deleted")).to.equal("deleted");
+    expect(
+      await w.storage.getBytes(v!.pointer).then(
+        () => "kept",
+        () => "deleted",
+      ),
+    ).to.equal("deleted");
     const err = await rejection(doctor.records.get(subject, id, { purpose: "TREAT" }));
     expect(err).to.satisfy((e: unknown) => e instanceof KeyReleaseRefusedError || e instanceof AccessDeniedError);
   });

@@ -15,8 +15,8 @@ import { isKeyCustody, networkCustody } from "../../../sdk/records/custody.js";
 import { frame, unframe } from "../../../sdk/records/payload.js";
 import type { Hex } from "../../../sdk/types.js";
 
-const SUBJECT = `0x${"11".repeat(32)}` as Hex;
-const RECORD = `0x${"22".repeat(32)}` as Hex;
+const SUBJECT: Hex = `0x${"11".repeat(32)}`;
+const RECORD: Hex = `0x${"22".repeat(32)}`;
 
 /** A KeyCustody double that records calls and fails `erase` with `codes` for the first `failures` calls. */
 function double(codes: string[] = [], failures = 0) {
@@ -61,7 +61,9 @@ describe("sdk/records: the keyholder network behind the custody seam", () => {
     });
     expect(calls[0]![0]).to.equal("deposit");
     expect((calls[0]![1] as { custodian: number }).custodian).to.equal(7);
-    expect(await c.preflight({ reader: writer, subject: SUBJECT, recordId: RECORD, purpose: 0, custodian: 7 })).to.deep.equal({
+    expect(
+      await c.preflight({ reader: writer, subject: SUBJECT, recordId: RECORD, purpose: 0, custodian: 7 }),
+    ).to.deep.equal({
       consentHint: SUBJECT,
       custodianKeyholderId: 2,
     });
@@ -111,13 +113,13 @@ describe("sdk/records: the keyholder network behind the custody seam", () => {
       {},
     ];
     for (const extra of cases) {
-      const err = await createLedgerContext({ ...base, ...extra } as never).catch((e: unknown) => e);
+      const err = await createLedgerContext({ ...base, ...extra }).catch((e: unknown) => e);
       expect(err, JSON.stringify(Object.keys(extra))).to.be.instanceOf(InvalidInputError);
     }
   });
 
   it("the sealed payload carries the label opening; payloads framed without one still open", () => {
-    const salt = `0x${"ab".repeat(32)}` as Hex;
+    const salt: Hex = `0x${"ab".repeat(32)}`;
     const content = new TextEncoder().encode("note");
     const labelled = unframe(frame("text/plain", content, { labels: 5, salt }));
     expect(labelled).to.deep.equal({ mediaType: "text/plain", content, labels: { labels: 5, salt } });
