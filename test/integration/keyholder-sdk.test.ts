@@ -20,7 +20,7 @@ import { custodianKeyholderId } from "../../sdk/keyholder/policy.js";
 import type { KeyReleaseRequest } from "../../sdk/keyholder/protocol.js";
 import { sealShare } from "../../sdk/keyholder/shares.js";
 import { httpKeyholder } from "../../sdk/keyholder/transport.js";
-import type { MedLedger } from "../../sdk/ledger.js";
+import { MedLedger } from "../../sdk/ledger.js";
 import { networkCustody } from "../../sdk/records/custody.js";
 import type { RecordCustody } from "../../sdk/records/custody.js";
 import type { CategoryName } from "../../sdk/codes.js";
@@ -103,6 +103,48 @@ describe("keyholder network as the SDK's custody: MedLedger over three keyholder
     expect(event!.args.basisId.toLowerCase()).to.equal(permit);
     // The anchor names hospital a as the custodian: its keyholder holds the label opening.
     expect((await doctor.records.history(subject, id))[0]!.custodian).to.equal(w.orgs.a);
+  });
+
+  it('keyholders: "network" reads the keyholder set from KeyholderRegistry and reaches them at their registered endpoints', async () => {
+    const { subject } = await patientOf();
+    const keyVersion = 1;
+    const ml = await MedLedger.create({
+      signer: w.doctor.wallet,
+      encryptionKey: { privateKey: w.doctor.keys.get(keyVersion)!, keyVersion },
+      addressBook: w.book,
+      storage: w.storage,
+      keyholders: "network",
+    });
+    expect(ml.context.custody.kind).to.equal("network");
+    const id = await ml.records.put(subject, "over the registry", { category: "NOTES", mediaType: "text/plain" });
+    for (const kh of w.keyholders) expect(sharesHeld(kh, id), `keyholder ${kh.id}`).to.equal(1);
+    expect(text((await ml.records.get(subject, id, { purpose: "TREAT" })).content)).to.equal("over the registry");
+  });
+
+  it("a relayed grant releases nothing until the patient's app delivers its sealed terms (fail closed), then reads", async () => {
+    const { subject, ml } = await patientOf();
+    const id = await doctor.records.put(subject, "labelled", {
+      category: "NOTES",
+      labels: ["SUBSTANCE_USE"],
+      mediaType: "text/plain",
+    });
+    const { signed, opening } = await ml.consent.signGrant(subject, {
+      grantee: { practitioner: w.doctorB.wallet.address },
+      categories: ["NOTES"],
+      purposes: ["TREAT"],
+      sealed: { allowLabels: ["SUBSTANCE_USE"] },
+    });
+    const { value: consentId } = await doctor.consent.relay(signed);
+    const b = await w.ledger(w.doctorB);
+    const logged = await accessesOf(subject, id);
+    const err = await rejection(b.records.get(subject, id, { purpose: "TREAT" }));
+    expect(err).to.be.instanceOf(KeyReleaseRefusedError);
+    expect((err as KeyReleaseRefusedError).codes()[custodianA.id]).to.equal("SEALED_DENIED");
+    expect(await accessesOf(subject, id)).to.equal(logged);
+    await ml.consent.deliverOpening(subject, consentId, opening);
+    const read = await b.records.get(subject, id, { purpose: "TREAT" });
+    expect(text(read.content)).to.equal("labelled");
+    expect(read.labels).to.deep.equal(["SUBSTANCE_USE"]);
   });
 
   it("a reader who is not the writer (a fresh context, no journal) reads through the network", async () => {
