@@ -14,6 +14,7 @@ import { registerAuditCommands, registerIndexCommands } from "./commands/audit.j
 import type { CliIo as IndexerIo } from "./commands/audit.js";
 import { registerConsent } from "./commands/consent.js";
 import { registerDeploy } from "./commands/deploy.js";
+import { registerKeyholderAdmin } from "./commands/keyholders.js";
 import { registerKeys } from "./commands/keys.js";
 import { registerMember, registerOrg, registerPatient } from "./commands/participants.js";
 import { registerRecord } from "./commands/record.js";
@@ -43,6 +44,7 @@ const COMMANDS: ((program: Command, io: CliIo) => void)[] = [
   (program, io) => registerIndexCommands(program, indexerIo(io)),
   (program, io) => registerAuditCommands(program, indexerIo(io)),
   (program) => registerKeyholderCommand(program),
+  registerKeyholderAdmin,
   (program, io) => registerStudyCommand(program, io),
   (program) => registerWebCommand(program),
 ];
