@@ -16,6 +16,7 @@ import { connectRpc } from "../chain/provider.js";
 import { createLedgerContext } from "../context.js";
 import type { LedgerContext } from "../context.js";
 import { loadKeystore } from "../crypto/keystore-file.js";
+import { createIdentity } from "../crypto/keystore.js";
 import type { Identity } from "../crypto/keystore.js";
 import { MedLedgerError, WrongPassphraseError } from "../errors.js";
 import { contractChainView } from "../keyholder/chainContracts.js";
@@ -26,6 +27,7 @@ import { filesystem } from "../storage/filesystem.js";
 import { UsageError } from "./errors.js";
 import type { CliIo } from "./io.js";
 import { httpUrl } from "./parse.js";
+import { ParticipantDirectory__factory } from "../../types/typechain/index.js";
 
 /** The connection options every participant command takes (on its group: `medledger consent …`). */
 export interface ConnectionFlags {
@@ -135,8 +137,16 @@ export interface Connected {
  * Connects the --keystore identity to the node with the deployment's address book. Record keys go
  * to the keyholder network the deployment's KeyholderRegistry lists.
  */
-export async function connect(flags: ConnectionFlags, io: CliIo): Promise<Connected> {
-  const identity = await openIdentity(flags, io);
+export async function connect(
+  flags: ConnectionFlags,
+  io: CliIo,
+  opts: { readOnly?: boolean } = {},
+): Promise<Connected> {
+  // Reads need no identity: without --keystore, a throwaway account that never signs.
+  const identity =
+    opts.readOnly === true && (flags.keystore === undefined || flags.keystore === "")
+      ? createIdentity()
+      : await openIdentity(flags, io);
   const addressBook = await openAddressBook(flags.deployment);
   const provider = await connectRpc(flags.rpc);
   try {
@@ -145,9 +155,15 @@ export async function connect(flags: ConnectionFlags, io: CliIo): Promise<Connec
     const keyholders = () =>
       (network ??= (async () =>
         KeyholderNetwork.create({ chain: await contractChainView({ provider, addressBook }) }))());
-    // The custody seam, reaching the keyholder network only when a record command needs it.
+    // The custody seam, reaching the keyholder network only when a record command needs it. The
+    // anchor will name the writer's organization as custodian (0 when the subject or a guardian
+    // writes): the network's deposit needs it up front.
+    const directory = ParticipantDirectory__factory.connect(addressBook.contracts.ParticipantDirectory.address, provider);
     const custody: RecordCustody = {
-      deposit: async (p) => (await keyholders()).deposit(p as never),
+      deposit: async (p) => {
+        const [, orgId] = await directory.accessorStatus(identity.address);
+        await (await keyholders()).deposit({ ...p, custodian: Number(orgId) });
+      },
       preflight: async (p) => (await keyholders()).preflight(p),
       release: async (p) => (await keyholders()).release(p),
       erase: async (p) => (await keyholders()).erase(p),
@@ -166,13 +182,14 @@ export async function connect(flags: ConnectionFlags, io: CliIo): Promise<Connec
   }
 }
 
-/** Runs `fn` connected, and always disconnects. */
+/** Runs `fn` connected, and always disconnects (`readOnly`: --keystore optional). */
 export async function withConnection<T>(
   flags: ConnectionFlags,
   io: CliIo,
   fn: (c: Connected) => Promise<T>,
+  opts: { readOnly?: boolean } = {},
 ): Promise<T> {
-  const c = await connect(flags, io);
+  const c = await connect(flags, io, opts);
   try {
     return await fn(c);
   } finally {

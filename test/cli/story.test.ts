@@ -238,6 +238,8 @@ describe("medledger CLI: the story, end to end (built CLI, anvil)", function () 
       "NOTES",
       "--purposes",
       "TREAT",
+      "--actions",
+      "READ,APPEND",
       ...as("patient"),
       "--json",
     ]);

@@ -195,7 +195,7 @@ Examples:
     .action(async (_o: unknown, cmd: Command) => {
       const f = flagsOf<{ subject?: string }>(cmd);
       const subject = subjectOf(f);
-      const items = await withConnection(f, io, ({ ctx }) => consent.list(ctx, { subject }));
+      const items = await withConnection(f, io, ({ ctx }) => consent.list(ctx, { subject }), { readOnly: true });
       print(io, f.json, { subject, items }, () =>
         items.length === 0
           ? "(no consents)\n"
@@ -245,6 +245,7 @@ Examples:
           purpose: f.purpose!,
           ...(f.action === undefined ? {} : { action: f.action }),
         }),
+        { readOnly: true },
       );
       print(io, f.json, d, () =>
         d.allowed ? `allowed (${d.basis}${d.consentId === null ? "" : ` ${d.consentId}`})\n` : `refused: ${d.reason}\n`,

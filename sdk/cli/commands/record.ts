@@ -152,7 +152,7 @@ Examples:
     .action(async (_o: unknown, cmd: Command) => {
       const f = flagsOf<RefFlags>(cmd);
       const r = ref(f);
-      const versions = await withConnection(f, io, ({ ctx }) => records.history(ctx, r));
+      const versions = await withConnection(f, io, ({ ctx }) => records.history(ctx, r), { readOnly: true });
       print(io, f.json, { ...r, versions }, () =>
         versions
           .map(
@@ -169,7 +169,7 @@ Examples:
     .action(async (_o: unknown, cmd: Command) => {
       const f = flagsOf<RefFlags>(cmd);
       const r = ref(f);
-      const v = await withConnection(f, io, ({ ctx }) => records.verify(ctx, r));
+      const v = await withConnection(f, io, ({ ctx }) => records.verify(ctx, r), { readOnly: true });
       print(io, f.json, v, () =>
         v.intact
           ? `intact: ${v.recordId} matches its anchored digest ${v.digest}\n`
