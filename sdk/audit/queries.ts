@@ -27,7 +27,7 @@
  * ```
  */
 import type { LedgerContext } from "../context.js";
-import { MedLedgerError } from "../errors.js";
+import type { MedLedgerError } from "../errors.js";
 import { ChainSource } from "../indexer/chain-source.js";
 import type { ChainSourceOptions } from "../indexer/chain-source.js";
 import { IndexerError } from "../indexer/errors.js";

@@ -53,8 +53,10 @@ export function connectionOptions(cmd: Command, io: CliIo): Command {
       ),
     )
     .addOption(
-      new Option("--keystore <file>", "your identity's keystore file (passphrase: $MEDLEDGER_PASSPHRASE or a prompt)")
-        .default(io.env.MEDLEDGER_KEYSTORE, "$MEDLEDGER_KEYSTORE"),
+      new Option(
+        "--keystore <file>",
+        "your identity's keystore file (passphrase: $MEDLEDGER_PASSPHRASE or a prompt)",
+      ).default(io.env.MEDLEDGER_KEYSTORE, "$MEDLEDGER_KEYSTORE"),
     )
     .addOption(
       new Option("--storage <dir>", "where sealed envelopes are stored (a filesystem blob store)").default(
@@ -97,7 +99,10 @@ export async function passphraseFor(io: CliIo, keystore: string, opts: { confirm
 /** The identity of the --keystore file (decrypted with its passphrase). */
 export async function openIdentity(flags: { keystore?: string }, io: CliIo): Promise<Identity> {
   if (flags.keystore === undefined || flags.keystore === "")
-    throw new UsageError("--keystore <file> is required", "your identity's keystore (make one with `medledger keys new`)");
+    throw new UsageError(
+      "--keystore <file> is required",
+      "your identity's keystore (make one with `medledger keys new`)",
+    );
   const passphrase = await passphraseFor(io, flags.keystore);
   try {
     return await loadKeystore(flags.keystore, passphrase);
@@ -158,7 +163,10 @@ export async function connect(
     // The custody seam, reaching the keyholder network only when a record command needs it. The
     // anchor will name the writer's organization as custodian (0 when the subject or a guardian
     // writes): the network's deposit needs it up front.
-    const directory = ParticipantDirectory__factory.connect(addressBook.contracts.ParticipantDirectory.address, provider);
+    const directory = ParticipantDirectory__factory.connect(
+      addressBook.contracts.ParticipantDirectory.address,
+      provider,
+    );
     const custody: RecordCustody = {
       deposit: async (p) => {
         const [, orgId] = await directory.accessorStatus(identity.address);

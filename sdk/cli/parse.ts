@@ -67,7 +67,7 @@ export const nameOf =
     const name = value.trim().toUpperCase();
     if (!Object.prototype.hasOwnProperty.call(table, name))
       throw new InvalidArgumentError(`unknown ${what} ${value} (one of ${Object.keys(table).join(", ")})`);
-    return name as keyof T & string;
+    return name;
   };
 
 /** Comma-separated names of a code table (sdk/codes.ts). */
@@ -84,7 +84,8 @@ export const namesOf =
 
 /** 0x + 64 hex digits (a subject, record or consent id, a salt). */
 export const bytes32 = (value: string): string => {
-  if (!/^0x[0-9a-fA-F]{64}$/.test(value.trim())) throw new InvalidArgumentError("expected 0x followed by 64 hex digits");
+  if (!/^0x[0-9a-fA-F]{64}$/.test(value.trim()))
+    throw new InvalidArgumentError("expected 0x followed by 64 hex digits");
   return value.trim().toLowerCase();
 };
 
@@ -99,6 +100,7 @@ export const positive = (value: string): number => {
 export const date = (value: string): number => {
   const v = value.trim();
   const t = /^\d+$/.test(v) ? Number(v) : Math.floor(Date.parse(v) / 1000);
-  if (!Number.isSafeInteger(t) || t <= 0) throw new InvalidArgumentError("expected a date (2027-01-01) or unix seconds");
+  if (!Number.isSafeInteger(t) || t <= 0)
+    throw new InvalidArgumentError("expected a date (2027-01-01) or unix seconds");
   return t;
 };

@@ -55,7 +55,7 @@ describe("medledger CLI: the story, end to end (built CLI, anvil)", function () 
   const cli = (args: string[], extra: Record<string, string | undefined> = {}): Promise<Run> => {
     const child = spawn(process.execPath, [BUILT_CLI, ...args], {
       cwd: dir,
-      env: { ...process.env, ...env, ...extra } as NodeJS.ProcessEnv,
+      env: { ...process.env, ...env, ...extra },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";

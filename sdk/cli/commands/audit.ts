@@ -216,9 +216,9 @@ function syncProgress(bar: ProgressBar): (p: SyncProgress) => void {
 /** The command's name with its parents ("medledger audit accesses"). */
 function commandPath(cmd: unknown): string {
   const names: string[] = [];
-  for (let c = cmd as { name?: () => string; parent?: unknown } | null; c?.name !== undefined; ) {
+  for (let c = cmd as { name?: () => string; parent?: unknown } | null; c?.name !== undefined;) {
     names.unshift(c.name());
-    c = (c.parent ?? null) as typeof c;
+    c = c.parent ?? null;
   }
   return names.join(" ") || "medledger";
 }

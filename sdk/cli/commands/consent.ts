@@ -44,7 +44,8 @@ interface GrantFlags {
 }
 
 const subjectOf = (f: { subject?: string }): SubjectId => {
-  if (f.subject === undefined) throw new UsageError("--subject <id> is required", "the patient's subject id (0x + 64 hex)");
+  if (f.subject === undefined)
+    throw new UsageError("--subject <id> is required", "the patient's subject id (0x + 64 hex)");
   return f.subject as SubjectId;
 };
 
@@ -109,18 +110,36 @@ function grantOptions(cmd: Command): Command {
   return cmd
     .option("--practitioner <address>", "the grantee: one practitioner", address("--practitioner"))
     .option("--org <id>", "the grantee: an organization's members (with --roles)", positive)
-    .option("--roles <roles>", `with --org: members holding any of (${Object.keys(Role).join(", ")})`, namesOf(Role, "role"))
-    .option("--categories <list>", `public categories (${Object.keys(Category).join(", ")})`, namesOf(Category, "category"))
+    .option(
+      "--roles <roles>",
+      `with --org: members holding any of (${Object.keys(Role).join(", ")})`,
+      namesOf(Role, "role"),
+    )
+    .option(
+      "--categories <list>",
+      `public categories (${Object.keys(Category).join(", ")})`,
+      namesOf(Category, "category"),
+    )
     .option("--purposes <list>", `purposes of use (${Object.keys(Purpose).join(", ")})`, namesOf(Purpose, "purpose"))
     .option("--actions <list>", "READ, APPEND (default READ)", namesOf(Action, "action"))
     .option("--deny", "record a deny instead of a permit")
     .option("--valid-from <date>", "from (date or unix seconds)", date)
     .option("--valid-until <date>", "until (date or unix seconds; default: no expiry)", date)
-    .option("--allow-labels <list>", `sealed: sensitive labels a permit lets through (${Object.keys(Label).join(", ")})`, namesOf(Label, "label"))
+    .option(
+      "--allow-labels <list>",
+      `sealed: sensitive labels a permit lets through (${Object.keys(Label).join(", ")})`,
+      namesOf(Label, "label"),
+    )
     .option("--deny-labels <list>", "sealed: sensitive labels a deny refuses", namesOf(Label, "label"))
-    .option("--refinement <list>", "sealed: the permit's labels only within these categories", namesOf(Category, "category"))
+    .option(
+      "--refinement <list>",
+      "sealed: the permit's labels only within these categories",
+      namesOf(Category, "category"),
+    )
     .addOption(
-      new Option("--openings <dir>", "where the sealed terms' openings are kept (your app's copy)").default(".medledger/openings"),
+      new Option("--openings <dir>", "where the sealed terms' openings are kept (your app's copy)").default(
+        ".medledger/openings",
+      ),
     )
     .option("--no-deliver", "do not deliver the sealed terms to the keyholders now");
 }
@@ -167,7 +186,8 @@ Examples:
         io,
         f.json,
         { subject, ...out },
-        () => `Granted consent ${out.consentId}\n  sealed terms kept in ${out.opening}${out.delivered === true ? ", delivered to the keyholders" : ""}\n`,
+        () =>
+          `Granted consent ${out.consentId}\n  sealed terms kept in ${out.opening}${out.delivered === true ? ", delivered to the keyholders" : ""}\n`,
       );
     });
 
@@ -180,7 +200,8 @@ Examples:
     .action(async (_o: unknown, cmd: Command) => {
       const f = flagsOf<{ subject?: string; consent?: string }>(cmd);
       const subject = subjectOf(f);
-      if (f.consent === undefined) throw new UsageError("--consent <id> is required", "`medledger consent list` shows the ids");
+      if (f.consent === undefined)
+        throw new UsageError("--consent <id> is required", "`medledger consent list` shows the ids");
       const { receipt } = await withConnection(f, io, ({ ctx }) =>
         consent.revoke(ctx, { subject, consentId: f.consent as ConsentId }),
       );
@@ -237,14 +258,17 @@ Examples:
         [f.purpose, "--purpose <name>"],
       ] as const)
         if (v === undefined) throw new UsageError(`${flag} is required`);
-      const d = await withConnection(f, io, ({ ctx }) =>
-        consent.check(ctx, {
-          subject,
-          accessor: f.accessor!,
-          category: f.category!,
-          purpose: f.purpose!,
-          ...(f.action === undefined ? {} : { action: f.action }),
-        }),
+      const d = await withConnection(
+        f,
+        io,
+        ({ ctx }) =>
+          consent.check(ctx, {
+            subject,
+            accessor: f.accessor!,
+            category: f.category!,
+            purpose: f.purpose!,
+            ...(f.action === undefined ? {} : { action: f.action }),
+          }),
         { readOnly: true },
       );
       print(io, f.json, d, () =>

@@ -39,7 +39,10 @@ Examples:
     .option("--account <address>", "the keyholder's signing account (its keystore's)", address("--account"))
     .option("--encryption-key <key>", "its X25519 public key (`medledger keys show`)", bytes32)
     .option("--endpoint <url>", "where readers reach it", httpUrl)
-    .addHelpText("after", `${CONNECTION_HELP}\n\nExample:\n  medledger keyholder add --org 1 --account 0x… --encryption-key 0x… --endpoint http://127.0.0.1:8710 --json`)
+    .addHelpText(
+      "after",
+      `${CONNECTION_HELP}\n\nExample:\n  medledger keyholder add --org 1 --account 0x… --encryption-key 0x… --endpoint http://127.0.0.1:8710 --json`,
+    )
     .action(async (_o: unknown, cmd: Command) => {
       const f = flagsOf<{ org?: number; account?: string; encryptionKey?: string; endpoint?: string }>(cmd);
       const org = required(f.org, "--org <id>");
@@ -53,7 +56,10 @@ Examples:
           io,
         );
         const added = sent.events.find((e) => e.name === "KeyholderAdded");
-        return { keyholderId: added === undefined ? null : Number(added.args.keyholderId), transaction: sent.receipt.hash };
+        return {
+          keyholderId: added === undefined ? null : Number(added.args.keyholderId),
+          transaction: sent.receipt.hash,
+        };
       });
       print(io, f.json, { ...out, org, account, endpoint }, () => `Added keyholder ${out.keyholderId} (${endpoint})\n`);
     });

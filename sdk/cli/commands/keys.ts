@@ -18,7 +18,15 @@ import * as directory from "../../directory/index.js";
 import type { SubjectId } from "../../types.js";
 import { UsageError } from "../errors.js";
 import type { CliIo } from "../io.js";
-import { CONNECTION_HELP, connectionOptions, flagsOf, openIdentity, passphraseFor, print, withConnection } from "../connect.js";
+import {
+  CONNECTION_HELP,
+  connectionOptions,
+  flagsOf,
+  openIdentity,
+  passphraseFor,
+  print,
+  withConnection,
+} from "../connect.js";
 import { bytes32 } from "../parse.js";
 
 interface PublicPart {
@@ -34,7 +42,10 @@ async function publicPart(path: string): Promise<PublicPart> {
   try {
     doc = JSON.parse(await readFile(path, "utf8")) as Record<string, unknown>;
   } catch {
-    throw new UsageError(`cannot read the keystore ${path}`, "give --keystore <file> (make one with `medledger keys new`)");
+    throw new UsageError(
+      `cannot read the keystore ${path}`,
+      "give --keystore <file> (make one with `medledger keys new`)",
+    );
   }
   if (doc.kind !== "medledger-identity" || typeof doc.address !== "string")
     throw new UsageError(`${path} is not a MedLedger identity keystore`);
@@ -80,7 +91,10 @@ Examples:
     .description("create a keystore file with a new account and X25519 key")
     .option("--out <file>", "the keystore file to write (never overwritten)")
     .addOption(new Option("--scrypt-n <n>", "scrypt cost (tests only)").argParser(scryptN).hideHelp())
-    .addHelpText("after", "\nExample:\n  medledger keys new --out doctor.json --json   # { address, x25519PublicKey, keyVersion }")
+    .addHelpText(
+      "after",
+      "\nExample:\n  medledger keys new --out doctor.json --json   # { address, x25519PublicKey, keyVersion }",
+    )
     .action(async (_o: unknown, cmd: Command) => {
       const f = flagsOf<{ out?: string; scryptN?: number }>(cmd);
       if (f.out === undefined) throw new UsageError("--out <file> is required", "where to write the keystore");
@@ -97,7 +111,8 @@ Examples:
         io,
         f.json,
         out,
-        () => `Wrote ${f.out}\n  account         ${out.address}\n  encryption key  ${out.x25519PublicKey} (version ${out.keyVersion})\n`,
+        () =>
+          `Wrote ${f.out}\n  account         ${out.address}\n  encryption key  ${out.x25519PublicKey} (version ${out.keyVersion})\n`,
       );
     });
 
@@ -109,19 +124,29 @@ Examples:
       const f = flagsOf(cmd);
       if (f.keystore === undefined) throw new UsageError("--keystore <file> is required");
       const p = await publicPart(f.keystore);
-      const out = { keystore: f.keystore, address: p.address, x25519PublicKey: p.x25519PublicKey, keyVersion: p.keyVersion };
+      const out = {
+        keystore: f.keystore,
+        address: p.address,
+        x25519PublicKey: p.x25519PublicKey,
+        keyVersion: p.keyVersion,
+      };
       print(
         io,
         f.json,
         out,
-        () => `${f.keystore}\n  account         ${p.address}\n  encryption key  ${p.x25519PublicKey} (version ${p.keyVersion})\n`,
+        () =>
+          `${f.keystore}\n  account         ${p.address}\n  encryption key  ${p.x25519PublicKey} (version ${p.keyVersion})\n`,
       );
     });
 
   keys
     .command("rotate")
     .description("register a new X25519 key on chain and keep the old keystore as <file>.v<version>")
-    .option("--subject <id>", "rotate this patient's key (you are its controller); default: your practitioner key", bytes32)
+    .option(
+      "--subject <id>",
+      "rotate this patient's key (you are its controller); default: your practitioner key",
+      bytes32,
+    )
     .option("--account-key", "rotate your own account key (a guardian's) instead")
     .addHelpText(
       "after",
@@ -178,7 +203,8 @@ Examples:
         io,
         f.json,
         out,
-        () => `Rotated: encryption key ${out.x25519PublicKey} is version ${out.keyVersion}; the old keystore is ${out.previous}\n`,
+        () =>
+          `Rotated: encryption key ${out.x25519PublicKey} is version ${out.keyVersion}; the old keystore is ${out.previous}\n`,
       );
     });
 }

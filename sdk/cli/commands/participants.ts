@@ -90,7 +90,8 @@ Examples:
         io,
         f.json,
         { ...out, kind: params.kind, admin: params.admin },
-        () => `Admitted organization ${out.orgId} (${params.kind}, admin ${params.admin}) ${out.via === "timelock" ? "through the timelock" : ""}\n`,
+        () =>
+          `Admitted organization ${out.orgId} (${params.kind}, admin ${params.admin}) ${out.via === "timelock" ? "through the timelock" : ""}\n`,
       );
     });
 
@@ -194,10 +195,21 @@ Examples:
   patient
     .command("register")
     .description("register a patient; prints the subject id and the salt that derived it (keep both)")
-    .option("--controller <address>", "the patient's controlling account (default: the --keystore account)", address("--controller"))
+    .option(
+      "--controller <address>",
+      "the patient's controlling account (default: the --keystore account)",
+      address("--controller"),
+    )
     .option("--encryption-key <key>", "the patient's X25519 public key (default: the --keystore's)", publicKey)
-    .option("--salt <bytes32>", "derive the subject id from this salt (a retry with the same salt is idempotent)", bytes32)
-    .addHelpText("after", "\nExample:\n  medledger patient register --keystore patient.json --json   # { subject, salt, … }")
+    .option(
+      "--salt <bytes32>",
+      "derive the subject id from this salt (a retry with the same salt is idempotent)",
+      bytes32,
+    )
+    .addHelpText(
+      "after",
+      "\nExample:\n  medledger patient register --keystore patient.json --json   # { subject, salt, … }",
+    )
     .action(async (_o: unknown, cmd: Command) => {
       const f = flagsOf<{ controller?: string; encryptionKey?: string; salt?: string }>(cmd);
       const out = await withConnection(f, io, async ({ ctx, identity }) => {

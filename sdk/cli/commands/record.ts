@@ -62,7 +62,11 @@ Examples:
     .command("put")
     .description("seal a file as a record of a patient and anchor it; prints the record id")
     .option("--subject <id>", "the patient's subject id", bytes32)
-    .option("--category <name>", `its public category (${Object.keys(Category).join(", ")})`, nameOf(Category, "category"))
+    .option(
+      "--category <name>",
+      `its public category (${Object.keys(Category).join(", ")})`,
+      nameOf(Category, "category"),
+    )
     .option("--labels <list>", `sealed sensitive labels (${Object.keys(Label).join(", ")})`, namesOf(Label, "label"))
     .option("--media-type <type>", "the content's media type, e.g. text/plain, application/fhir+json")
     .option("--file <file>", "the content")
@@ -81,7 +85,8 @@ Examples:
         previous?: string;
       }>(cmd);
       if (f.subject === undefined) throw new UsageError("--subject <id> is required");
-      if (f.category === undefined) throw new UsageError("--category <name> is required", Object.keys(Category).join(", "));
+      if (f.category === undefined)
+        throw new UsageError("--category <name> is required", Object.keys(Category).join(", "));
       if (f.mediaType === undefined) throw new UsageError("--media-type <type> is required", "e.g. text/plain");
       if (f.file === undefined) throw new UsageError("--file <file> is required", "the content to seal");
       let content: Uint8Array;
@@ -121,7 +126,8 @@ Examples:
     .action(async (_o: unknown, cmd: Command) => {
       const f = flagsOf<RefFlags & { purpose?: PurposeName; emergency?: string; out?: string }>(cmd);
       const r = ref(f);
-      if (f.purpose === undefined) throw new UsageError("--purpose <name> is required", Object.keys(Purpose).join(", "));
+      if (f.purpose === undefined)
+        throw new UsageError("--purpose <name> is required", Object.keys(Purpose).join(", "));
       if (f.emergency !== undefined && !/^\d+$/.test(f.emergency))
         throw new UsageError("--emergency <reason> must be a whole number (the reason code)");
       const got = await withConnection(f, io, ({ ctx }) =>
@@ -143,7 +149,8 @@ Examples:
       };
       if (f.json === true) print(io, true, meta, () => "");
       else if (f.out === undefined) io.out(new TextDecoder().decode(got.content));
-      else io.err(`wrote ${got.content.length} bytes (${got.mediaType}) to ${f.out}; access logged in ${got.accessTx}\n`);
+      else
+        io.err(`wrote ${got.content.length} bytes (${got.mediaType}) to ${f.out}; access logged in ${got.accessTx}\n`);
     });
 
   refOptions(group.command("history"))
