@@ -14,6 +14,7 @@
 export { accessHistory, type AccessLogEntry } from "./history.js";
 export {
   auditQueries,
+  checkIndex,
   createAuditQueries,
   type AuditQueries,
   type AuditQueriesOptions,

@@ -50,6 +50,8 @@ import type {
   WhoSawQuery,
 } from "../indexer/queries.js";
 import { providerRpc } from "../indexer/rpc.js";
+import { SCHEMA_VERSION } from "../indexer/schema.js";
+import type { SqlStore } from "../indexer/store/types.js";
 import type { JsonRpc } from "../indexer/rpc.js";
 import { watch } from "../indexer/watch.js";
 import type { AccessNotice, WatchOptions } from "../indexer/watch.js";
@@ -97,6 +99,38 @@ export interface AuditQueries extends AuditSource {
   readonly deployment: Deployment;
   /** New accesses as they are mined and again when confirmed (JSON lines in `audit follow`). */
   watch(opts?: Omit<WatchOptions, "rpc" | "deployment">): AsyncIterable<AccessNotice>;
+}
+
+/**
+ * Checks that `store` holds a synced index of `deployment`; returns its cursor (the last indexed
+ * block). Throws IndexerError NOT_SYNCED (empty) or WRONG_DEPLOYMENT (another chain or schema):
+ * the failures after which {@link createAuditQueries} answers from the chain instead.
+ *
+ * @example
+ * ```ts
+ * const store = await openStore(".medledger/index.sqlite");
+ * const q = createAuditQueries({ chain, index: async () => (await checkIndex(store, deployment), new IndexSource(store)) });
+ * ```
+ */
+export async function checkIndex(store: SqlStore, deployment: Deployment): Promise<number> {
+  const rows = await store.all<{ key: string; value: string }>("SELECT key, value FROM meta").catch(() => []);
+  const meta = new Map(rows.map((r) => [r.key, r.value]));
+  const identity = meta.get("identity");
+  const cursor = Number(meta.get("cursor") ?? -1);
+  if (identity === undefined || cursor < deployment.startBlock)
+    throw new IndexerError("NOT_SYNCED", `The index at ${store.description} is empty`, {
+      hint: "Run `medledger index sync` first, or query the chain directly with --source chain.",
+    });
+  const parsed = JSON.parse(identity) as { schema: number; chainId: number };
+  if (parsed.schema !== SCHEMA_VERSION || parsed.chainId !== deployment.chainId)
+    throw new IndexerError(
+      "WRONG_DEPLOYMENT",
+      `The index at ${store.description} is for another deployment or version`,
+      {
+        hint: "Point --index at this deployment's index, or rebuild it with `medledger index sync` into a new file.",
+      },
+    );
+  return cursor;
 }
 
 /** Index failures after which the chain answers instead (anything else is a real error). */

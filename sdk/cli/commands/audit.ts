@@ -31,15 +31,14 @@ import { EXPORT_FORMATS, EXPORT_KINDS, exportQuery } from "../../exports/collect
 import type { ExportFormat, ExportKind } from "../../exports/collect.js";
 import { RecordRegistry__factory } from "../../../types/typechain/index.js";
 import { filesystem } from "../../storage/filesystem.js";
-import { createAuditQueries } from "../../audit/queries.js";
+import { checkIndex, createAuditQueries } from "../../audit/queries.js";
 import type { AuditQueries, SourcePreference } from "../../audit/queries.js";
-import { ExitCode, IndexerError, exitCodeOf } from "../../indexer/errors.js";
+import { ExitCode, exitCodeOf } from "../../indexer/errors.js";
 import { deploymentFromAddressBook } from "../../indexer/events.js";
 import type { Deployment } from "../../indexer/events.js";
 import { IndexSource } from "../../indexer/index-source.js";
 import { Indexer } from "../../indexer/indexer.js";
 import type { SyncProgress } from "../../indexer/indexer.js";
-import { SCHEMA_VERSION } from "../../indexer/schema.js";
 import { openStore } from "../../indexer/store/index.js";
 import type { SqlStore } from "../../indexer/store/types.js";
 import type { AccessQuery, BasisName, Order } from "../../indexer/queries.js";
@@ -119,26 +118,7 @@ async function openIndexForQueries(
 ): Promise<{ store: SqlStore; cursor: number }> {
   const store = await openStore(o.index);
   try {
-    const rows = await store.all<{ key: string; value: string }>("SELECT key, value FROM meta").catch(() => []);
-    const meta = new Map(rows.map((r) => [r.key, r.value]));
-    const identity = meta.get("identity");
-    const cursor = Number(meta.get("cursor") ?? -1);
-    if (identity === undefined || cursor < deployment.startBlock) {
-      throw new IndexerError("NOT_SYNCED", `The index at ${store.description} is empty`, {
-        hint: "Run `medledger index sync` first, or query the chain directly with --source chain.",
-      });
-    }
-    const parsed = JSON.parse(identity) as { schema: number; chainId: number; addresses: string[] };
-    if (parsed.schema !== SCHEMA_VERSION || parsed.chainId !== deployment.chainId) {
-      throw new IndexerError(
-        "WRONG_DEPLOYMENT",
-        `The index at ${store.description} is for another deployment or version`,
-        {
-          hint: "Point --index at this deployment's index, or rebuild it with `medledger index sync` into a new file.",
-        },
-      );
-    }
-    return { store, cursor };
+    return { store, cursor: await checkIndex(store, deployment) };
   } catch (err) {
     await store.close();
     throw err;
