@@ -64,7 +64,8 @@ $MEDLEDGER_DEPLOYMENT). Every query takes --json.
 Exit codes: 0 ok; 1 the operation or a check failed; 2 wrong command line or input (also a wrong
 passphrase); 3 node or index store unavailable (index, audit).
 
-Examples (the whole story; see docs/cli.md):
+Examples:
+  # the whole story (docs/cli.md)
   MEDLEDGER_DEPLOYER_KEY=0x… medledger deploy --rpc http://127.0.0.1:8545 --network localhost --development --governance 0xGov
   medledger keys new --out doctor.json
   medledger org admit --kind HOSPITAL --admin 0xAdmin --encryption-key 0x… --keystore gov.json
