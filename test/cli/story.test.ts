@@ -449,4 +449,101 @@ describe("medledger CLI: the story, end to end (built CLI, anvil)", function () 
       expect(who.items).to.have.length(1);
     });
   });
+
+  describe("the patient's housekeeping: FHIR round trip, revoke, integrity, key rotation, erasure", () => {
+    it("consent export (FHIR) then consent import grants the same terms; audit consents lists both in force", async () => {
+      const exported = await cli(["audit", "export", "--kind", "consents", "--subject", subject, "--format", "fhir"]);
+      expect(exported.code, exported.stderr).to.equal(0);
+      const resource = (JSON.parse(exported.stdout) as { entry: { resource: unknown }[] }).entry[0]!.resource;
+      await writeFile(join(dir, "consent.fhir.json"), JSON.stringify(resource));
+      const imported = await ok<{ consentId: string; delivered: boolean }>([
+        "consent",
+        "import",
+        "--subject",
+        subject,
+        "--file",
+        "consent.fhir.json",
+        ...as("patient"),
+        "--json",
+      ]);
+      expect(imported.delivered).to.equal(true);
+      await ok(["index", "sync", "--json"]);
+      const inForce = await ok<{ items: { consentId: string; categories: string[]; purposes: string[] }[] }>([
+        "audit",
+        "consents",
+        "--subject",
+        subject,
+        "--json",
+      ]);
+      expect(inForce.items).to.have.length(2);
+      const [a, b] = inForce.items;
+      expect([a!.categories, a!.purposes]).to.deep.equal([b!.categories, b!.purposes]);
+      expect(inForce.items.map((c) => c.consentId)).to.include(imported.consentId);
+
+      await ok([
+        "consent",
+        "revoke",
+        "--subject",
+        subject,
+        "--consent",
+        imported.consentId,
+        ...as("patient"),
+        "--json",
+      ]);
+      const list = await ok<{ items: { consentId: string; revokedAt: number }[] }>([
+        "consent",
+        "list",
+        "--subject",
+        subject,
+        "--json",
+      ]);
+      expect(list.items.find((c) => c.consentId === imported.consentId)!.revokedAt).to.be.greaterThan(0);
+    });
+
+    it("audit integrity verifies every version against the blob store (exit 0)", async () => {
+      const report = await ok<{ ok: boolean; summary: { versions: number; passed: number } }>([
+        "audit",
+        "integrity",
+        "--subject",
+        subject,
+        "--blobs",
+        env.MEDLEDGER_STORAGE!,
+        "--json",
+      ]);
+      expect(report.ok).to.equal(true);
+      expect(report.summary).to.include({ versions: 1, passed: 1 });
+    });
+
+    it("keys rotate: the new key is registered, the old keystore kept; the patient still erases the record", async () => {
+      const rotated = await ok<{ keyVersion: number; previous: string }>([
+        "keys",
+        "rotate",
+        "--subject",
+        subject,
+        ...as("patient"),
+        "--json",
+      ]);
+      expect(rotated.keyVersion).to.equal(2);
+      const shown = await ok<{ keyVersion: number }>(["keys", "show", ...as("patient"), "--json"]);
+      expect(shown.keyVersion).to.equal(2);
+      expect((await ok<Keys>(["keys", "show", "--keystore", rotated.previous, "--json"])).x25519PublicKey).to.equal(
+        keys.patient.x25519PublicKey,
+      );
+
+      const erased = await ok<{ transaction: string | null }>([
+        "record",
+        "erase",
+        "--subject",
+        subject,
+        "--record",
+        recordId,
+        ...as("patient"),
+        "--json",
+      ]);
+      expect(erased.transaction).to.match(/^0x/);
+      const verify = await cli(["record", "verify", "--subject", subject, "--record", recordId, "--json"]);
+      expect(verify.code, verify.stderr).to.equal(1);
+      expect(JSON.parse(verify.stdout)).to.include({ intact: false, erased: true });
+    });
+  });
 });
