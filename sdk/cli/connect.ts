@@ -55,7 +55,7 @@ export function connectionOptions(cmd: Command, io: CliIo): Command {
     .addOption(
       new Option(
         "--keystore <file>",
-        "your identity's keystore file (passphrase: $MEDLEDGER_PASSPHRASE or a prompt)",
+        "your identity's keystore file, for writes (passphrase: $MEDLEDGER_PASSPHRASE or a prompt)",
       ).default(io.env.MEDLEDGER_KEYSTORE, "$MEDLEDGER_KEYSTORE"),
     )
     .addOption(

@@ -50,16 +50,18 @@ const subjectOf = (f: { subject?: string }): SubjectId => {
 };
 
 function consentInput(f: GrantFlags): ConsentInput {
-  const grantees = [f.practitioner !== undefined, f.org !== undefined].filter(Boolean).length;
-  if (grantees !== 1)
+  if (f.practitioner !== undefined && (f.org !== undefined || f.roles !== undefined))
+    throw new UsageError("give one grantee: --practitioner <address>, or --org <id> and/or --roles <roles>");
+  if (f.practitioner === undefined && f.org === undefined && f.roles === undefined)
     throw new UsageError(
-      "give one grantee: --practitioner <address>, or --org <id> with --roles <roles>",
-      "--org 0 is not allowed here; use --roles alone for any organization's members",
+      "a grantee is required",
+      "--practitioner <address>; or --org <id> (its members, optionally only --roles); or --roles alone (those roles at any organization)",
     );
+  // An organization's members (all roles unless --roles), or --roles at any organization (0).
   const grantee =
     f.practitioner !== undefined
       ? { practitioner: f.practitioner }
-      : { organization: f.org!, roles: f.roles ?? (Object.keys(Role) as RoleName[]) };
+      : { organization: f.org ?? 0, roles: f.roles ?? (Object.keys(Role) as RoleName[]) };
   const sealed = {
     ...(f.allowLabels === undefined ? {} : { allowLabels: f.allowLabels }),
     ...(f.denyLabels === undefined ? {} : { denyLabels: f.denyLabels }),
@@ -112,7 +114,7 @@ function grantOptions(cmd: Command): Command {
     .option("--org <id>", "the grantee: an organization's members (with --roles)", positive)
     .option(
       "--roles <roles>",
-      `with --org: members holding any of (${Object.keys(Role).join(", ")})`,
+      `members holding any of these roles (${Object.keys(Role).join(", ")}); alone: at any organization`,
       namesOf(Role, "role"),
     )
     .option(
