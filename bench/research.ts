@@ -105,7 +105,7 @@ function aggregateCompute(samples: number): number[] {
   const cells = queryLayout(query).cells;
   const servers = [createIdentity(), createIdentity(), createIdentity()];
   const researcher = createIdentity();
-  const base = {
+  const base: { chainId: bigint; studyRegistry: string; studyId: Hex; runId: number; cells: number } = {
     chainId: 31337n,
     studyRegistry: `0x${"11".repeat(20)}`,
     studyId: `0x${"22".repeat(32)}`,
