@@ -11,8 +11,9 @@
  *   chain, applies disclosure control and anchors the result digest. One fresh run per sample. The
  *   custodians hold no patients here: a share is uniformly random whatever the input, so the step's
  *   cost depends on the cells, custodians and servers only;
- * - `researchAggregateComputeP95Ms`: the same step without chain or HTTP (open nine shares, three
- *   sums, seal and open three sum-shares, combine, release), to tell computation from transport;
+ * - `researchAggregateComputeP95Ms`, `researchAggregateComputeP50Ms`: the same step without chain or
+ *   HTTP (open nine shares, three sums, seal and open three sum-shares, combine, release), to tell
+ *   computation from transport;
  * - `researchStudySeconds` (target ≤ 30 s): a whole study end to end over `researchStudyPatients`
  *   patients (the vendored Synthea patients copied with fresh ids; 1,000, or 150 with `quick`)
  *   across the three hospitals, each with a DEMOGRAPHICS and an OBSERVATIONS record: register,
@@ -231,6 +232,7 @@ export async function benchResearch(opts: { quick?: boolean } = {}): Promise<Rec
         researchAggregateP50Ms: round(percentile(aggregate, 50)),
         researchAggregateSamples: aggregate.length,
         researchAggregateComputeP95Ms: round(percentile(compute, 95)),
+        researchAggregateComputeP50Ms: round(percentile(compute, 50)),
         researchAggregateCells: queryLayout(parseQuery(histogramQuery())).cells,
         researchStudySeconds: round(study.seconds),
         researchStudyPatients: patients,
