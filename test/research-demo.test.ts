@@ -58,7 +58,7 @@ describe("demo:research", function () {
       const [funder] = await conn.ethers.getSigners();
       let during = 0;
       const failing = (line: string) => {
-        if (line.includes("── Study ")) {
+        if (line.includes("── Patients ")) {
           during = servers();
           throw new Error("a step failed");
         }
