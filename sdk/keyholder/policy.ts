@@ -18,6 +18,9 @@
  *   refuse. Its public category mask plays no part (a sealed-only deny has none). A binding deny
  *   whose opening is missing refuses (fail closed). Break-glass reads (purpose ETREAT or BTG) are
  *   bound by exactly the denies whose purposes include that emergency purpose, as on chain.
+ * - **Study reads** (basis STUDY, issue 12: a custodian's research steward reading for an approved
+ *   study; the chain checked the study and the patient's research consents) release only records
+ *   without a sensitive label; binding denies apply as above.
  * - **Subject reads** (the controller, an ACCESS guardian) are not bound by denies or permits.
  * - A record whose label opening is missing is refused to every consent or emergency reader.
  *
@@ -115,6 +118,10 @@ export function evaluateSealed(input: SealedInput): SealedVerdict {
       permitLabels = (labels & ~p.allowLabels) !== 0;
       permitRefinement = labels !== 0 && p.refinement !== 0 && (p.refinement & (1 << input.category)) === 0;
     }
+  } else if (input.basis === AccessBasisCode.STUDY) {
+    // A custodian's read for a study (issue 12): the chain checked the study and the research
+    // consents; a study never reads a record that carries a sensitive label.
+    permitLabels = labels !== 0;
   } else if (input.basis !== AccessBasisCode.EMERGENCY) {
     return { allowed: false, reason: "PERMIT_OPENING_MISSING" };
   }

@@ -163,6 +163,20 @@ describe("sealed rule: policy.ts against an independent model", () => {
     );
   });
 
+  it("a study read releases an unlabelled record, never a labelled one; missing openings still refuse", () => {
+    const study = { basis: AccessBasisCode.STUDY, category: 2, denies: [] };
+    expect(evaluateSealed({ ...study, labels: 0 })).to.deep.equal({ allowed: true });
+    expect(evaluateSealed({ ...study, labels: 1 })).to.deep.equal({ allowed: false, reason: "PERMIT_LABELS" });
+    expect(evaluateSealed({ ...study, labels: undefined })).to.deep.equal({
+      allowed: false,
+      reason: "LABEL_OPENING_MISSING",
+    });
+    expect(evaluateSealed({ ...study, labels: 0, denies: [undefined] })).to.deep.equal({
+      allowed: false,
+      reason: "DENY_OPENING_MISSING",
+    });
+  });
+
   it("the custodian rule: the custodian organization's lowest active keyholder, else the lowest active id", () => {
     const set = [
       { id: 4, orgId: 9 },
