@@ -1,17 +1,24 @@
 /**
- * `npm run bench` (not a test): the gas benchmark (reports/gas.json), then sealing/opening
- * throughput with both cipher backends next to their raw twins and the peak RSS growth while
- * sealing (a 1 GiB generated file; `-- --quick`: 256 MiB), then the end-to-end import rate of the
- * ten Synthea bundles, then JSON-RPC calls per put/get and put+get pairs per second on anvil
- * (bench/rpc.ts), then the first-read latency of a batch member without the writer's journal at 1
- * and 100 batches (bench/first-read.ts). Writes reports/bench.json (one flat object) and prints each figure against
- * its target.
+ * `npm run bench` (not a test): runs the steps of {@link STEPS} in order and writes
+ * reports/bench.json (one flat object), then prints each figure against its target:
+ * - gas: the gas benchmark (reports/gas.json);
+ * - crypto: sealing/opening throughput with both cipher backends next to their raw twins and the
+ *   peak RSS growth while sealing (a 1 GiB generated file; `-- --quick`: 256 MiB);
+ * - import: the end-to-end import rate of the ten Synthea bundles;
+ * - rpc: JSON-RPC calls per put/get and put+get pairs per second on anvil (bench/rpc.ts);
+ * - firstRead: the first-read latency of a batch member without the writer's journal at 1 and 100
+ *   batches (bench/first-read.ts);
+ * - keyholder: k-of-n key release latency and throughput over real keyholder processes on
+ *   loopback (bench/keyholder.ts).
+ *
+ * `npm run bench -- --only keyholder[,rpc…]` (and `npm run bench:keyholder`) runs just those steps
+ * and merges their figures into the existing reports/bench.json.
  *
  * reports/bench.json is rewritten as soon as figures are measured (after each part of the crypto
  * bench and after each step), so a step that fails loses nothing measured before it: its error is
  * recorded under `errors.<step>`, the remaining steps still run, and the exit code is 1.
  */
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 
 import { benchCrypto } from "./crypto.js";
 import type { CryptoBenchResult } from "./crypto.js";
@@ -19,9 +26,15 @@ import { benchFirstRead } from "./first-read.js";
 import { runGasBench } from "./gas.js";
 import { benchImport } from "./import.js";
 import type { ImportBenchResult } from "./import.js";
+import { benchKeyholder } from "./keyholder.js";
+import type { KeyholderBenchFigures } from "./keyholder.js";
 import { benchRpc } from "./rpc.js";
 
 const quick = process.argv.includes("--quick") || process.env.MEDLEDGER_BENCH_QUICK === "1";
+/** `--only a,b` (scripts/bench.ts passes it on as MEDLEDGER_BENCH_ONLY): run just these steps. */
+const only = process.env.MEDLEDGER_BENCH_ONLY?.split(",")
+  .map((name) => name.trim())
+  .filter((name) => name.length > 0);
 const sizeMiB = quick ? 256 : 1024;
 const REPORT = "reports/bench.json";
 
@@ -35,7 +48,17 @@ function flat(o: Record<string, unknown>, prefix = ""): Record<string, number | 
   return out;
 }
 
-const report: Record<string, number | string> = { benchFileMiB: sizeMiB };
+/** A full run starts afresh; a partial run (`--only`) keeps the figures of the steps it does not run. */
+async function previousReport(): Promise<Record<string, number | string>> {
+  if (only === undefined) return { benchFileMiB: sizeMiB };
+  try {
+    return JSON.parse(await readFile(REPORT, "utf8")) as Record<string, number | string>;
+  } catch {
+    return {};
+  }
+}
+
+const report: Record<string, number | string> = await previousReport();
 const failed: string[] = [];
 
 async function record(figures: object): Promise<void> {
@@ -44,86 +67,166 @@ async function record(figures: object): Promise<void> {
   await writeFile(REPORT, JSON.stringify(report, null, 2) + "\n");
 }
 
-/** Runs one step; a failure is recorded and reported, and the next step still runs. */
-async function step<T>(name: string, run: () => Promise<T>): Promise<T | undefined> {
-  try {
-    return await run();
-  } catch (err) {
-    failed.push(name);
-    console.error(`\n${name} failed:`, err);
-    await record({ errors: { [name]: err instanceof Error ? err.message : String(err) } });
-    return undefined;
-  }
-}
-
-await step("gas", runGasBench);
-console.log(`\nCrypto: sealing and opening a ${sizeMiB} MiB generated file (MB = 10^6 bytes)`);
-let crypto: Partial<CryptoBenchResult> = {};
-await step("crypto", () =>
-  benchCrypto({
-    sizeMiB,
-    onFigures: async (figures) => {
-      crypto = figures;
-      await record(figures);
-    },
-  }),
-);
-console.log("\nImport: putFhir of the ten Synthea bundles, in-process chain, filesystem storage");
-const imported: Partial<ImportBenchResult> = (await step("import", benchImport)) ?? {};
-await record(imported);
-console.log(
-  "\nRPC: JSON-RPC calls per records.put / records.get and put+get pairs per second, anvil with instant mining",
-);
-const rpc: Partial<Awaited<ReturnType<typeof benchRpc>>> =
-  (await step("rpc", () => benchRpc({ pairs: quick ? 40 : 200 }))) ?? {};
-await record(rpc);
-console.log("\nFirst read of a batch member without the writer's journal, at 1 and 100 batches (anvil)");
-const firstRead: Partial<Awaited<ReturnType<typeof benchFirstRead>>> =
-  (await step("firstRead", benchFirstRead)) ?? {};
-await record(firstRead);
-
 /** A target line: met, MISSED, or NOT RUN (its step failed before measuring it). */
 function check(label: string, value: number | undefined, ok: (v: number) => boolean): string {
   if (value === undefined) return `NOT RUN ${label}`;
   return `${ok(value) ? "met    " : "MISSED "} ${label}`;
 }
-const c = crypto;
-const r = crypto.ratios;
+
+/**
+ * One bench step: `run` measures and returns its figures (it may also `record` partial figures as
+ * it goes); `targets` turns whatever was measured (possibly nothing, if it failed) into target
+ * lines. Add a step by adding an entry here (and, for its own npm script, `--only <name>`).
+ */
+interface BenchStep<F extends object> {
+  name: string;
+  title: string;
+  run: () => Promise<F>;
+  targets: (figures: Partial<F>) => string[];
+}
+
+let crypto: Partial<CryptoBenchResult> = {};
 /** An SDK figure against its raw twin: the paired ratio (see bench/crypto.ts) against `share`. */
-const twin = (
-  what: string,
-  sdk: number | undefined,
-  raw: number | undefined,
-  ratio: number | undefined,
-  share: number,
-) => check(`${what} ${sdk} MB/s vs raw ${raw}: ${ratio} ≥ ${share}`, ratio, (v) => v >= share);
-const lines = [
-  twin("in memory, node:crypto seal", c.memSealMBpsNode, c.rawMBpsNode, r?.memSealNode, 0.9),
-  twin("in memory, node:crypto open", c.memOpenMBpsNode, c.rawOpenMBpsNode, r?.memOpenNode, 0.9),
-  twin("file to file, node:crypto seal", c.sealMBpsNode, c.rawFileMBpsNode, r?.sealNode, 0.8),
-  twin("file, node:crypto open", c.openMBpsNode, c.rawFileOpenMBpsNode, r?.openNode, 0.8),
-  twin("noble seal", c.sealMBpsNoble, c.rawMBpsNoble, r?.sealNoble, 0.8),
-  twin("noble open", c.openMBpsNoble, c.rawMBpsNoble, r?.openNoble, 0.8),
-  check(`peak RSS growth while sealing ${c.sealPeakRssGrowthMiB} MiB ≤ 64 MiB`, c.sealPeakRssGrowthMiB, (v) => v <= 64),
-  check(
-    `import ${imported.importRecordsPerSec} records/s ≥ 200 (${imported.importRecords} records in ${imported.importSeconds} s)`,
-    imported.importRecordsPerSec,
-    (v) => v >= 200,
-  ),
-  check(`rpcCallsPerPut ${rpc.rpcCallsPerPut} ≤ 6`, rpc.rpcCallsPerPut, (v) => v <= 6),
-  check(`rpcCallsPerGet ${rpc.rpcCallsPerGet} ≤ 6`, rpc.rpcCallsPerGet, (v) => v <= 6),
-  check(`putGetPairsPerSecAnvil ${rpc.putGetPairsPerSecAnvil} ≥ 40`, rpc.putGetPairsPerSecAnvil, (v) => v >= 40),
-  check(
-    `first read at 100 batches ${firstRead.firstReadMs100Batches} ms does not grow: ≤ 1.5 × at 1 batch (${firstRead.firstReadMs1Batch} ms) + 5 ms`,
-    firstRead.firstReadMs100Batches,
-    (v) => v <= 1.5 * (firstRead.firstReadMs1Batch ?? 0) + 5,
-  ),
-  check(
-    `manifests fetched per first read at 100 batches ${firstRead.firstReadManifests100Batches} = 1`,
-    firstRead.firstReadManifests100Batches,
-    (v) => v === 1,
-  ),
-];
+const twin = (what: string, sdk?: number, raw?: number, ratio?: number, share = 0.8) =>
+  check(`${what} ${sdk} MB/s vs raw ${raw}: ${ratio} ≥ ${share}`, ratio, (v) => v >= share);
+
+const gasStep: BenchStep<object> = {
+  name: "gas",
+  title: "Gas: the contracts' operations (reports/gas.json)",
+  run: async () => {
+    await runGasBench();
+    return {};
+  },
+  targets: () => [],
+};
+
+const cryptoStep: BenchStep<Partial<CryptoBenchResult>> = {
+  name: "crypto",
+  title: `Crypto: sealing and opening a ${sizeMiB} MiB generated file (MB = 10^6 bytes)`,
+  run: async () => {
+    await record({ benchFileMiB: sizeMiB });
+    await benchCrypto({
+      sizeMiB,
+      onFigures: async (figures) => {
+        crypto = figures;
+        await record(figures);
+      },
+    });
+    return crypto;
+  },
+  targets: (f) => {
+    const c = { ...crypto, ...f };
+    const r = c.ratios;
+    return [
+      twin("in memory, node:crypto seal", c.memSealMBpsNode, c.rawMBpsNode, r?.memSealNode, 0.9),
+      twin("in memory, node:crypto open", c.memOpenMBpsNode, c.rawOpenMBpsNode, r?.memOpenNode, 0.9),
+      twin("file to file, node:crypto seal", c.sealMBpsNode, c.rawFileMBpsNode, r?.sealNode, 0.8),
+      twin("file, node:crypto open", c.openMBpsNode, c.rawFileOpenMBpsNode, r?.openNode, 0.8),
+      twin("noble seal", c.sealMBpsNoble, c.rawMBpsNoble, r?.sealNoble, 0.8),
+      twin("noble open", c.openMBpsNoble, c.rawMBpsNoble, r?.openNoble, 0.8),
+      check(
+        `peak RSS growth while sealing ${c.sealPeakRssGrowthMiB} MiB ≤ 64 MiB`,
+        c.sealPeakRssGrowthMiB,
+        (v) => v <= 64,
+      ),
+    ];
+  },
+};
+
+const importStep: BenchStep<ImportBenchResult> = {
+  name: "import",
+  title: "Import: putFhir of the ten Synthea bundles, in-process chain, filesystem storage",
+  run: benchImport,
+  targets: (f) => [
+    check(
+      `import ${f.importRecordsPerSec} records/s ≥ 200 (${f.importRecords} records in ${f.importSeconds} s)`,
+      f.importRecordsPerSec,
+      (v) => v >= 200,
+    ),
+  ],
+};
+
+const rpcStep: BenchStep<Awaited<ReturnType<typeof benchRpc>>> = {
+  name: "rpc",
+  title: "RPC: JSON-RPC calls per records.put / records.get and put+get pairs per second, anvil with instant mining",
+  run: () => benchRpc({ pairs: quick ? 40 : 200 }),
+  targets: (f) => [
+    check(`rpcCallsPerPut ${f.rpcCallsPerPut} ≤ 6`, f.rpcCallsPerPut, (v) => v <= 6),
+    check(`rpcCallsPerGet ${f.rpcCallsPerGet} ≤ 6`, f.rpcCallsPerGet, (v) => v <= 6),
+    check(`putGetPairsPerSecAnvil ${f.putGetPairsPerSecAnvil} ≥ 40`, f.putGetPairsPerSecAnvil, (v) => v >= 40),
+  ],
+};
+
+const firstReadStep: BenchStep<Awaited<ReturnType<typeof benchFirstRead>>> = {
+  name: "firstRead",
+  title: "First read of a batch member without the writer's journal, at 1 and 100 batches (anvil)",
+  run: benchFirstRead,
+  targets: (f) => [
+    check(
+      `first read at 100 batches ${f.firstReadMs100Batches} ms does not grow: ≤ 1.5 × at 1 batch (${f.firstReadMs1Batch} ms) + 5 ms`,
+      f.firstReadMs100Batches,
+      (v) => v <= 1.5 * (f.firstReadMs1Batch ?? 0) + 5,
+    ),
+    check(
+      `manifests fetched per first read at 100 batches ${f.firstReadManifests100Batches} = 1`,
+      f.firstReadManifests100Batches,
+      (v) => v === 1,
+    ),
+  ],
+};
+
+const keyholderStep: BenchStep<KeyholderBenchFigures> = {
+  name: "keyholder",
+  title: "Keyholders: one k-of-n key release (k = 2 of n = 3, and 3 of 5) over HTTP on loopback, and releases/s",
+  run: () => benchKeyholder({ quick }),
+  targets: (f) => [
+    check(
+      `keyReleaseP95Ms ${f.keyReleaseP95Ms} ms ≤ 50 (p50 ${f.keyReleaseP50Ms} ms; k = 2, n = 3)`,
+      f.keyReleaseP95Ms,
+      (v) => v <= 50,
+    ),
+    check(`keyReleasesPerSec ${f.keyReleasesPerSec} ≥ 500`, f.keyReleasesPerSec, (v) => v >= 500),
+    check(`keyReleaseP95MsK3N5 ${f.keyReleaseP95MsK3N5} ms ≤ 50 (k = 3, n = 5)`, f.keyReleaseP95MsK3N5, (v) => v <= 50),
+  ],
+};
+
+/**
+ * The steps, in order; `--only <name>` selects by `name`. Research (bench/research.ts) joins as one
+ * more entry here (a `researchStep` like `keyholderStep`), with `npm run bench:research` =
+ * `node scripts/bench.ts --only research`.
+ */
+const STEPS: BenchStep<object>[] = [
+  gasStep,
+  cryptoStep,
+  importStep,
+  rpcStep,
+  firstReadStep,
+  keyholderStep,
+] as BenchStep<object>[];
+
+const unknown = (only ?? []).filter((name) => !STEPS.some((s) => s.name === name));
+if (unknown.length > 0) {
+  console.error(`bench: unknown step ${unknown.join(", ")}; the steps are ${STEPS.map((s) => s.name).join(", ")}`);
+  process.exit(2);
+}
+
+const lines: string[] = [];
+for (const s of STEPS) {
+  if (only !== undefined && !only.includes(s.name)) continue;
+  console.log(`\n${s.title}`);
+  delete report[`errors.${s.name}`];
+  let figures: object = {};
+  try {
+    figures = await s.run();
+    await record(figures);
+  } catch (err) {
+    failed.push(s.name);
+    console.error(`\n${s.name} failed:`, err);
+    await record({ errors: { [s.name]: err instanceof Error ? err.message : String(err) } });
+  }
+  lines.push(...s.targets(figures));
+}
+
 console.log("");
 for (const line of lines) console.log(line);
 console.log(`\nwrote ${REPORT}`);

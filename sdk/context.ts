@@ -7,7 +7,8 @@
  * @example
  * ```ts
  * import { createLedgerContext, records } from "medledger";
- * const ctx = await createLedgerContext({ signer, addressBook, storage, custody });
+ * // The keyholders governance registered in KeyholderRegistry, over HTTP:
+ * const ctx = await createLedgerContext({ signer, encryptionKey, addressBook, storage, keyholders: "network" });
  * const recordId = await records.put(ctx, { subject, content: "…", category: "NOTES", mediaType: "text/plain" });
  * ```
  */
@@ -18,7 +19,11 @@ import type { ChainClientOptions } from "./chain/client.js";
 import type { AddressBook } from "./chain/addressBook.js";
 import type { CipherBackend, EnvelopeContext } from "./crypto/index.js";
 import { InvalidInputError } from "./errors.js";
+import { contractChainView } from "./keyholder/chainContracts.js";
+import { KeyholderNetwork } from "./keyholder/client.js";
+import type { KeyCustody } from "./keyholder/client.js";
 import type { Keyholder } from "./keyholder/keyholder.js";
+import { isKeyCustody, networkCustody } from "./records/custody.js";
 import type { ReaderKeys, RecordCustody } from "./records/custody.js";
 import { memoryJournal } from "./records/journal.js";
 import type { Journal } from "./records/journal.js";
@@ -36,12 +41,18 @@ export interface MedLedgerOptions {
   /** Where sealed envelopes are stored (filesystem, IPFS, memory, custom). */
   storage: BlobStore;
   /**
-   * What keeps records' data keys (the keyholder network: `KeyholderNetwork`). Give this or
-   * `keyholders`.
+   * Who keeps records' data keys. Give one of:
+   * - `keyholders: "network"`: the keyholder network governance registered in KeyholderRegistry
+   *   (members, X25519 keys, endpoints, threshold k read from the chain), over HTTP with default
+   *   timeouts. The usual choice for an app;
+   * - `custody`: a `KeyholderNetwork` you built (other transports, e.g. `startLocalKeyholders`'
+   *   in-process cores, or other timeouts), or any `RecordCustody`;
+   * - `keyholders`: a Map of in-process keyholders per custodian organization (0: subject-held
+   *   records): the embedded slot custody of the tests, without sealed labels.
+   * `custody` wins when both are given (options copied from another participant keep working).
    */
-  custody?: RecordCustody;
-  /** Interim, instead of `custody`: the in-process keyholder of each custodian organization (0: subject-held records). */
-  keyholders?: ReadonlyMap<number, Keyholder>;
+  custody?: KeyCustody | RecordCustody;
+  keyholders?: "network" | ReadonlyMap<number, Keyholder>;
   /** The writer's journal (idempotent, crash-safe puts). Default: in memory. */
   journal?: Journal;
   backend?: CipherBackend;
@@ -62,7 +73,7 @@ export interface LedgerContext {
   readonly chain: ChainClient;
   readonly storage: BlobStore;
   readonly journal: Journal;
-  /** The seam to whatever keeps data keys (records/custody.ts). */
+  /** The seam to whatever keeps data keys (records/custody.ts); `custody.kind` says which. */
   readonly custody: RecordCustody;
   readonly encryptionKey: { privateKey: Uint8Array; keyVersion: number } | undefined;
   readonly backend: CipherBackend | undefined;
@@ -79,19 +90,39 @@ function checkOptions(opts: MedLedgerOptions): void {
     });
   if (opts.custody !== undefined) {
     const c = object(opts.custody, "custody");
-    for (const m of ["deposit", "preflight", "release", "erase"])
-      if (typeof c[m] !== "function")
-        throw new InvalidInputError(`options.custody must implement ${m}() (a KeyholderNetwork)`, { field: "custody" });
-  } else if (!(opts.keyholders instanceof Map))
+    if (!isRecordCustody(c) && !isKeyCustody(c))
+      throw new InvalidInputError(
+        "options.custody must be a KeyholderNetwork (deposit, depositTermsOpening, preflight, release, erase, retire) or a RecordCustody",
+        { field: "custody" },
+      );
+  } else if (opts.keyholders !== "network" && !(opts.keyholders instanceof Map))
     throw new InvalidInputError(
-      "options.custody (a KeyholderNetwork) or options.keyholders (a Map of organization id → keyholder) is required",
-      { field: "custody" },
+      'options.keyholders ("network": the keyholders registered on chain; or a Map of organization id → in-process keyholder) or options.custody (a KeyholderNetwork) is required',
+      { field: "keyholders" },
     );
   if (opts.encryptionKey !== undefined) {
     object(opts.encryptionKey, "encryptionKey");
     bytesOf(opts.encryptionKey.privateKey, 32, "encryptionKey.privateKey");
     integer(opts.encryptionKey.keyVersion, "encryptionKey.keyVersion", 1n, 0xffffffffn);
   }
+}
+
+function isRecordCustody(c: object): c is RecordCustody {
+  const kind = (c as { kind?: unknown }).kind;
+  return (kind === "network" || kind === "slots") && typeof (c as { deposit?: unknown }).deposit === "function";
+}
+
+/** The custody the options ask for (see {@link MedLedgerOptions.custody}). */
+async function custodyOf(opts: MedLedgerOptions, chain: ChainClient): Promise<RecordCustody> {
+  const c = opts.custody;
+  if (c !== undefined) return isRecordCustody(c) ? c : networkCustody(c);
+  if (opts.keyholders instanceof Map) return slotCustody(chain, opts.keyholders);
+  const provider = opts.signer.provider;
+  if (provider === null)
+    throw new InvalidInputError('keyholders: "network" needs a signer connected to a provider', { field: "signer" });
+  // The trust anchor: the set, keys, endpoints and k that governance registered in KeyholderRegistry.
+  const view = await contractChainView({ provider, addressBook: opts.addressBook });
+  return networkCustody(await KeyholderNetwork.create({ chain: view }));
 }
 
 /** Connects (checking the deployment) and builds the context for one participant. */
@@ -102,7 +133,7 @@ export async function createLedgerContext(opts: MedLedgerOptions): Promise<Ledge
     chain,
     storage: opts.storage,
     journal: opts.journal ?? memoryJournal(),
-    custody: opts.custody ?? slotCustody(chain, opts.keyholders!),
+    custody: await custodyOf(opts, chain),
     encryptionKey: opts.encryptionKey,
     backend: opts.backend,
     chunkSize: opts.chunkSize,

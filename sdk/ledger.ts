@@ -23,7 +23,7 @@ import * as audit from "./audit/index.js";
 import type { ChainClient } from "./chain/client.js";
 import type { ActionName, CategoryName, OrgKindName, PowerName, PurposeName } from "./codes.js";
 import * as consent from "./consent/index.js";
-import type { ConsentInput, SignedGrant, SignedRevoke, SignOptions } from "./consent/index.js";
+import type { ConsentInput, SealedTermsOpening, SignedGrant, SignedRevoke, SignOptions } from "./consent/index.js";
 import { createLedgerContext } from "./context.js";
 import type { LedgerContext, MedLedgerOptions } from "./context.js";
 import * as directory from "./directory/index.js";
@@ -56,6 +56,9 @@ function recordsOf(ctx: LedgerContext) {
     verify: (subject: SubjectId, recordId: RecordId) => records.verify(ctx, { subject, recordId }),
     /** Tombstone on chain, then crypto-shredding (key material and ciphertext destroyed). */
     erase: (subject: SubjectId, recordId: RecordId) => records.erase(ctx, { subject, recordId }),
+    /** Re-seals under a new key as a linked version and retires the old key material. See records/rekey.ts. */
+    rekey: (subject: SubjectId, recordId: RecordId, opts: { purpose?: PurposeName } = {}) =>
+      records.rekey(ctx, { ...opts, subject, recordId }),
   };
 }
 
@@ -63,7 +66,12 @@ function consentOf(ctx: LedgerContext) {
   return {
     /** Grants a consent directly (controller or guardian); the value is the consent id, `opening` its sealed terms. */
     grant: (subject: SubjectId, input: ConsentInput) => consent.grant(ctx, { subject, consent: input }),
-    revoke: (subject: SubjectId, consentId: ConsentId) => consent.revoke(ctx, { subject, consentId }),
+    /** Revokes; `rekey: true` then re-keys every record read under the consent. */
+    revoke: (subject: SubjectId, consentId: ConsentId, opts: { rekey?: boolean } = {}) =>
+      consent.revoke(ctx, { ...opts, subject, consentId }),
+    /** Hands a consent's sealed-terms opening to the keyholders (after a relayed grant; `grant` does it itself). */
+    deliverOpening: (subject: SubjectId, consentId: ConsentId, opening: SealedTermsOpening) =>
+      consent.deliverOpening(ctx, { subject, consentId, opening }),
     /** Signs a grant (EIP-712) for anyone to relay (`signed`); the patient pays no gas and keeps `opening`. */
     signGrant: (subject: SubjectId, input: ConsentInput, opts: SignOptions = {}) =>
       consent.signGrant(ctx, { ...opts, subject, consent: input }),

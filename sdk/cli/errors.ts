@@ -7,7 +7,7 @@
  */
 import { CommanderError } from "commander";
 
-import { InvalidInputError, MedLedgerError, RpcError } from "../errors.js";
+import { InvalidInputError, MedLedgerError, RpcError, WrongPassphraseError } from "../errors.js";
 import { ExitCode } from "./io.js";
 import type { CliIo } from "./io.js";
 
@@ -40,7 +40,7 @@ export function report(err: unknown, io: CliIo, opts: { command: string; debug: 
     code = ExitCode.USAGE;
     line = `${oneLine(err.message.replace(/^error: /, ""))} (see: ${opts.command} --help)`;
   } else if (err instanceof MedLedgerError) {
-    if (err instanceof InvalidInputError) code = ExitCode.USAGE;
+    if (err instanceof InvalidInputError || err instanceof WrongPassphraseError) code = ExitCode.USAGE;
     const hint =
       err instanceof UsageError
         ? err.hint

@@ -4,7 +4,13 @@
  *
  * Every consent carries a salted commitment to its sealed terms (the sensitive labels a permit
  * lets through or a deny refuses). `grant` and `signGrant` return its opening next to the result:
- * the patient's app keeps it (it never goes on chain, and a relayer never needs it).
+ * the patient's app keeps it (it never goes on chain, and a relayer never needs it). When the key
+ * custody is the keyholder network, `grant` hands the opening (sealed to each keyholder) to every
+ * keyholder once the grant is mined; after a relayed grant the patient's app does so with
+ * `deliverOpening`. Until then the permit releases nothing and the deny refuses what it binds.
+ *
+ * `revoke(…, { rekey: true })` then re-keys every record the chain logged a read of under the
+ * revoked consent (records/rekey.ts): the grantee's keys open nothing new.
  *
  * Contract calls built here: ConsentRegistry.grant, revoke, grantBySig, revokeBySig,
  * setBreakGlassOptOut; reads check, nonces, consentCount, consentIdAt, getConsent.
@@ -40,7 +46,10 @@ import {
   toConsentTerms,
 } from "../codes.js";
 import type { LedgerContext } from "../context.js";
-import { InvalidInputError } from "../errors.js";
+import { ErrorCodes, InvalidInputError, MedLedgerError } from "../errors.js";
+import { accessedUnder, locate } from "../records/locate.js";
+import { rekey } from "../records/rekey.js";
+import type { RekeyResult } from "../records/rekey.js";
 import type { SealedTermsOpening } from "../sealed/commitments.js";
 import { asConsentId, asSubjectId, ZERO_BYTES32 } from "../types.js";
 import type { ConsentId, Hex, SubjectId } from "../types.js";
@@ -105,6 +114,29 @@ export interface SignOptions {
   nonce?: bigint;
 }
 
+/**
+ * The grant is on chain but its sealed-terms opening did not reach every keyholder: until it does,
+ * the permit releases nothing (a deny refuses what it binds). Retry with `deliverOpening` and
+ * the same `opening`.
+ */
+export class OpeningNotDeliveredError extends MedLedgerError {
+  override name = "OpeningNotDeliveredError";
+  readonly consentId: ConsentId;
+  readonly opening: SealedTermsOpening;
+  constructor(consentId: ConsentId, opening: SealedTermsOpening, cause: unknown) {
+    super(
+      ErrorCodes.KEY_UNAVAILABLE,
+      `Consent ${consentId} is granted, but its sealed-terms opening did not reach every keyholder`,
+      {
+        details: `${cause instanceof MedLedgerError ? (cause.details ?? cause.shortMessage) : String(cause)}; retry with consent.deliverOpening and the same opening`,
+        cause,
+      },
+    );
+    this.consentId = consentId;
+    this.opening = opening;
+  }
+}
+
 function domain(ctx: LedgerContext) {
   return consentDomain({
     chainId: ctx.chain.chainId,
@@ -163,23 +195,69 @@ export async function grant(
   const subject = asSubjectId(params.subject);
   const { terms, opening } = consentTerms(params.consent, subject);
   const sent = await ctx.chain.send(ctx.chain.consents.grant.populateTransaction(subject, terms));
-  return {
-    value: asConsentId(eventOf(sent, "ConsentGranted").args.consentId as string),
-    receipt: sent.receipt,
-    opening,
-  };
+  const consentId = asConsentId(eventOf(sent, "ConsentGranted").args.consentId as string);
+  try {
+    await deliverOpening(ctx, { subject, consentId, opening });
+  } catch (err) {
+    throw new OpeningNotDeliveredError(consentId, opening, err);
+  }
+  return { value: consentId, receipt: sent.receipt, opening };
 }
 
-/** Revokes a consent directly. */
-export async function revoke(
+/**
+ * Hands a mined consent's sealed-terms opening to every keyholder (each checks it against the
+ * ConsentGranted commitment). The caller is the subject's controller or a guardian with GRANT or
+ * REVOKE. Nothing to do when the key custody enforces no sealed rule (in-process slot custody).
+ */
+export async function deliverOpening(
   ctx: LedgerContext,
-  params: { subject: SubjectId; consentId: ConsentId },
-): Promise<Write<ConsentId>> {
+  params: { subject: SubjectId; consentId: ConsentId; opening: SealedTermsOpening },
+): Promise<void> {
   object(params, "params");
   const subject = asSubjectId(params.subject);
   const consentId = asConsentId(params.consentId);
+  object(params.opening, "opening");
+  await ctx.custody.depositTermsOpening?.({ by: ctx.chain.signer, subject, consentId, opening: params.opening });
+}
+
+/**
+ * Revokes a consent directly. With `rekey: true`, then re-keys every record the chain logged a
+ * read of under this consent (`rekeyed`); the caller must be able to read and append them (the
+ * subject or an ACCESS guardian). A retry re-keys only what is left (re-keyed versions are
+ * superseded).
+ */
+export async function revoke(
+  ctx: LedgerContext,
+  params: { subject: SubjectId; consentId: ConsentId; rekey?: boolean },
+): Promise<Write<ConsentId> & { rekeyed: RekeyResult[] }> {
+  object(params, "params");
+  const subject = asSubjectId(params.subject);
+  const consentId = asConsentId(params.consentId);
+  const again = params.rekey === undefined ? false : bool(params.rekey, "rekey");
   const sent = await ctx.chain.send(ctx.chain.consents.revoke.populateTransaction(subject, consentId));
-  return { value: consentId, receipt: sent.receipt };
+  const rekeyed = again ? await rekeyOpened(ctx, { subject, consentId }) : [];
+  return { value: consentId, receipt: sent.receipt, rekeyed };
+}
+
+/**
+ * Re-keys every record of `subject` read under `consentId` (the RecordAccessed log), skipping
+ * versions since superseded or erased: a reader of a revoked consent then holds no key that
+ * opens any current version. Sequential; a failure stops it, and a retry finishes the rest.
+ */
+export async function rekeyOpened(
+  ctx: LedgerContext,
+  params: { subject: SubjectId; consentId: ConsentId },
+): Promise<RekeyResult[]> {
+  object(params, "params");
+  const subject = asSubjectId(params.subject);
+  const consentId = asConsentId(params.consentId);
+  const out: RekeyResult[] = [];
+  for (const recordId of await accessedUnder(ctx, subject, consentId)) {
+    const { state } = await locate(ctx, subject, recordId);
+    if (state.erasedAt !== 0 || state.superseded) continue;
+    out.push(await rekey(ctx, { subject, recordId }));
+  }
+  return out;
 }
 
 /**

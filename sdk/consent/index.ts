@@ -12,6 +12,9 @@
 export {
   grant,
   revoke,
+  deliverOpening,
+  rekeyOpened,
+  OpeningNotDeliveredError,
   signGrant,
   signRevoke,
   relay,

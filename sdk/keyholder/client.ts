@@ -379,8 +379,10 @@ export class KeyholderNetwork implements KeyCustody {
   async depositLabelOpening(p: { by: AccountSigner; opening: LabelOpening }): Promise<void> {
     const opening = sealLabels(p.opening ?? ({} as LabelOpening));
     const set = await this.chain.keyholderSet();
-    const latest = await this.chain.latest();
-    const state = await this.chain.record(opening.subject, opening.recordId, latest.number);
+    let state = await this.chain.record(opening.subject, opening.recordId, (await this.chain.latest()).number);
+    // Anchored a moment ago: the cached latest block may predate it.
+    if (state === undefined)
+      state = await this.chain.record(opening.subject, opening.recordId, (await this.chain.latest(true)).number);
     if (state === undefined) {
       throw new KeyReleaseRefusedError("The record is not anchored", [
         { keyholderId: 0, code: "UNKNOWN_RECORD", message: "no anchor" },
@@ -449,8 +451,11 @@ export class KeyholderNetwork implements KeyCustody {
   }
 
   async #custodianId(set: KeyholderSet, subject: Hex, recordId: Hex): Promise<number> {
-    const latest = await this.chain.latest();
-    const state = await this.chain.record(subject.toLowerCase() as Hex, recordId.toLowerCase() as Hex, latest.number);
+    const s = subject.toLowerCase() as Hex;
+    const r = recordId.toLowerCase() as Hex;
+    // A record anchored (or a batch member proven) a moment ago may postdate the cached latest block.
+    let state = await this.chain.record(s, r, (await this.chain.latest()).number);
+    if (state === undefined) state = await this.chain.record(s, r, (await this.chain.latest(true)).number);
     if (state === undefined) {
       throw new KeyReleaseRefusedError("The record is not anchored", [
         { keyholderId: 0, code: "UNKNOWN_RECORD", message: "no anchor" },

@@ -1,6 +1,8 @@
 /**
  * Reading a record: the record is located and checked against its anchor, the key custody is
- * asked whether the read would be released (before anything is logged), the access is logged on
+ * asked whether the read would be released (before anything is logged; when it refuses, the
+ * contract's own check is estimated so that a read the chain refuses is reported with its public
+ * reason, an AccessDeniedError, and only the rest as the custody's refusal), the access is logged on
  * chain, then the custody releases the data key (it checks that log on its own node), then the
  * envelope is fetched, checked against the anchored digest, and opened.
  *
@@ -14,12 +16,14 @@
  *
  * @internal
  */
-import type { CategoryName, PurposeName } from "../codes.js";
-import { categoryName, purposeCode } from "../codes.js";
+import type { CategoryName, LabelName, PurposeName } from "../codes.js";
+import { categoryName, labelNames, purposeCode } from "../codes.js";
 import type { LedgerContext } from "../context.js";
 import { envelopeContext, readerKeysOf } from "../context.js";
 import { openBytes } from "../crypto/index.js";
 import { IntegrityError } from "../errors.js";
+import { labelCommitment, sealLabels } from "../sealed/commitments.js";
+import type { LabelOpening } from "../sealed/commitments.js";
 import { asRecordId, asSubjectId, ZERO_BYTES32 } from "../types.js";
 import type { ConsentId, Hex, RecordId, SubjectId } from "../types.js";
 import { sha256Hex } from "../util.js";
@@ -41,6 +45,13 @@ export interface RecordContent {
   category: CategoryName | `CATEGORY_${number}`;
   mediaType: string;
   content: Uint8Array;
+  /**
+   * The record's sensitive labels, from the opening sealed inside the envelope (checked against
+   * the anchored label commitment); undefined for a record sealed without it.
+   */
+  labels?: LabelName[];
+  /** That opening (mask and salt): what a re-key commits its successor to. */
+  labelOpening?: LabelOpening;
   /** The transaction that logged this read. */
   accessTx: string;
 }
@@ -71,19 +82,23 @@ export async function get(ctx: LedgerContext, params: GetParams): Promise<Record
   const record = await locate(ctx, subject, id);
   const { custodian, category } = record.state;
   const reader = ctx.chain.signer;
-  // Before the access is logged: a read the custody would refuse leaves no trace on chain.
-  const { consentHint } = await ctx.custody.preflight({ reader, subject, recordId: id, purpose, custodian });
   const name = hintKey(subject, category, purpose);
-  const call =
+  const accessCall = (hint: string) =>
     reasonCode !== undefined
       ? ctx.chain.records.breakGlassAccess.populateTransaction(subject, [id], purpose, reasonCode)
-      : ctx.chain.records.access.populateTransaction(
-          subject,
-          id,
-          purpose,
-          // The custodian keyholder's sealed check names the permit it passed under; log under that one.
-          consentHint !== ZERO_BYTES32 ? consentHint : (ctx.state.hints.get(name) ?? ZERO_BYTES32),
-        );
+      : ctx.chain.records.access.populateTransaction(subject, id, purpose, hint);
+  // Before the access is logged: a read the custody would refuse leaves no trace on chain.
+  let consentHint: string;
+  try {
+    ({ consentHint } = await ctx.custody.preflight({ reader, subject, recordId: id, purpose, custodian }));
+  } catch (err) {
+    // A read the chain itself refuses is reported with the contract's reason (AccessDeniedError,
+    // whatever the custody): the estimate runs the same check and sends nothing.
+    await ctx.chain.estimate(accessCall(ctx.state.hints.get(name) ?? ZERO_BYTES32));
+    throw err;
+  }
+  // The custodian keyholder's sealed check names the permit it passed under; log under that one.
+  const call = accessCall(consentHint !== ZERO_BYTES32 ? consentHint : (ctx.state.hints.get(name) ?? ZERO_BYTES32));
   // The estimate runs the contract's consent check: a refusal is a typed error, nothing is sent.
   const logged = await ctx.chain.send(call);
   const accessed = logged.events.find((e) => e.name === "RecordAccessed");
@@ -101,8 +116,25 @@ export async function get(ctx: LedgerContext, params: GetParams): Promise<Record
     }
     const context = envelopeContext(ctx, id, subject);
     const payload = await openBytes(envelope, { key: dataKey, context, backend: ctx.backend });
-    const { mediaType, content } = unframe(payload);
-    return { recordId: id, subject, category: categoryName(category), mediaType, content, accessTx };
+    const { mediaType, content, labels } = unframe(payload);
+    const out: RecordContent = {
+      recordId: id,
+      subject,
+      category: categoryName(category),
+      mediaType,
+      content,
+      accessTx,
+    };
+    if (labels !== undefined) {
+      const opening = sealLabels({ subject, recordId: id, ...labels });
+      if (labelCommitment(opening) !== record.labelCommitment)
+        throw new IntegrityError("The sealed label opening does not open the anchored label commitment", {
+          details: `record ${id}`,
+        });
+      out.labels = labelNames(opening.labels);
+      out.labelOpening = opening;
+    }
+    return out;
   } finally {
     dataKey.fill(0);
   }

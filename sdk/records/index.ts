@@ -1,6 +1,6 @@
 /**
  * Record actions over a {@link LedgerContext}: `put`, `putBatch`, `get`, `history`, `verify`,
- * `erase`. `MedLedger.records` is the same, bound to one participant. Records are keyed by
+ * `erase`, `rekey`. `MedLedger.records` is the same, bound to one participant. Records are keyed by
  * (subject, record id), as on chain.
  *
  * @example
@@ -13,5 +13,6 @@
 export { put, putBatch, type PutParams, type PutBatchParams } from "./put.js";
 export { get, type GetParams, type RecordContent } from "./get.js";
 export { history, verify, erase, type RecordVersion, type VerifyResult } from "./history.js";
-export { readAnchor, recordCommitment, type AnchorState } from "./locate.js";
-export type { RecordCustody } from "./custody.js";
+export { rekey, type RekeyParams, type RekeyResult } from "./rekey.js";
+export { readAnchor, recordCommitment, accessedUnder, type AnchorState } from "./locate.js";
+export { networkCustody, type RecordCustody } from "./custody.js";

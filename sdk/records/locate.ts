@@ -154,7 +154,11 @@ export async function readBatch(ctx: LedgerContext, subject: SubjectId, root: He
   }
 }
 
-async function events(ctx: LedgerContext, name: "RecordAnchored" | "BatchAnchored", args: unknown[]) {
+async function events(
+  ctx: LedgerContext,
+  name: "RecordAnchored" | "BatchAnchored" | "RecordAccessed",
+  args: unknown[],
+) {
   const logs = await ctx.chain.rpc.logs({
     address: ctx.chain.addressBook.contracts.RecordRegistry.address,
     topics: ctx.chain.records.interface.encodeFilterTopics(name, args),
@@ -189,6 +193,19 @@ export async function successorOf(ctx: LedgerContext, subject: SubjectId, id: Re
     (e) => (e.parsed.args.previous as string).toLowerCase() === id,
   );
   return next === undefined ? null : asRecordId(next.parsed.args.recordId as string);
+}
+
+/**
+ * The records of `subject` whose access the chain logged under `consentId` (RecordAccessed with
+ * that basis id), each once, in the order of their first access.
+ */
+export async function accessedUnder(ctx: LedgerContext, subject: SubjectId, consentId: string): Promise<RecordId[]> {
+  const wanted = consentId.toLowerCase();
+  const ids = new Set<RecordId>();
+  for (const e of await events(ctx, "RecordAccessed", [subject]))
+    if ((e.parsed.args.basisId as string).toLowerCase() === wanted)
+      ids.add(asRecordId(e.parsed.args.recordId as string));
+  return [...ids];
 }
 
 /** Reads a manifest; undefined when this store does not hold it or it is not a manifest. */

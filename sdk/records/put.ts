@@ -22,9 +22,15 @@
  * Batches: every member's id is `tag (16 bytes) ‖ random (16 bytes)` with the batch's random tag,
  * which `BatchAnchored` indexes, so a reader finds a member's batch with one log query.
  *
- * JSON-RPC calls of a fresh put: one gas estimate, the custody's reads (in-process keyholders:
- * getPatient, accessorStatus, getOrganization in parallel), eth_sendRawTransaction, the receipt:
- * 6 (the first transaction of a process also reads the nonce).
+ * The anchor's custodian organization (the writer's organization when a practitioner anchors, 0
+ * when the subject or an ACCESS guardian does) is the contract's own append decision
+ * (ConsentRegistry.check), read in parallel with the gas estimate; the key custody gets it with
+ * the data key (the keyholder network seals the label opening to that custodian's keyholder).
+ *
+ * JSON-RPC calls of a fresh put: one gas estimate and the custodian check (in parallel), the
+ * custody's reads (keyholder network: the keyholder set, cached; in-process keyholders: getPatient
+ * and getOrganization in parallel), eth_sendRawTransaction, the receipt (the first transaction of
+ * a process also reads the nonce).
  *
  * Contract calls built here: RecordRegistry.anchorRecord, anchorBatch.
  *
@@ -36,7 +42,7 @@ import type { ContractTransaction } from "ethers";
 
 import { AccessDeniedError, ContractRevertError } from "../chain/errors.js";
 import type { CategoryName, LabelName } from "../codes.js";
-import { categoryCode, categoryName, labelMask } from "../codes.js";
+import { Action, categoryCode, categoryName, labelMask } from "../codes.js";
 import type { LedgerContext } from "../context.js";
 import { envelopeContext } from "../context.js";
 import { generateDataKey, sealBytes } from "../crypto/index.js";
@@ -183,12 +189,12 @@ function anchorBatchCall(ctx: LedgerContext, subject: SubjectId, b: BatchFields,
  * Seals, stores, deposits the data key with the custody and records the journal entry
  * ("stored", with the opening of the label commitment).
  */
-async function prepare(ctx: LedgerContext, p: Checked, recordId: RecordId): Promise<JournalEntry> {
+async function prepare(ctx: LedgerContext, p: Checked, recordId: RecordId, custodian: number): Promise<JournalEntry> {
   const labels = sealLabels({ subject: p.subject, recordId, labels: p.labels });
   const context = envelopeContext(ctx, recordId, p.subject);
   const dataKey = generateDataKey();
   try {
-    const envelope = await sealBytes(frame(p.mediaType, p.bytes), {
+    const envelope = await sealBytes(frame(p.mediaType, p.bytes, labels), {
       key: dataKey,
       context,
       backend: ctx.backend,
@@ -196,7 +202,7 @@ async function prepare(ctx: LedgerContext, p: Checked, recordId: RecordId): Prom
     });
     const digest = sha256Hex(envelope);
     const pointer = await ctx.storage.put(envelope);
-    await ctx.custody.deposit({ writer: ctx.chain.signer, subject: p.subject, recordId, dataKey, labels });
+    await ctx.custody.deposit({ writer: ctx.chain.signer, subject: p.subject, recordId, dataKey, labels, custodian });
     const entry: JournalEntry = {
       recordId,
       subject: p.subject,
@@ -215,6 +221,16 @@ async function prepare(ctx: LedgerContext, p: Checked, recordId: RecordId): Prom
   } finally {
     dataKey.fill(0);
   }
+}
+
+/**
+ * The custodian organization an anchor by this participant gets: the contract's own append
+ * decision (its `accessorOrg`: the writer's organization when a practitioner anchors under a
+ * consent, 0 when the subject or an ACCESS guardian does).
+ */
+export async function anchorCustodian(ctx: LedgerContext, subject: SubjectId, category: number): Promise<number> {
+  const d = await ctx.chain.consents.check(ctx.chain.account, subject, category, 0, Action.APPEND);
+  return Number(d.accessorOrg);
 }
 
 /** Adopts an existing anchor of the entry's id if it is this very record (ConflictError otherwise). */
@@ -269,10 +285,13 @@ async function attempt(ctx: LedgerContext, p: Checked): Promise<RecordId> {
     labelCommitment: PLACEHOLDER_DIGEST,
     previous: p.previous,
   };
-  const estimate = await estimateAnchor(ctx, hintKey(p.subject, p.category), (h) =>
-    anchorRecordCall(ctx, draft, PLACEHOLDER_DIGEST, PLACEHOLDER_POINTER, h),
-  );
-  const entry = await prepare(ctx, p, recordId);
+  const [estimate, custodian] = await Promise.all([
+    estimateAnchor(ctx, hintKey(p.subject, p.category), (h) =>
+      anchorRecordCall(ctx, draft, PLACEHOLDER_DIGEST, PLACEHOLDER_POINTER, h),
+    ),
+    anchorCustodian(ctx, p.subject, p.category),
+  ]);
+  const entry = await prepare(ctx, p, recordId, custodian);
   await anchor(ctx, entry, p.key, estimate);
   return recordId;
 }
@@ -421,17 +440,19 @@ export async function putBatch(ctx: LedgerContext, params: PutBatchParams): Prom
   const tag = [...earlier].sort((a, b) => b[1] - a[1])[0]?.[0] ?? newTag();
   const fresh = checked.filter((_, i) => existing[i] === undefined);
   let estimate: { gas: bigint; hint: string } | undefined;
+  let custodian = 0;
   if (fresh.length > 0) {
     // Refused before anything is stored, like put.
     const categories = fresh.reduce((m, p) => m | (1 << p.category), 0);
     const b = { root: PLACEHOLDER_DIGEST, tag, count: checked.length, categories, pointer: PLACEHOLDER_POINTER };
-    estimate = await estimateAnchor(ctx, hintKey(subject, fresh[0]!.category), (h) =>
-      anchorBatchCall(ctx, subject, b, h),
-    );
+    [estimate, custodian] = await Promise.all([
+      estimateAnchor(ctx, hintKey(subject, fresh[0]!.category), (h) => anchorBatchCall(ctx, subject, b, h)),
+      anchorCustodian(ctx, subject, fresh[0]!.category),
+    ]);
   }
   const prepared = await mapLimit([...checked.keys()], PREPARE_CONCURRENCY, async (i) => {
     const p = checked[i]!;
-    const entry = existing[i] ?? (await prepare(ctx, p, memberId(tag)));
+    const entry = existing[i] ?? (await prepare(ctx, p, memberId(tag), custodian));
     const member: Member = { entry, key: p.key };
     return member;
   });

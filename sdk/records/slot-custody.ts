@@ -6,9 +6,10 @@
  *
  * Interim: the k-of-n keyholder network (`KeyholderNetwork`) replaces it behind the same seam.
  *
- * Chain reads: a deposit reads the subject's key, the writer's accessor status and (for the
- * organization it wrote for last, at the same time) that organization's key: one round of three
- * parallel calls. Preflight, release and erase read nothing (the custodian comes from the anchor).
+ * Chain reads: a deposit reads the subject's key and the custodian organization's key in parallel
+ * (the custodian comes from the put, which read the contract's decision). Preflight, release,
+ * erase and retire read nothing (the custodian comes from the anchor). No sealed rule: the
+ * contract's own consent check decides, and consents' sealed-terms openings are not needed.
  *
  * @internal
  */
@@ -24,8 +25,6 @@ import { parseHex, toHex } from "../util.js";
 import type { RecordCustody } from "./custody.js";
 import { readerKey } from "./custody.js";
 
-const ACTIVE = 0n;
-
 /** The associated data that binds a record's envelope and key slots to one deployment. */
 export function recordContext(chain: ChainClient, recordId: string, subject: string): EnvelopeContext {
   return {
@@ -38,9 +37,6 @@ export function recordContext(chain: ChainClient, recordId: string, subject: str
 
 /** The in-process keyholders as a {@link RecordCustody} for the participant of `chain`. */
 export function slotCustody(chain: ChainClient, keyholders: ReadonlyMap<number, Keyholder>): RecordCustody {
-  /** The organization this participant wrote for last (its key is read alongside the status). */
-  let lastOrg: number | undefined;
-
   const keyholderOf = (orgId: number): Keyholder => {
     const k = keyholders.get(orgId);
     if (k === undefined)
@@ -50,30 +46,26 @@ export function slotCustody(chain: ChainClient, keyholders: ReadonlyMap<number, 
     return k;
   };
 
-  /** The subject's key and the writer's custodian organization with its key. */
-  const recipientsOf = async (subject: Hex) => {
+  /** The subject's key and, unless the subject holds the record, the custodian organization's. */
+  const recipientsOf = async (subject: Hex, custodian: number) => {
     const d = chain.directory;
-    const guess = lastOrg;
-    const [patient, [status, orgId], org] = await Promise.all([
+    const [patient, org] = await Promise.all([
       d.getPatient(subject),
-      d.accessorStatus(chain.account),
-      guess === undefined ? undefined : d.getOrganization(guess),
+      custodian === 0 ? undefined : d.getOrganization(custodian),
     ]);
-    const custodian = status === ACTIVE ? Number(orgId) : 0;
     const subjectKey = { key: parseHex(patient.encryptionKey)!, version: Number(patient.keyVersion) };
-    if (custodian === 0) return { custodian, subjectKey };
-    lastOrg = custodian;
-    const o = org !== undefined && guess === custodian ? org : await d.getOrganization(custodian);
-    return { custodian, subjectKey, custodianKey: { key: parseHex(o.encryptionKey)!, version: Number(o.keyVersion) } };
+    if (org === undefined) return { subjectKey };
+    return { subjectKey, custodianKey: { key: parseHex(org.encryptionKey)!, version: Number(org.keyVersion) } };
   };
 
   return {
-    async deposit({ subject, recordId, dataKey }) {
-      const r = await recipientsOf(subject);
+    kind: "slots",
+    async deposit({ subject, recordId, dataKey, custodian }) {
+      const r = await recipientsOf(subject, custodian);
       const context = recordContext(chain, recordId, subject);
       const wrap = (k: { key: Uint8Array; version: number }) =>
         toHex(wrapDataKey({ dataKey, recipientPublicKey: k.key, recipientKeyVersion: k.version, context }));
-      await keyholderOf(r.custodian).storeSlots(recordId as RecordId, {
+      await keyholderOf(custodian).storeSlots(recordId as RecordId, {
         subject: wrap(r.subjectKey),
         custodian: r.custodianKey === undefined ? undefined : wrap(r.custodianKey),
       });
@@ -107,6 +99,9 @@ export function slotCustody(chain: ChainClient, keyholders: ReadonlyMap<number, 
       return unwrapDataKey({ slot, recipientPrivateKey: privateKey, context: recordContext(chain, recordId, subject) });
     },
     async erase({ recordId, custodian }) {
+      await keyholderOf(custodian).shred(recordId as RecordId);
+    },
+    async retire({ recordId, custodian }) {
       await keyholderOf(custodian).shred(recordId as RecordId);
     },
   };

@@ -18,6 +18,7 @@ import {
   StorageError,
   UnsupportedFormatError,
 } from "../errors.js";
+import { loadOptionalDependencies } from "../peers.js";
 import { DAG_PB_CODE, RAW_CODE, requireScheme, SHA2_256_CODE } from "./address.js";
 import type { BlobAddress, BlobInput, BlobStore } from "./types.js";
 import { FsDatastore } from "./internal/fs-datastore.js";
@@ -291,52 +292,8 @@ const IPFS_PEERS = {
   "interface-datastore": () => import("interface-datastore"),
 };
 
-/** True when `err` says that the package `name` itself cannot be found (not one of its files). */
-function isNotInstalled(err: unknown, name: string): boolean {
-  const message = err instanceof Error ? err.message : String(err);
-  // Node: "Cannot find package 'helia' imported from …"; browsers and bundlers: "… specifier 'helia' …".
-  return message.includes(`'${name}'`) || message.includes(`"${name}"`);
-}
-
-/**
- * @internal Imports the optional peer dependencies `names` with their `loaders`. Throws one
- * DependencyMissingError naming every package that is not installed and the command that installs
- * them; a package that is installed but fails to load gives a DependencyMissingError with the
- * loader's error as `cause`.
- */
-export async function loadOptionalDependencies<
-  T extends Record<string, () => Promise<unknown>>,
-  K extends keyof T & string,
->(loaders: T, names: readonly K[]): Promise<{ [P in K]: Awaited<ReturnType<T[P]>> }> {
-  const results = await Promise.allSettled(names.map((name) => (loaders[name] as () => Promise<unknown>)()));
-  const missing: string[] = [];
-  let firstCause: unknown;
-  for (const [i, result] of results.entries()) {
-    if (result.status === "fulfilled") continue;
-    const name = names[i] as string;
-    if (!isNotInstalled(result.reason, name)) {
-      throw new DependencyMissingError(`The optional peer dependency "${name}" is installed but failed to load`, {
-        details: `reinstall it: npm install ${name}`,
-        cause: result.reason,
-      });
-    }
-    missing.push(name);
-    firstCause ??= result.reason;
-  }
-  if (missing.length > 0) {
-    const one = missing.length === 1;
-    throw new DependencyMissingError(
-      `The IPFS store needs the optional peer ${one ? "dependency" : "dependencies"} ` +
-        `${missing.map((name) => `"${name}"`).join(", ")}, which ${one ? "is" : "are"} not installed`,
-      {
-        details: `install ${one ? "it" : "them"} next to medledger: npm install ${missing.join(" ")}`,
-        cause: firstCause,
-      },
-    );
-  }
-  const loaded = results.map((result) => (result as PromiseFulfilledResult<unknown>).value);
-  return Object.fromEntries(names.map((name, i) => [name, loaded[i]])) as { [P in K]: Awaited<ReturnType<T[P]>> };
-}
+/** @internal Re-exported from ../peers.ts (where the other optional parts load theirs too). */
+export { loadOptionalDependencies };
 
 /** A finished subtree of the DAG being built. */
 interface DagEntry {

@@ -15,7 +15,6 @@
  * await web.close();
  * ```
  */
-import Fastify from "fastify";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { JsonRpcProvider, Wallet, getBytes, hexlify } from "ethers";
 
@@ -28,6 +27,7 @@ import { Indexer } from "../indexer/indexer.js";
 import { httpRpc } from "../indexer/rpc.js";
 import { openStore } from "../indexer/store/index.js";
 import type { SqlStore } from "../indexer/store/types.js";
+import { loadOptionalDependencies } from "../peers.js";
 import { filesystem } from "../storage/filesystem.js";
 import {
   ConsentRegistry__factory,
@@ -90,6 +90,9 @@ function isStream(v: unknown): v is Stream {
 
 /** Opens everything the config names and starts listening. */
 export async function startWebServer(config: WebConfig, opts: StartOptions = {}): Promise<RunningWeb> {
+  // Fastify is an optional peer dependency: a missing one fails before anything is opened.
+  const Fastify = (await loadOptionalDependencies({ fastify: () => import("fastify") }, ["fastify"], "The web view"))
+    .fastify.default;
   const log =
     opts.log ??
     ((line: Record<string, unknown>) => {

@@ -69,6 +69,7 @@ async function checkOnChain(node: RunningNode, book: AddressBook, minDelay: numb
       "ConsentRegistry",
       "RecordRegistry",
       "KeyholderRegistry",
+      "StudyRegistry",
       "TimelockController",
     ]);
     expect(new Set(Object.values(versions))).to.deep.equal(new Set(["1.1.0"]));

@@ -58,17 +58,24 @@ interface AstNode {
 
 const SOURCE = "contracts/libraries/MedLedgerTypes.sol";
 
-/** The AST of a source file from the compiler's build info. */
+/**
+ * The AST of a source file from the build info its current artifact names (`buildInfoId`): an
+ * older build's info may still lie beside it.
+ */
 async function sourceAst(source: string): Promise<AstNode> {
-  const dir = new URL("../../artifacts/build-info/", import.meta.url);
-  for (const file of (await readdir(dir)).filter((f) => f.endsWith(".output.json"))) {
-    const info = JSON.parse(await readFile(new URL(file, dir), "utf8")) as {
-      output: { sources: Record<string, { ast: AstNode }> };
-    };
-    const key = Object.keys(info.output.sources).find((k) => k.endsWith(source));
-    if (key !== undefined) return info.output.sources[key]!.ast;
-  }
-  throw new Error(`no build info holds ${source}: run npx hardhat build`);
+  const root = new URL("../../artifacts/", import.meta.url);
+  const dir = new URL(`${source}/`, root);
+  const name = (await readdir(dir).catch(() => [])).find((f) => f.endsWith(".json"));
+  const artifact = (name === undefined ? {} : JSON.parse(await readFile(new URL(name, dir), "utf8"))) as {
+    buildInfoId?: string;
+  };
+  if (artifact.buildInfoId === undefined) throw new Error(`no artifact for ${source}: run npx hardhat build`);
+  const info = JSON.parse(await readFile(new URL(`build-info/${artifact.buildInfoId}.output.json`, root), "utf8")) as {
+    output: { sources: Record<string, { ast: AstNode }> };
+  };
+  const key = Object.keys(info.output.sources).find((k) => k.endsWith(source));
+  if (key === undefined) throw new Error(`build info ${artifact.buildInfoId} does not hold ${source}`);
+  return info.output.sources[key]!.ast;
 }
 
 /** Every node of an AST, depth first. */

@@ -16,7 +16,7 @@
  */
 import { readFile } from "node:fs/promises";
 
-import { InvalidArgumentError } from "commander";
+import { InvalidArgumentError, Option } from "commander";
 import type { Command } from "commander";
 import { Wallet, hexlify } from "ethers";
 
@@ -26,7 +26,6 @@ import type { CategoryName } from "../../codes.js";
 import { Category } from "../../codes.js";
 import { createLedgerContext } from "../../context.js";
 import type { LedgerContext } from "../../context.js";
-import { loadKeystore } from "../../crypto/keystore-file.js";
 import { contractChainView } from "../../keyholder/chainContracts.js";
 import { KeyholderNetwork } from "../../keyholder/client.js";
 import { filesystem } from "../../storage/filesystem.js";
@@ -34,6 +33,7 @@ import { memory } from "../../storage/memory.js";
 import * as research from "../../research/index.js";
 import type { ServerResolver } from "../../research/chain.js";
 import type { Hex } from "../../types.js";
+import { openIdentity } from "../connect.js";
 import { UsageError } from "../errors.js";
 import type { CliIo } from "../io.js";
 import { httpUrl } from "../parse.js";
@@ -49,6 +49,7 @@ export interface StudyCommandDeps {
 interface ConnectionFlags {
   rpc?: string;
   book?: string;
+  deployment?: string;
   keystore?: string;
   storage?: string;
 }
@@ -118,17 +119,10 @@ async function readDocument(path: string, flag: string): Promise<Uint8Array> {
 export const defaultStudyDeps: StudyCommandDeps = {
   async context(flags, io) {
     if (flags.rpc === undefined) throw new UsageError("--rpc <url> is required", "the JSON-RPC URL of a node");
-    if (flags.book === undefined) throw new UsageError("--book <file> is required", "the deployment's address book");
-    if (flags.keystore === undefined) throw new UsageError("--keystore <file> is required", "your identity's keystore");
-    const passphrase = io.env.MEDLEDGER_PASSPHRASE;
-    if (passphrase === undefined || passphrase === "") {
-      throw new UsageError(
-        "MEDLEDGER_PASSPHRASE is not set",
-        "export the keystore's passphrase (never pass it as an argument)",
-      );
-    }
-    const identity = await loadKeystore(flags.keystore, passphrase);
-    const addressBook = await readAddressBook(flags.book);
+    const book = flags.deployment ?? flags.book;
+    if (book === undefined) throw new UsageError("--deployment <file> is required", "the deployment's address book");
+    const identity = await openIdentity(flags, io);
+    const addressBook = await readAddressBook(book);
     const provider = await connectRpc(flags.rpc);
     const signer = new Wallet(hexlify(identity.signingKey), provider);
     const custody = await KeyholderNetwork.create({ chain: await contractChainView({ provider, addressBook }) });
@@ -145,13 +139,14 @@ export const defaultStudyDeps: StudyCommandDeps = {
 
 const CONNECTION_HELP = `
 Connection (every subcommand):
-  --rpc <url>        a node of the network          --book <file>     the deployment's address book
-  --keystore <file>  your identity (passphrase: MEDLEDGER_PASSPHRASE, or it is refused)`;
+  --rpc <url>        a node of the network          --deployment <file>  the deployment's address book
+  --keystore <file>  your identity (passphrase: MEDLEDGER_PASSPHRASE, or a prompt on a terminal)`;
 
 function connection(cmd: Command): Command {
   return cmd
     .option("--rpc <url>", "JSON-RPC URL of a node", httpUrl)
-    .option("--book <file>", "the deployment's address book (deployments/<network>.json)")
+    .option("--deployment <file>", "the deployment's address book (deployments/<network>.json)")
+    .addOption(new Option("--book <file>", "the same as --deployment").hideHelp())
     .option("--keystore <file>", "your identity's keystore file")
     .option("--json", "print JSON instead of text");
 }
@@ -221,7 +216,7 @@ export function registerStudyCommand(program: Command, io: CliIo, deps: StudyCom
       `${CONNECTION_HELP}
 
 Examples:
-  medledger study register --rpc … --book deployments/consortium.json --keystore researcher.json \\
+  medledger study register --rpc … --deployment deployments/consortium.json --keystore researcher.json \\
       --query hba1c.json --protocol protocol.pdf --purpose HRESCH --categories DEMOGRAPHICS,OBSERVATIONS \\
       --custodians 1,2,3 --valid-until 2027-01-01 --min-cell-size 5
   medledger study approve … --keystore board-member.json --study 0x… --decision decision.pdf

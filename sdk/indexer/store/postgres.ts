@@ -11,6 +11,7 @@
  * const store = await openPostgresStore({ url: "postgres://medledger@127.0.0.1:55432/medledger" });
  * ```
  */
+import { loadOptionalDependencies } from "../../peers.js";
 import { IndexerError } from "../errors.js";
 import type { SqlRow, SqlStore, SqlValue } from "./types.js";
 
@@ -60,7 +61,9 @@ export function toPostgresPlaceholders(sql: string): string {
  * ```
  */
 export async function openPostgresStore(opts: PostgresStoreOptions): Promise<SqlStore> {
-  const pg = (await import("pg")).default;
+  // pg is an optional peer dependency (only the PostgreSQL store needs it).
+  const pg = (await loadOptionalDependencies({ pg: () => import("pg") }, ["pg"], "The PostgreSQL index store")).pg
+    .default;
   const parseInteger = (value: string): number => Number(value);
   const types = {
     getTypeParser: (oid: number, format?: "text" | "binary") =>

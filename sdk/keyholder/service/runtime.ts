@@ -28,7 +28,7 @@ import { createKeyholderCore } from "../core.js";
 import type { KeyholderCore } from "../core.js";
 import { openKeyholderStore } from "../store/sqlite.js";
 import type { KeyholderConfig } from "./config.js";
-import { buildKeyholderServer, keyholderLogger } from "./server.js";
+import { buildKeyholderServer, keyholderLogger, keyholderServiceDependencies } from "./server.js";
 
 export interface RunningKeyholder {
   app: FastifyInstance;
@@ -44,6 +44,8 @@ export async function startKeyholderService(
   config: KeyholderConfig,
   opts: { passphrase: string; logger?: Logger; now?: () => number },
 ): Promise<RunningKeyholder> {
+  // The optional peers (fastify, pino) first: a missing one fails before anything is opened.
+  keyholderServiceDependencies();
   const logger = opts.logger ?? keyholderLogger({ level: config.logLevel });
   const identity = await loadKeystore(config.keystore, opts.passphrase);
   const book = await readAddressBook(config.addressBook);

@@ -12,11 +12,12 @@
  * await app.listen({ host: "127.0.0.1", port: 8710 });
  * ```
  */
-import Fastify from "fastify";
 import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply } from "fastify";
-import { pino } from "pino";
+import type * as FastifyModule from "fastify";
 import type { Logger } from "pino";
+import type * as PinoModule from "pino";
 
+import { requireOptionalDependencies } from "../../peers-node.js";
 import { registerAggregationRoutes } from "../aggregation/routes.js";
 import type { AggregationApi } from "../aggregation/server.js";
 import type { KeyholderCore } from "../core.js";
@@ -44,7 +45,23 @@ export const REDACT_PATHS = [
   "*.body",
 ];
 
+/** What the service is called in a missing-dependency error. */
+const FEATURE = "The keyholder service";
+
+/**
+ * The service's optional peer dependencies, Fastify and pino: loaded when a service is built, so an
+ * app that only reads through the keyholder network never installs them. Throws
+ * DependencyMissingError naming every missing one (`npm install fastify pino`).
+ */
+export function keyholderServiceDependencies(): {
+  fastify: typeof FastifyModule;
+  pino: typeof PinoModule;
+} {
+  return requireOptionalDependencies(FEATURE, ["fastify", "pino"]);
+}
+
 export function keyholderLogger(opts: { level?: string; destination?: NodeJS.WritableStream } = {}): Logger {
+  const { pino } = requireOptionalDependencies<{ pino: typeof PinoModule }>(FEATURE, ["pino"]).pino;
   return pino(
     {
       level: opts.level ?? "info",
@@ -83,8 +100,9 @@ const FASTIFY_ERRORS: Record<string, RefusalCode> = {
 };
 
 export function buildKeyholderServer(opts: ServerOptions): FastifyInstance {
+  const { fastify } = requireOptionalDependencies<{ fastify: typeof FastifyModule }>(FEATURE, ["fastify"]).fastify;
   const logger = opts.logger ?? keyholderLogger({ level: "silent" });
-  const app = Fastify({
+  const app = fastify({
     // pino's Logger satisfies FastifyBaseLogger; the cast keeps the instance's default generics.
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
     loggerInstance: logger as FastifyBaseLogger,

@@ -120,10 +120,14 @@ describe("CLI: medledger index … and medledger audit …", function () {
     }
   });
 
-  it("an empty index says to run `index sync` (exit 2)", async () => {
-    const r = await cli(["audit", "accesses", "--subject", world.patients[0]!.subject]);
+  it("an empty index: --source index says to run `index sync` (exit 2); auto answers from the chain", async () => {
+    const r = await cli(["audit", "accesses", "--subject", world.patients[0]!.subject, "--source", "index"]);
     expect(r.code).to.equal(2);
     expect(r.stderr).to.match(/medledger index sync/);
+    const auto = await cli(["audit", "accesses", "--subject", world.patients[0]!.subject, "--json"]);
+    expect(auto.code, auto.stderr).to.equal(0);
+    expect(auto.stderr).to.match(/answering from the chain.*medledger index sync/);
+    expect((JSON.parse(auto.stdout) as { items: unknown[] }).items.length).to.be.greaterThan(0);
   });
 
   it("index sync --json catches up and reports what it indexed", async () => {

@@ -9,14 +9,15 @@ import { network } from "hardhat";
 import { KeyReleaseError, MedLedger, memoryJournal, records } from "../../../sdk/index.js";
 import type { RecordCustody } from "../../../sdk/index.js";
 import type { KeyholderNetwork } from "../../../sdk/keyholder/client.js";
+import { networkCustody } from "../../../sdk/records/custody.js";
 import { setUpConsortium } from "../../../fixtures/consortium.js";
 import type { Consortium, Participant } from "../../../fixtures/consortium.js";
 
 const conn = await network.create();
 const { networkHelpers } = conn;
 
-/** The keyholder network's client is a RecordCustody as it is: the swap is `custody: network`. */
-export const networkIsACustody = (n: KeyholderNetwork): RecordCustody => n;
+/** The keyholder network's client fits the seam through the adapter (`custody: network` applies it). */
+export const networkIsACustody = (n: KeyholderNetwork): RecordCustody => networkCustody(n);
 
 async function world(): Promise<Consortium> {
   const [funder] = await conn.ethers.getSigners();
@@ -37,8 +38,9 @@ async function spied(c: Consortium, p: Participant, log: string[], refusePreflig
     return (await r.queryFilter(r.filters.RecordAccessed(c.subject, id), 0)).length;
   };
   const custody: RecordCustody = {
+    kind: inner.kind,
     async deposit(q) {
-      log.push(`deposit ${await anchored(q.subject, q.recordId)}`);
+      log.push(`deposit ${await anchored(q.subject, q.recordId)} custodian=${q.custodian}`);
       return inner.deposit(q);
     },
     async preflight(q) {
@@ -55,6 +57,10 @@ async function spied(c: Consortium, p: Participant, log: string[], refusePreflig
       log.push(`erase erased=${state!.erasedAt !== 0}`);
       return inner.erase(q);
     },
+    async retire(q) {
+      log.push(`retire`);
+      return inner.retire(q);
+    },
   };
   return MedLedger.create({ ...p.ml.options, journal: memoryJournal(), custody });
 }
@@ -70,7 +76,7 @@ describe("sdk/records: the key custody seam", () => {
     expect(new TextDecoder().decode(read.content)).to.equal("seam note");
     await patient.records.erase(c.subject, id);
     expect(log).to.deep.equal([
-      "deposit unanchored",
+      `deposit unanchored custodian=${c.hospital}`,
       `preflight accesses=0 custodian=${c.hospital}`,
       "release accesses=1",
       "erase erased=true",
