@@ -28,6 +28,7 @@ import { benchImport } from "./import.js";
 import type { ImportBenchResult } from "./import.js";
 import { benchKeyholder } from "./keyholder.js";
 import type { KeyholderBenchFigures } from "./keyholder.js";
+import { benchResearch } from "./research.js";
 import { benchRpc } from "./rpc.js";
 
 const quick = process.argv.includes("--quick") || process.env.MEDLEDGER_BENCH_QUICK === "1";
@@ -190,11 +191,21 @@ const keyholderStep: BenchStep<KeyholderBenchFigures> = {
   ],
 };
 
-/**
- * The steps, in order; `--only <name>` selects by `name`. Research (bench/research.ts) joins as one
- * more entry here (a `researchStep` like `keyholderStep`), with `npm run bench:research` =
- * `node scripts/bench.ts --only research`.
- */
+const researchStep: BenchStep<Record<string, number>> = {
+  name: "research",
+  title: "Research: one aggregation over HTTP (1,000-cell histogram, 3 custodians) and a whole study end to end",
+  run: () => benchResearch({ quick }),
+  targets: (f) => [
+    check(`researchAggregateP95Ms ${f.researchAggregateP95Ms} ms ≤ 200`, f.researchAggregateP95Ms, (v) => v <= 200),
+    check(
+      `researchStudySeconds ${f.researchStudySeconds} s ≤ 30 (${f.researchStudyPatients} patients)`,
+      f.researchStudySeconds,
+      (v) => v <= 30,
+    ),
+  ],
+};
+
+/** The steps, in order; `--only <name>` selects by `name` (`npm run bench:keyholder`, `bench:research`). */
 const STEPS: BenchStep<object>[] = [
   gasStep,
   cryptoStep,
@@ -202,6 +213,7 @@ const STEPS: BenchStep<object>[] = [
   rpcStep,
   firstReadStep,
   keyholderStep,
+  researchStep,
 ] as BenchStep<object>[];
 
 const unknown = (only ?? []).filter((name) => !STEPS.some((s) => s.name === name));

@@ -22,12 +22,12 @@ import { MedLedgerError, WrongPassphraseError } from "../errors.js";
 import { contractChainView } from "../keyholder/chainContracts.js";
 import { KeyholderNetwork } from "../keyholder/client.js";
 import { readAddressBook } from "../node.js";
-import type { RecordCustody } from "../records/custody.js";
+import type { KeyCustody } from "../keyholder/client.js";
+import { networkCustody } from "../records/custody.js";
 import { filesystem } from "../storage/filesystem.js";
 import { UsageError } from "./errors.js";
 import type { CliIo } from "./io.js";
 import { httpUrl } from "./parse.js";
-import { ParticipantDirectory__factory } from "../../types/typechain/index.js";
 
 /** The connection options every participant command takes (on its group: `medledger consent …`). */
 export interface ConnectionFlags {
@@ -160,22 +160,17 @@ export async function connect(
     const keyholders = () =>
       (network ??= (async () =>
         KeyholderNetwork.create({ chain: await contractChainView({ provider, addressBook }) }))());
-    // The custody seam, reaching the keyholder network only when a record command needs it. The
-    // anchor will name the writer's organization as custodian (0 when the subject or a guardian
-    // writes): the network's deposit needs it up front.
-    const directory = ParticipantDirectory__factory.connect(
-      addressBook.contracts.ParticipantDirectory.address,
-      provider,
-    );
-    const custody: RecordCustody = {
-      deposit: async (p) => {
-        const [, orgId] = await directory.accessorStatus(identity.address);
-        await (await keyholders()).deposit({ ...p, custodian: Number(orgId) });
-      },
+    // The custody seam, reaching the keyholder network only when a record command needs it.
+    const lazy: KeyCustody = {
+      deposit: async (p) => (await keyholders()).deposit(p),
+      depositTermsOpening: async (p) => (await keyholders()).depositTermsOpening(p),
+      depositLabelOpening: async (p) => (await keyholders()).depositLabelOpening(p),
       preflight: async (p) => (await keyholders()).preflight(p),
       release: async (p) => (await keyholders()).release(p),
       erase: async (p) => (await keyholders()).erase(p),
+      retire: async (p) => (await keyholders()).retire(p),
     };
+    const custody = networkCustody(lazy);
     const ctx = await createLedgerContext({
       signer,
       encryptionKey: { privateKey: identity.x25519.privateKey, keyVersion: identity.keyVersion },
