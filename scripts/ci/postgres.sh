@@ -20,8 +20,15 @@ bin_dir() {
 }
 
 as_owner() {
-  # initdb and postgres refuse to run as root: use the `postgres` account the package creates.
-  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+  # initdb and postgres refuse to run as root: use the `postgres` account the package creates
+  # (runuser lives in /usr/sbin or /sbin, which a root PATH may lack).
+  if [ "$(id -u)" = 0 ]; then
+    local runuser
+    runuser="$(PATH="$PATH:/usr/sbin:/sbin" command -v runuser || true)"
+    if [ -n "$runuser" ]; then "$runuser" -u postgres -- "$@"; else su postgres -s /bin/sh -c '"$0" "$@"' -- "$@"; fi
+  else
+    "$@"
+  fi
 }
 
 if [ "${1:-start}" = stop ]; then
