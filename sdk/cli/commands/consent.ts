@@ -14,7 +14,8 @@ import type { Command } from "commander";
 import { Action, Category, Label, Purpose, Role } from "../../codes.js";
 import type { ActionName, CategoryName, LabelName, PurposeName, RoleName } from "../../codes.js";
 import * as consent from "../../consent/index.js";
-import type { ConsentInput } from "../../consent/index.js";
+import type { ConsentInput, SealedTermsOpening } from "../../consent/index.js";
+import { OpeningNotDeliveredError } from "../../consent/actions.js";
 import { consentFromFhir } from "../../exports/fhir-consent.js";
 import { writeJsonAtomic } from "../../util.js";
 import type { ConsentId, SubjectId } from "../../types.js";
@@ -40,7 +41,6 @@ interface GrantFlags {
   denyLabels?: LabelName[];
   refinement?: CategoryName[];
   openings: string;
-  deliver: boolean;
 }
 
 const subjectOf = (f: { subject?: string }): SubjectId => {
@@ -79,33 +79,38 @@ function consentInput(f: GrantFlags): ConsentInput {
   };
 }
 
-/** Grants, keeps the opening, and delivers it to the keyholders (a failed delivery: exit 1). */
+/**
+ * Grants (the SDK delivers the sealed terms' opening to the keyholders once mined) and keeps the
+ * opening; a failed delivery leaves the consent on chain: the opening is kept, and exit 1.
+ */
 async function grantAndDeliver(
   c: Connected,
   io: CliIo,
   subject: SubjectId,
   input: ConsentInput,
-  f: { openings: string; deliver: boolean },
+  f: { openings: string },
 ) {
-  const { value: consentId, receipt, opening } = await consent.grant(c.ctx, { subject, consent: input });
-  await mkdir(f.openings, { recursive: true });
-  const openingFile = join(f.openings, `${consentId}.json`);
-  await writeJsonAtomic(openingFile, { subject, consentId, opening });
-  let delivered: boolean | null = null;
-  if (f.deliver) {
-    try {
-      const network = await c.keyholders();
-      await network.depositTermsOpening({ by: c.ctx.chain.signer, subject, consentId, opening });
-      delivered = true;
-    } catch (err) {
-      delivered = false;
-      io.err(
-        `medledger consent grant: the consent is on chain, but its sealed terms did not reach the keyholders: ${err instanceof Error ? err.message : String(err)} — reads under it are refused until they do\n`,
-      );
-      io.setExitCode?.(ExitCode.FAILED);
-    }
+  let granted: { consentId: ConsentId; opening: SealedTermsOpening; transaction: string | null; delivered: boolean };
+  try {
+    const { value, receipt, opening } = await consent.grant(c.ctx, { subject, consent: input });
+    granted = { consentId: value, opening, transaction: receipt.hash, delivered: true };
+  } catch (err) {
+    if (!(err instanceof OpeningNotDeliveredError)) throw err;
+    granted = { consentId: err.consentId, opening: err.opening, transaction: null, delivered: false };
+    io.err(
+      `medledger consent grant: ${err.shortMessage} — reads under it are refused until it does (${err.details ?? ""})\n`,
+    );
+    io.setExitCode?.(ExitCode.FAILED);
   }
-  return { consentId, transaction: receipt.hash, opening: openingFile, delivered };
+  await mkdir(f.openings, { recursive: true });
+  const openingFile = join(f.openings, `${granted.consentId}.json`);
+  await writeJsonAtomic(openingFile, { subject, consentId: granted.consentId, opening: granted.opening });
+  return {
+    consentId: granted.consentId,
+    transaction: granted.transaction,
+    opening: openingFile,
+    delivered: granted.delivered,
+  };
 }
 
 function grantOptions(cmd: Command): Command {
@@ -142,8 +147,7 @@ function grantOptions(cmd: Command): Command {
       new Option("--openings <dir>", "where the sealed terms' openings are kept (your app's copy)").default(
         ".medledger/openings",
       ),
-    )
-    .option("--no-deliver", "do not deliver the sealed terms to the keyholders now");
+    );
 }
 
 export function registerConsent(program: Command, io: CliIo): void {
@@ -288,7 +292,7 @@ Examples:
   )
     .addHelpText(
       "after",
-      "\nThe grantee, categories, purposes, actions and period come from the resource; the grant options\nabove are ignored except --openings and --no-deliver.\n\nExample:\n  medledger consent import --subject 0x… --file consent.fhir.json --keystore patient.json",
+      "\nThe grantee, categories, purposes, actions and period come from the resource; the grant options\nabove are ignored except --openings.\n\nExample:\n  medledger consent import --subject 0x… --file consent.fhir.json --keystore patient.json",
     )
     .action(async (_o: unknown, cmd: Command) => {
       const f = flagsOf<GrantFlags & { file?: string }>(cmd);
