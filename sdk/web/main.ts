@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
- * Standalone entry of the web view (until the `medledger` CLI wires in `registerWebCommand`):
- * `node dist/sdk/web/main.js --config <file>`.
+ * Standalone entry of the web view, the same as `medledger web --config <file>` without the rest
+ * of the CLI: `node dist/sdk/web/main.js --config <file>`.
  */
 import { parseArgs } from "node:util";
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
- * Standalone entry of the keyholder service (until the `medledger` CLI wires in
- * `registerKeyholderCommand`): `node dist/sdk/keyholder/service/main.js --config <file>`.
+ * Standalone entry of the keyholder service, the same as `medledger keyholder start --config <file>`
+ * without the rest of the CLI (the tests and the demo start it this way, through tsx):
+ * `node dist/sdk/keyholder/service/main.js --config <file>`.
  */
 import { parseArgs } from "node:util";
 
