@@ -18,11 +18,11 @@ import { deployMedLedger, governance as timelock } from "../sdk/index.js";
 import { filesystem } from "../sdk/node.js";
 import { contractChainView } from "../sdk/keyholder/chainContracts.js";
 import { KeyholderNetwork } from "../sdk/keyholder/client.js";
+import { lazyCustody } from "../sdk/records/custody.js";
 import { IKeyholderRegistry__factory } from "../types/typechain/index.js";
 import { setUpConsortium } from "../fixtures/consortium.js";
 import {
   keyholderBaseConfig,
-  lazyCustody,
   prepareKeyholder,
   registration,
   startAnvilAutomine,

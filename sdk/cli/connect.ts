@@ -22,8 +22,7 @@ import { MedLedgerError, WrongPassphraseError } from "../errors.js";
 import { contractChainView } from "../keyholder/chainContracts.js";
 import { KeyholderNetwork } from "../keyholder/client.js";
 import { readAddressBook } from "../node.js";
-import type { KeyCustody } from "../keyholder/client.js";
-import { networkCustody } from "../records/custody.js";
+import { lazyCustody, networkCustody } from "../records/custody.js";
 import { filesystem } from "../storage/filesystem.js";
 import { UsageError } from "./errors.js";
 import type { CliIo } from "./io.js";
@@ -161,16 +160,7 @@ export async function connect(
       (network ??= (async () =>
         KeyholderNetwork.create({ chain: await contractChainView({ provider, addressBook }) }))());
     // The custody seam, reaching the keyholder network only when a record command needs it.
-    const lazy: KeyCustody = {
-      deposit: async (p) => (await keyholders()).deposit(p),
-      depositTermsOpening: async (p) => (await keyholders()).depositTermsOpening(p),
-      depositLabelOpening: async (p) => (await keyholders()).depositLabelOpening(p),
-      preflight: async (p) => (await keyholders()).preflight(p),
-      release: async (p) => (await keyholders()).release(p),
-      erase: async (p) => (await keyholders()).erase(p),
-      retire: async (p) => (await keyholders()).retire(p),
-    };
-    const custody = networkCustody(lazy);
+    const custody = networkCustody(lazyCustody(keyholders));
     const ctx = await createLedgerContext({
       signer,
       encryptionKey: { privateKey: identity.x25519.privateKey, keyVersion: identity.keyVersion },

@@ -119,3 +119,26 @@ export function networkCustody(network: KeyCustody): RecordCustody {
     depositTermsOpening: (p) => network.depositTermsOpening(p),
   };
 }
+
+/**
+ * A KeyCustody that builds its keyholder network on first use: participants can be created
+ * before governance has registered the keyholders, and a command that never touches a record never
+ * reads the keyholder set. A failed creation is retried on the next call.
+ */
+export function lazyCustody(create: () => Promise<KeyCustody>): KeyCustody {
+  let network: Promise<KeyCustody> | undefined;
+  const get = () =>
+    (network ??= create().catch((err: unknown) => {
+      network = undefined; // the next call tries again
+      throw err;
+    }));
+  return {
+    deposit: async (p) => (await get()).deposit(p),
+    depositTermsOpening: async (p) => (await get()).depositTermsOpening(p),
+    depositLabelOpening: async (p) => (await get()).depositLabelOpening(p),
+    preflight: async (p) => (await get()).preflight(p),
+    release: async (p) => (await get()).release(p),
+    erase: async (p) => (await get()).erase(p),
+    retire: async (p) => (await get()).retire(p),
+  };
+}
